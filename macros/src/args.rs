@@ -1,0 +1,245 @@
+//! Parsing the attribute: `#[ws_route("/path", key = value, ...)]` into
+//! [`RouteArgs`]. Literals are parsed here, once: durations to milliseconds,
+//! sizes to bytes. Problems that do not stop parsing are collected, so one
+//! compile reports all of them.
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitBool, LitInt, LitStr, Token};
+
+use crate::errors::Errors;
+use crate::lit::{parse_duration, parse_size};
+
+/// The kind of value an option takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `"1MiB"`
+    Size,
+    /// `"30s"`
+    Duration,
+    /// `"text"`
+    Text,
+    /// `"chat:{room}"`
+    Room,
+    /// `true`
+    Flag,
+    /// `1024`
+    Count,
+    /// `"close"` or `"drop"`
+    OnFull,
+    /// `path::to::function`
+    Hook,
+    /// An option of a later milestone: parsed, then refused.
+    Later,
+}
+
+/// Declares the option keys once: the custom keywords, the table used in
+/// messages, and the key parser all come from this list.
+macro_rules! route_options {
+    ($($key:ident: $kind:ident,)*) => {
+        mod kw {
+            $(syn::custom_keyword!($key);)*
+        }
+
+        /// Every option key with its kind, in documentation order.
+        pub(crate) const OPTIONS: &[(&str, Kind)] = &[$((stringify!($key), Kind::$kind)),*];
+
+        /// Parses an option key, if the input starts with one.
+        fn parse_key(input: ParseStream<'_>) -> syn::Result<Option<(Ident, Kind)>> {
+            let lookahead = input.lookahead1();
+            $(
+                if lookahead.peek(kw::$key) {
+                    let key: kw::$key = input.parse()?;
+                    return Ok(Some((Ident::new(stringify!($key), key.span), Kind::$kind)));
+                }
+            )*
+            Ok(None)
+        }
+    };
+}
+
+route_options! {
+    max_message: Size,
+    idle_timeout: Duration,
+    heartbeat: Duration,
+    heartbeat_timeout: Duration,
+    write_timeout: Duration,
+    close_timeout: Duration,
+    app_ping: Text,
+    app_pong: Text,
+    broadcast: Room,
+    exclude_sender: Flag,
+    queue: Count,
+    on_full: OnFull,
+    on_open: Hook,
+    on_close: Hook,
+    auth: Later,
+    reauth: Later,
+    protocols: Later,
+    origins: Later,
+    rate: Later,
+    max_connections: Later,
+    max_connections_per_ip: Later,
+}
+
+/// The keys users can write today, for "valid options are ..." messages.
+pub(crate) fn valid_keys() -> String {
+    let keys: Vec<String> =
+        OPTIONS.iter().filter(|(_, kind)| *kind != Kind::Later).map(|(key, _)| format!("`{key}`")).collect();
+    format!("{}, `crate`", keys.join(", "))
+}
+
+/// A parsed option value.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Millis(u64),
+    Bytes(u64),
+    Text(LitStr),
+    Room(LitStr),
+    Flag(bool),
+    Count(usize),
+    /// `true` for `"drop"`.
+    OnFullDrop(bool),
+    Hook(syn::Path),
+}
+
+/// One `key = value`.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteOption {
+    pub(crate) key: Ident,
+    pub(crate) value: Value,
+}
+
+/// The attribute's arguments.
+#[derive(Debug)]
+pub(crate) struct RouteArgs {
+    pub(crate) path: LitStr,
+    pub(crate) options: Vec<RouteOption>,
+    /// `crate = path`: where the `wirehub` crate is (for renamed dependencies).
+    pub(crate) krate: Option<syn::Path>,
+    /// Problems found while parsing that did not stop it.
+    pub(crate) errors: Errors,
+}
+
+impl Parse for RouteArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "missing route path: write `#[ws_route(\"/path\")]`, such as `#[ws_route(\"/chat/{room}\")]`",
+            ));
+        }
+        let path: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "the first argument is the route path as a string literal, such as `\"/chat/{room}\"`",
+            )
+        })?;
+        let mut args = RouteArgs { path, options: Vec::new(), krate: None, errors: Errors::default() };
+        while !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            args.parse_option(input)?;
+        }
+        Ok(args)
+    }
+}
+
+impl RouteArgs {
+    // key = value
+    fn parse_option(&mut self, input: ParseStream<'_>) -> syn::Result<()> {
+        if input.peek(Token![crate]) {
+            // crate = path::to::wirehub
+            let key: Token![crate] = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let path: syn::Path = input.parse()?;
+            if self.krate.replace(path).is_some() {
+                self.errors.push(key.span, "duplicate option `crate`: remove one of them");
+            }
+            return Ok(());
+        }
+        let Some((key, kind)) = parse_key(input)? else {
+            let unknown: Ident = input.call(syn::ext::IdentExt::parse_any).map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!("expected an option `key = value`; valid options are {}", valid_keys()),
+                )
+            })?;
+            self.errors.push(unknown.span(), format!("unknown option `{unknown}`: valid options are {}", valid_keys()));
+            input.parse::<Token![=]>()?;
+            input.parse::<syn::Expr>()?;
+            return Ok(());
+        };
+        input.parse::<Token![=]>().map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`")))?;
+        let value = parse_value(input, &key, kind, &mut self.errors)?;
+        if self.options.iter().any(|o| o.key == key) {
+            self.errors.push(key.span(), format!("duplicate option `{key}`: remove one of them"));
+        } else if let Some(value) = value {
+            self.options.push(RouteOption { key, value });
+        }
+        Ok(())
+    }
+}
+
+/// Parses the value of `key`; `Ok(None)` when it was refused (error recorded).
+fn parse_value(input: ParseStream<'_>, key: &Ident, kind: Kind, errors: &mut Errors) -> syn::Result<Option<Value>> {
+    let expect = |what: &str, span: Span| syn::Error::new(span, format!("`{key}` takes {what}"));
+    Ok(match kind {
+        Kind::Size | Kind::Duration | Kind::Text | Kind::Room | Kind::OnFull => {
+            let example = match kind {
+                Kind::Size => "a size literal such as `\"1MiB\"`",
+                Kind::Duration => "a duration literal such as `\"30s\"`",
+                Kind::Room => "a room name or template such as `\"chat:{room}\"`",
+                Kind::OnFull => "`\"close\"` or `\"drop\"`",
+                _ => "a string literal",
+            };
+            let lit: LitStr = input.parse().map_err(|e| expect(example, e.span()))?;
+            let text = lit.value();
+            let parsed = match kind {
+                Kind::Size => parse_size(&text).map(Value::Bytes),
+                Kind::Duration => parse_duration(&text).map(Value::Millis),
+                Kind::OnFull => match text.as_str() {
+                    "close" => Ok(Value::OnFullDrop(false)),
+                    "drop" => Ok(Value::OnFullDrop(true)),
+                    _ => Err(format!("invalid `on_full` policy `\"{text}\"`: write `\"close\"` or `\"drop\"`")),
+                },
+                Kind::Room => Ok(Value::Room(lit.clone())),
+                _ => Ok(Value::Text(lit.clone())),
+            };
+            match parsed {
+                Ok(value) => Some(value),
+                Err(message) => {
+                    errors.push(lit.span(), message);
+                    None
+                }
+            }
+        }
+        Kind::Flag => {
+            Some(Value::Flag(input.parse::<LitBool>().map_err(|e| expect("`true` or `false`", e.span()))?.value))
+        }
+        Kind::Count => {
+            let lit: LitInt = input.parse().map_err(|e| expect("a whole number such as `1024`", e.span()))?;
+            match lit.base10_parse::<usize>() {
+                Ok(n) if n > 0 => Some(Value::Count(n)),
+                _ => {
+                    errors
+                        .push(lit.span(), format!("`{key}` must be a whole number greater than zero, such as `1024`"));
+                    None
+                }
+            }
+        }
+        Kind::Hook => {
+            Some(Value::Hook(input.parse().map_err(|e| expect("a function path such as `my_hook`", e.span()))?))
+        }
+        Kind::Later => {
+            input.parse::<syn::Expr>()?;
+            errors.push(
+                key.span(),
+                format!("option `{key}` is not supported yet (it comes with handshake security): remove it for now"),
+            );
+            None
+        }
+    })
+}

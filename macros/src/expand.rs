@@ -1,0 +1,158 @@
+//! Codegen: a valid [`Route`] becomes the user's function, unchanged, plus a
+//! hidden `const _: () = { ... };` block holding the generated glue and the
+//! `inventory` submission. Nothing here validates.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::route::{Options, Route};
+use crate::template::{Part, Segment};
+
+pub(crate) fn route(route: &Route) -> TokenStream {
+    let Route { krate, path, segments, params, handler, options } = route;
+    let private = quote!(#krate::__private);
+    let item = &handler.item;
+    let name = &item.sig.ident;
+    let handler_name = name.to_string();
+
+    let arg_names: Vec<_> = (0..handler.args.len()).map(|i| format_ident!("__wirehub_arg{}", i)).collect();
+    let extracts = handler.args.iter().zip(&arg_names).map(|(ty, arg)| {
+        quote_spanned! {ty.span()=>
+            let #arg = <#ty as #private::Extract>::extract(__wirehub_cx)?;
+        }
+    });
+    let checks = handler.args.iter().map(|ty| {
+        quote_spanned! {ty.span()=> <#ty as #private::Extract>::check(__wirehub_cx)?; }
+    });
+    let kinds = handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::KINDS));
+    let needs = handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::NEEDS));
+    let output = &handler.output;
+    let reply_check = quote_spanned! {output.span()=>
+        fn __wirehub_reply_check<T: #private::IntoReply>() {}
+        let _ = __wirehub_reply_check::<#output>;
+    };
+
+    let segments = segments.iter().map(|s| match s {
+        Segment::Static(text) => quote!(#private::Segment::Static(#text)),
+        Segment::Param(_) => quote!(#private::Segment::Param),
+    });
+    let (hooks, hook_fields) = hooks(&private, options);
+    let option_fields = option_fields(&private, options);
+
+    quote! {
+        #item
+
+        #[doc(hidden)]
+        #[allow(non_snake_case, clippy::all, clippy::pedantic)]
+        const _: () = {
+            fn __wirehub_check(
+                __wirehub_cx: &#private::CheckCx<'_>,
+            ) -> ::core::result::Result<(), ::std::string::String> {
+                #(#checks)*
+                ::core::result::Result::Ok(())
+            }
+
+            fn __wirehub_serve(__wirehub_setup: #private::Setup) -> #private::BoxFuture<'static, ()> {
+                #reply_check
+                #private::serve(__wirehub_setup, |__wirehub_cx: &#private::CallCx<'_>| {
+                    #(#extracts)*
+                    ::core::result::Result::Ok(#name(#(#arg_names),*))
+                })
+            }
+
+            #hooks
+
+            #private::inventory::submit! {
+                #private::RouteDef {
+                    path: #path,
+                    segments: &[#(#segments),*],
+                    params: &[#(#params),*],
+                    handler: #handler_name,
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    options: #private::RouteOptions {
+                        #(#option_fields,)*
+                        #(#hook_fields,)*
+                        ..#private::RouteOptions::DEFAULT
+                    },
+                    kinds: #private::Kinds::combine(&[#(#kinds),*]),
+                    needs: #private::Needs::combine(&[#(#needs),*]),
+                    check: __wirehub_check,
+                    serve: __wirehub_serve,
+                }
+            }
+        };
+    }
+}
+
+/// `field: value` for every option that was written.
+fn option_fields(private: &TokenStream, o: &Options) -> Vec<TokenStream> {
+    let mut fields = Vec::new();
+    let millis = |field: &str, ms: Option<u64>| {
+        ms.map(|ms| {
+            let field = format_ident!("{}", field);
+            quote!(#field: ::core::option::Option::Some(#private::Duration::from_millis(#ms)))
+        })
+    };
+    if let Some(n) = o.max_message {
+        let n = Literal::u64_unsuffixed(n);
+        fields.push(quote!(max_message: ::core::option::Option::Some(#n)));
+    }
+    fields.extend(millis("idle_timeout", o.idle_timeout));
+    fields.extend(millis("heartbeat", o.heartbeat));
+    fields.extend(millis("heartbeat_timeout", o.heartbeat_timeout));
+    fields.extend(millis("write_timeout", o.write_timeout));
+    fields.extend(millis("close_timeout", o.close_timeout));
+    if let Some(lit) = &o.app_ping {
+        fields.push(quote!(app_ping: ::core::option::Option::Some(#lit)));
+    }
+    if let Some(lit) = &o.app_pong {
+        fields.push(quote!(app_pong: ::core::option::Option::Some(#lit)));
+    }
+    if let Some(parts) = &o.room {
+        let parts = parts.iter().map(|p| match p {
+            Part::Lit(text) => quote!(#private::TemplatePart::Lit(#text)),
+            Part::Param(i) => quote!(#private::TemplatePart::Param(#i)),
+        });
+        fields.push(quote!(broadcast: ::core::option::Option::Some(&[#(#parts),*])));
+    }
+    if o.exclude_sender {
+        fields.push(quote!(exclude_sender: true));
+    }
+    if let Some(n) = o.queue {
+        fields.push(quote!(queue: ::core::option::Option::Some(#n)));
+    }
+    if let Some(drop) = o.on_full_drop {
+        let policy = if drop { quote!(Drop) } else { quote!(Close) };
+        fields.push(quote!(on_full: ::core::option::Option::Some(#private::OnFull::#policy)));
+    }
+    fields
+}
+
+/// Wrappers boxing the `on_open` / `on_close` hooks' futures, spanned on the
+/// user's paths so a wrong signature is reported there.
+fn hooks(private: &TokenStream, o: &Options) -> (TokenStream, Vec<TokenStream>) {
+    let mut items = TokenStream::new();
+    let mut fields = Vec::new();
+    if let Some(path) = &o.on_open {
+        items.extend(quote_spanned! {path.span()=>
+            fn __wirehub_on_open(conn: #private::Conn) -> #private::BoxFuture<'static, ()> {
+                #private::box_hook(#path(conn))
+            }
+        });
+        fields.push(quote!(on_open: ::core::option::Option::Some(__wirehub_on_open)));
+    }
+    if let Some(path) = &o.on_close {
+        items.extend(quote_spanned! {path.span()=>
+            fn __wirehub_on_close(
+                conn: #private::Conn,
+                reason: #private::CloseReason,
+            ) -> #private::BoxFuture<'static, ()> {
+                #private::box_hook(#path(conn, reason))
+            }
+        });
+        fields.push(quote!(on_close: ::core::option::Option::Some(__wirehub_on_close)));
+    }
+    (items, fields)
+}

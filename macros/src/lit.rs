@@ -1,0 +1,76 @@
+//! Pure parsers for the literals of `#[ws_route]` options: durations and
+//! sizes. They return the value or a message saying what to write instead.
+
+/// Parses a duration literal such as `"30s"`, `"250ms"`, `"5m"` or `"1h"`
+/// into milliseconds.
+pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
+    let help = "write a whole number followed by `ms`, `s`, `m` or `h`, such as `\"30s\"`";
+    let (digits, unit) = split_number(text);
+    let scale: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("invalid duration `\"{text}\"`: {help}")),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("invalid duration `\"{text}\"`: {help}"))?;
+    if n == 0 {
+        return Err(format!("invalid duration `\"{text}\"`: it must be greater than zero"));
+    }
+    n.checked_mul(scale).ok_or_else(|| format!("duration `\"{text}\"` is too large"))
+}
+
+/// Parses a size literal such as `"1MiB"`, `"64KiB"`, `"512B"` or `"2GiB"`
+/// (also `KB`/`MB`/`GB` for powers of ten) into bytes.
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+    let help = "write a whole number followed by `B`, `KiB`, `MiB` or `GiB`, such as `\"1MiB\"`";
+    let (digits, unit) = split_number(text);
+    let scale: u64 = match unit {
+        "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(format!("invalid size `\"{text}\"`: {help}")),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("invalid size `\"{text}\"`: {help}"))?;
+    if n == 0 {
+        return Err(format!("invalid size `\"{text}\"`: it must be greater than zero"));
+    }
+    n.checked_mul(scale).ok_or_else(|| format!("size `\"{text}\"` is too large"))
+}
+
+/// Splits `"30s"` into `("30", "s")`: the leading ASCII digits and the rest.
+fn split_number(text: &str) -> (&str, &str) {
+    let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    text.split_at(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let ok = [("30s", 30_000), ("250ms", 250), ("5m", 300_000), ("1h", 3_600_000), ("1ms", 1)];
+        for (text, ms) in ok {
+            assert_eq!(parse_duration(text), Ok(ms), "{text}");
+        }
+        for bad in ["30 seconds", "-1s", "", "s", "10", "1.5s", "0s", " 1s", "1S", "99999999999999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        let ok = [("1MiB", 1 << 20), ("64KiB", 65_536), ("512B", 512), ("2GiB", 2 << 30), ("1KB", 1000)];
+        for (text, bytes) in ok {
+            assert_eq!(parse_size(text), Ok(bytes), "{text}");
+        }
+        for bad in ["1 MiB", "1mb", "MiB", "0B", "-1KiB", "1.5MiB", "", "12"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+}

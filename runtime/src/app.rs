@@ -1,0 +1,255 @@
+//! [`App`]: collects the `#[ws_route]` handlers linked into the binary and
+//! serves them.
+//!
+//! ```no_run
+//! # async fn f() -> wirehub::Result<()> {
+//! wirehub::App::new()
+//!     .bind("127.0.0.1:8000")
+//!     .state(std::sync::atomic::AtomicU64::new(0))
+//!     .config(|c| c.max_message = 16 << 20)
+//!     .serve() // until Ctrl-C, then a graceful shutdown
+//!     .await
+//! # }
+//! ```
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::config::{Config, Resolved};
+use crate::connection::{CloseCode, CloseReason};
+use crate::error::{Error, Result};
+use crate::extract::state::StateMap;
+use crate::extract::CheckCx;
+use crate::hub::Hub;
+use crate::message::CloseFrame;
+use crate::route::RouteDef;
+use crate::router::{self, Router};
+use crate::server::{self, ShutdownHandle};
+
+/// A WebSocket server: its routes, settings, shared state and hub.
+pub struct App {
+    addr: String,
+    config: Config,
+    state: StateMap,
+    hub: Hub,
+    routes: Vec<&'static RouteDef>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("addr", &self.addr)
+            .field("routes", &self.routes.iter().map(|r| r.path).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App::new()
+    }
+}
+
+/// A route with its options resolved against the app's defaults.
+#[derive(Debug)]
+pub(crate) struct RouteRt {
+    pub(crate) def: &'static RouteDef,
+    pub(crate) opts: Resolved,
+    pub(crate) ws: WebSocketConfig,
+}
+
+/// What every connection of an app shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) hub: Hub,
+    pub(crate) state: StateMap,
+    pub(crate) config: Config,
+    pub(crate) router: Router<Arc<RouteRt>>,
+    /// The instant timestamps of the app count from.
+    pub(crate) epoch: Instant,
+    pub(crate) draining: AtomicBool,
+}
+
+impl App {
+    /// An app serving every `#[ws_route]` handler linked into the binary, on
+    /// `127.0.0.1:8000` unless [`bind`](App::bind) says otherwise.
+    pub fn new() -> Self {
+        let mut routes: Vec<&'static RouteDef> = inventory::iter::<RouteDef>.into_iter().collect();
+        routes.sort_by_key(|r| (r.path, r.file, r.line));
+        App {
+            addr: "127.0.0.1:8000".to_owned(),
+            config: Config::default(),
+            state: StateMap::default(),
+            hub: Hub::new(),
+            routes,
+        }
+    }
+
+    /// The address to listen on (`"0.0.0.0:8000"`, `"127.0.0.1:0"` for any free port).
+    pub fn bind(mut self, addr: impl Into<String>) -> Self {
+        self.addr = addr.into();
+        self
+    }
+
+    /// Changes settings (see [`Config`] for each one and its default).
+    pub fn config(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(&mut self.config);
+        self
+    }
+
+    /// Registers shared state, taken by handlers as [`State<T>`](crate::State).
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(Arc::new(value));
+        self
+    }
+
+    /// Keeps only the routes whose path pattern satisfies `keep` (useful to
+    /// serve a subset of the handlers linked into one binary).
+    pub fn routes(mut self, keep: impl Fn(&str) -> bool) -> Self {
+        self.routes.retain(|r| keep(r.path));
+        self
+    }
+
+    /// The app's hub, to reach connections from outside handlers (background
+    /// tasks, HTTP handlers). Valid before and while serving.
+    pub fn hub(&self) -> Hub {
+        self.hub.clone()
+    }
+
+    /// Serves until Ctrl-C, then shuts down gracefully.
+    pub async fn serve(self) -> Result<()> {
+        self.serve_with_shutdown(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tracing::info!("Ctrl-C: shutting down");
+        })
+        .await
+    }
+
+    /// Serves until `signal` resolves, then shuts down gracefully.
+    pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let server = self.start().await?;
+        let handle = server.shutdown_handle();
+        tokio::spawn(async move {
+            signal.await;
+            handle.shutdown();
+        });
+        server.wait().await
+    }
+
+    /// Binds and starts serving in the background; the returned [`Server`]
+    /// tells the bound address and shuts the server down.
+    pub async fn start(self) -> Result<Server> {
+        let App { addr, config, state, hub, routes } = self;
+        let router = build_router(&config, &state, &routes)?;
+        let listener = server::listen(&addr, config.backlog)?;
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            hub: hub.clone(),
+            state,
+            config,
+            router,
+            epoch: Instant::now(),
+            draining: AtomicBool::new(false),
+        });
+        let shutdown = ShutdownHandle::new();
+        let task = tokio::spawn(accept_loop(listener, shared, shutdown.clone()));
+        tracing::info!(addr = %local_addr, "wirehub listening");
+        Ok(Server { local_addr, hub, shutdown, task })
+    }
+}
+
+fn build_router(config: &Config, state: &StateMap, routes: &[&'static RouteDef]) -> Result<Router<Arc<RouteRt>>> {
+    let mut resolved = Vec::with_capacity(routes.len());
+    for &def in routes {
+        (def.check)(&CheckCx { params: def.params, state }).map_err(|message| Error::Route {
+            path: def.path,
+            handler: def.handler,
+            at: def.location(),
+            message,
+        })?;
+        let opts = Resolved::new(config, &def.options);
+        let ws = WebSocketConfig::default()
+            .read_buffer_size(opts.read_buffer)
+            .max_message_size(Some(opts.max_message))
+            .max_frame_size(Some(opts.max_message));
+        resolved.push((def, Arc::new(RouteRt { def, opts, ws })));
+    }
+    router::build(resolved, |rt| rt.def)
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: ShutdownHandle) -> Result<()> {
+    loop {
+        tokio::select! {
+            () = shutdown.requested() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    tokio::spawn(server::serve_tcp(tcp, peer, shared.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors or similar: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+    drop(listener);
+    shared.draining.store(true, std::sync::atomic::Ordering::Release);
+    let open = shared.hub.connections();
+    tracing::info!(open, "draining connections");
+    shared.hub.close_all(&CloseReason::Shutdown, &CloseFrame::new(CloseCode::Away, "server shutting down"));
+    if !shared.hub.wait_empty(shared.config.drain_timeout).await {
+        tracing::warn!(left = shared.hub.connections(), "drain timeout: dropping the remaining connections");
+    }
+    Ok(())
+}
+
+/// A running server (from [`App::start`]).
+#[derive(Debug)]
+pub struct Server {
+    local_addr: SocketAddr,
+    hub: Hub,
+    shutdown: ShutdownHandle,
+    task: JoinHandle<Result<()>>,
+}
+
+impl Server {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The server's hub.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// A handle that starts the shutdown from anywhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Shuts down gracefully: stops accepting, closes every connection with
+    /// 1001, waits up to `drain_timeout`.
+    pub async fn shutdown(self) -> Result<()> {
+        self.shutdown.shutdown();
+        self.wait().await
+    }
+
+    /// Waits until the server stopped (after a shutdown was started).
+    pub async fn wait(self) -> Result<()> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(Error::Io(std::io::Error::other(e))),
+        }
+    }
+}

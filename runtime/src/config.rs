@@ -1,0 +1,115 @@
+//! App-wide settings and the defaults of every route option.
+//!
+//! Each route option of `#[ws_route]` that is not written takes the value set
+//! here on [`App`](crate::App) (through [`App::config`](crate::App::config) or the
+//! builder shortcuts), and these are the documented defaults:
+//!
+//! | setting | default | why |
+//! |---|---|---|
+//! | `max_message` | 1 MiB | bounds what one peer can make the server buffer |
+//! | `idle_timeout` | off | a notification socket may legitimately stay quiet for hours; the heartbeat finds dead peers |
+//! | `heartbeat` | 30 s | finds dead peers (NAT timeouts, pulled cables) within a minute |
+//! | `heartbeat_timeout` | 10 s | the peer must show life within `heartbeat + heartbeat_timeout` |
+//! | `write_timeout` | 10 s | a peer that stops reading cannot pin the server's memory for long |
+//! | `close_timeout` | 3 s | time the peer has to answer our Close frame |
+//! | `queue` | 1024 messages | outbound queue per connection |
+//! | `on_full` | `close` (1013) | see [`OnFull`] |
+//! | `handshake_timeout` | 10 s | time to send a complete HTTP upgrade request (slowloris guard) |
+//! | `drain_timeout` | 10 s | time connections get to close on shutdown |
+//! | `read_buffer` | 2 KiB | read chunk per connection: 134 KiB per idle connection with tungstenite's default, about 5 KiB with this |
+//! | `backlog` | 1024 | listen backlog, so a burst of connects is not refused or stalled |
+//! | `max_handshake_headers` | 16 KiB | largest upgrade request head accepted |
+//! | `batch` | 64 frames | frames written before one flush |
+
+use std::time::Duration;
+
+pub use crate::route::OnFull;
+use crate::route::RouteOptions;
+
+/// App-wide settings. Every field has a documented default ([`Config::default`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Largest message (and frame) accepted; a bigger one closes with 1009.
+    pub max_message: usize,
+    /// Close a connection (1000) that sent no data message for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Send a protocol Ping this often.
+    pub heartbeat: Option<Duration>,
+    /// Extra time, after a heartbeat interval, before a silent peer is dropped.
+    pub heartbeat_timeout: Duration,
+    /// Longest a write (or flush) may take before the peer is dropped.
+    pub write_timeout: Duration,
+    /// Longest wait for the peer's Close after ours.
+    pub close_timeout: Duration,
+    /// Outbound queue capacity per connection, in messages.
+    pub queue: usize,
+    /// What to do when a connection's outbound queue is full.
+    pub on_full: OnFull,
+    /// Longest time a client may take to send the HTTP upgrade request head.
+    pub handshake_timeout: Duration,
+    /// Longest time shutdown waits for connections to close.
+    pub drain_timeout: Duration,
+    /// Read buffer size per connection, in bytes.
+    pub read_buffer: usize,
+    /// Listen backlog.
+    pub backlog: u32,
+    /// Largest HTTP request head accepted, in bytes (at least 8 KiB).
+    pub max_handshake_headers: usize,
+    /// Frames written to the socket before one flush.
+    pub batch: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_message: 1 << 20,
+            idle_timeout: None,
+            heartbeat: Some(Duration::from_secs(30)),
+            heartbeat_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(3),
+            queue: 1024,
+            on_full: OnFull::Close,
+            handshake_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(10),
+            read_buffer: 2048,
+            backlog: 1024,
+            max_handshake_headers: 16 * 1024,
+            batch: 64,
+        }
+    }
+}
+
+/// A route's options with the app's defaults filled in, computed once per
+/// route when the app starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Resolved {
+    pub(crate) max_message: usize,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) heartbeat: Option<Duration>,
+    pub(crate) heartbeat_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+    pub(crate) queue: usize,
+    pub(crate) on_full: OnFull,
+    pub(crate) read_buffer: usize,
+    pub(crate) batch: usize,
+}
+
+impl Resolved {
+    pub(crate) fn new(config: &Config, route: &RouteOptions) -> Self {
+        Resolved {
+            max_message: route.max_message.unwrap_or(config.max_message),
+            idle_timeout: route.idle_timeout.or(config.idle_timeout),
+            heartbeat: route.heartbeat.or(config.heartbeat),
+            heartbeat_timeout: route.heartbeat_timeout.unwrap_or(config.heartbeat_timeout),
+            write_timeout: route.write_timeout.unwrap_or(config.write_timeout),
+            close_timeout: route.close_timeout.unwrap_or(config.close_timeout),
+            queue: route.queue.unwrap_or(config.queue).max(1),
+            on_full: route.on_full.unwrap_or(config.on_full),
+            read_buffer: config.read_buffer.max(256),
+            batch: config.batch.max(1),
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! The task that runs one connection: a reader and a writer future polled
+//! together, then the close phase, then cleanup.
+//!
+//! Timers: each connection has at most two tokio timer entries (the reader's
+//! idle deadline and the writer's heartbeat deadline), and they are *not*
+//! reset per message: when one fires, the task compares the stored
+//! last-activity instant with the deadline and re-arms it if the peer was
+//! active meanwhile. tokio's timer is a hierarchical timing wheel, so each
+//! entry costs O(1) to arm; a shared wheel of our own would save nothing.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::{pin, Pin};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::{BoxFuture, CatchUnwind, FutureExt, OptionFuture};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
+use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
+use tracing::Instrument;
+
+use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
+use crate::extract::{CallCx, RejectAction, Rejection};
+use crate::message::{CloseFrame, Message, Utf8Bytes};
+use crate::reply::{IntoReply, Reply};
+use crate::server::WsStream;
+
+type Sink = SplitSink<WsStream, tungstenite::Message>;
+type Stream = SplitStream<WsStream>;
+type Outbound = mpsc::Receiver<tungstenite::Message>;
+
+/// Runs one connection with a handler (the macro's generated closure, which
+/// extracts the arguments and calls the user's function).
+#[doc(hidden)]
+pub fn serve<F, Fut>(setup: Setup, handler: F) -> BoxFuture<'static, ()>
+where
+    F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection> + Send + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoReply + Send,
+{
+    let span = tracing::info_span!(
+        "ws",
+        route = setup.conn.route(),
+        id = %setup.conn.id(),
+        peer = %setup.conn.peer_addr()
+    );
+    Box::pin(run(setup, handler).instrument(span))
+}
+
+/// Removes the connection from the hub when the task ends, however it ends.
+struct Registered<'a>(&'a Conn);
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.0.set_state(ConnState::Closed);
+        self.0.hub().unregister(self.0);
+    }
+}
+
+async fn run<F, Fut>(setup: Setup, mut handler: F)
+where
+    F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection> + Send,
+    Fut: Future + Send,
+    Fut::Output: IntoReply + Send,
+{
+    let Setup { ws, conn, mut outbound } = setup;
+    let registered = Registered(&conn);
+    conn.hub().register(&conn);
+    if conn.shared().draining.load(Ordering::Acquire) {
+        // Upgraded while the server started draining: close_all missed it.
+        conn.request_close(CloseReason::Shutdown, Some(CloseFrame::new(CloseCode::Away, "server shutting down")));
+    }
+    if let Some(room) = conn.0.room.clone() {
+        conn.join(&room);
+    }
+    if let Some(on_open) = conn.0.route.def.options.on_open {
+        if AssertUnwindSafe(on_open(conn.clone())).catch_unwind().await.is_err() {
+            tracing::error!("on_open hook panicked");
+        }
+    }
+    if conn.state() == ConnState::Connecting {
+        conn.set_state(ConnState::Open);
+    }
+    tracing::debug!("connection open");
+
+    let (mut sink, mut stream) = ws.split();
+    {
+        let reader = pin!(read_loop(&conn, &mut stream, &mut handler));
+        let writer = pin!(write_loop(&conn, &mut sink, &mut outbound));
+        tokio::select! {
+            () = reader => {}
+            () = writer => {}
+        }
+    }
+    conn.set_state(ConnState::Closing);
+    let (reason, frame) = conn.close_request().unwrap_or((CloseReason::Io, None));
+    close_phase(&conn, &reason, frame, &mut sink, &mut stream, &mut outbound).await;
+    drop((sink, stream));
+    drop(registered);
+    tracing::debug!(reason = %reason, "connection closed");
+    if let Some(on_close) = conn.0.route.def.options.on_close {
+        if AssertUnwindSafe(on_close(conn.clone(), reason)).catch_unwind().await.is_err() {
+            tracing::error!("on_close hook panicked");
+        }
+    }
+}
+
+type InFlight<Fut> = OptionFuture<CatchUnwind<AssertUnwindSafe<Fut>>>;
+
+/// Reads frames, answers what the runtime answers itself, and runs the
+/// handler on each message it takes, one at a time. While a handler runs, it
+/// keeps reading control frames and holds at most one data message back.
+async fn read_loop<F, Fut>(conn: &Conn, stream: &mut Stream, handler: &mut F)
+where
+    F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection>,
+    Fut: Future,
+    Fut::Output: IntoReply,
+{
+    let route = &conn.0.route;
+    let idle = route.opts.idle_timeout;
+    let mut inflight: Pin<&mut InFlight<Fut>> = pin!(OptionFuture::from(None));
+    let mut busy = false;
+    let mut pending: Option<Message> = None;
+    let mut last_data = Instant::now();
+    let mut idle_timer = pin!(sleep_until(last_data + idle.unwrap_or(Duration::from_secs(86_400))));
+
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut inflight, if busy => {
+                busy = false;
+                let reply = match out {
+                    Some(Ok(value)) => value.into_reply(),
+                    Some(Err(_panic)) => {
+                        tracing::error!("handler panicked");
+                        conn.request_close(CloseReason::Panic, Some(CloseFrame::new(CloseCode::Error, "handler panicked")));
+                        return;
+                    }
+                    None => Reply::None,
+                };
+                if !deliver(conn, reply).await {
+                    return;
+                }
+                if let Some(message) = pending.take() {
+                    conn.0.paused.store(false, Ordering::Relaxed);
+                    busy = match start(conn, handler, &message, inflight.as_mut()).await {
+                        Some(started) => started,
+                        None => return,
+                    };
+                }
+            }
+            frame = stream.next(), if pending.is_none() => {
+                conn.touch();
+                let message = match frame {
+                    Some(Ok(wire)) => match Message::from_wire(wire) {
+                        Some(message) => message,
+                        None => continue,
+                    },
+                    Some(Err(e)) => {
+                        let (reason, frame) = classify(e);
+                        conn.request_close(reason, frame);
+                        return;
+                    }
+                    None => {
+                        conn.request_close(CloseReason::Io, None);
+                        return;
+                    }
+                };
+                match &message {
+                    Message::Close(frame) => {
+                        conn.request_close(CloseReason::Peer { code: frame.as_ref().map(|f| f.code) }, None);
+                        return;
+                    }
+                    Message::Pong(payload) => conn.record_rtt(payload),
+                    Message::Ping(_) => {}
+                    Message::Text(text) if route.def.options.app_ping == Some(text.as_str()) => {
+                        let pong = route.def.options.app_pong.unwrap_or(r#"{"type":"pong"}"#);
+                        let _ = conn.push(tungstenite::Message::Text(Utf8Bytes::from_static(pong)));
+                        continue;
+                    }
+                    Message::Text(_) | Message::Binary(_) => {
+                        last_data = Instant::now();
+                        if !route.def.kinds.accepts(&message) {
+                            let expected = if message.is_text() { "binary" } else { "text" };
+                            let reason = format!("this endpoint takes {expected} messages");
+                            conn.request_close(CloseReason::UnsupportedData, Some(CloseFrame::new(CloseCode::Unsupported, &reason)));
+                            return;
+                        }
+                    }
+                }
+                if !route.def.kinds.accepts(&message) {
+                    continue;
+                }
+                if busy {
+                    pending = Some(message);
+                    conn.0.paused.store(true, Ordering::Relaxed);
+                } else {
+                    busy = match start(conn, handler, &message, inflight.as_mut()).await {
+                        Some(started) => started,
+                        None => return,
+                    };
+                }
+            }
+            () = &mut idle_timer, if idle.is_some() => {
+                let deadline = last_data + idle.unwrap_or_default();
+                if Instant::now() >= deadline {
+                    conn.request_close(CloseReason::IdleTimeout, Some(CloseFrame::new(CloseCode::Normal, "idle timeout")));
+                    return;
+                }
+                idle_timer.as_mut().reset(deadline);
+            }
+        }
+    }
+}
+
+/// Extracts the arguments and starts the handler. `Some(true)`: a call is in
+/// flight; `Some(false)`: the extractor answered the peer itself; `None`: the
+/// connection is closing.
+async fn start<F, Fut>(
+    conn: &Conn,
+    handler: &mut F,
+    message: &Message,
+    mut inflight: Pin<&mut InFlight<Fut>>,
+) -> Option<bool>
+where
+    F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection>,
+    Fut: Future,
+{
+    match handler(&CallCx { conn, message }) {
+        Ok(fut) => {
+            inflight.set(Some(AssertUnwindSafe(fut).catch_unwind()).into());
+            Some(true)
+        }
+        Err(Rejection { action: RejectAction::Reply(reply) }) => conn.send(reply).await.ok().map(|()| false),
+        Err(Rejection { action: RejectAction::Close(code, reason) }) => {
+            let why =
+                if code == CloseCode::Unsupported { CloseReason::UnsupportedData } else { CloseReason::Local { code } };
+            conn.request_close(why, Some(CloseFrame::new(code, &reason)));
+            None
+        }
+    }
+}
+
+/// Sends a handler's reply where it goes; false when the connection closes.
+async fn deliver(conn: &Conn, reply: Reply) -> bool {
+    match reply {
+        Reply::None => true,
+        Reply::Message(message) => match &conn.0.room {
+            Some(room) => {
+                let except = conn.0.route.def.options.exclude_sender.then(|| conn.id());
+                conn.hub().fan_out(room, message.into_wire(), except);
+                true
+            }
+            None => conn.send(message).await.is_ok(),
+        },
+        Reply::Close(code, reason) => {
+            tracing::debug!(code = %code, "handler returned an error");
+            conn.request_close(CloseReason::HandlerError, Some(CloseFrame::new(code, &reason)));
+            false
+        }
+    }
+}
+
+/// The close reason and the frame to answer with for a read error.
+fn classify(error: WsError) -> (CloseReason, Option<CloseFrame>) {
+    let (code, text) = match &error {
+        WsError::Capacity(e) => (CloseCode::Size, e.to_string()),
+        WsError::Utf8(_) => (CloseCode::Invalid, "invalid UTF-8 in a text message".to_owned()),
+        WsError::Protocol(e) => (CloseCode::Protocol, e.to_string()),
+        _ => return (CloseReason::Io, None),
+    };
+    tracing::debug!(code = %code, error = %text, "protocol error");
+    (CloseReason::ProtocolError { code }, Some(CloseFrame::new(code, &text)))
+}
+
+/// Writes queued messages in batches and sends heartbeat pings.
+async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
+    let opts = conn.0.route.opts;
+    let mut heartbeat = opts.heartbeat.map(|every| Heartbeat::new(every, opts.heartbeat_timeout));
+    let mut hb_timer = pin!(sleep_until(heartbeat.as_ref().map_or_else(far_future, |h| h.next_ping)));
+    loop {
+        if conn.is_closing() {
+            return;
+        }
+        tokio::select! {
+            biased;
+            () = conn.0.close_notify.notified() => return,
+            first = outbound.recv() => {
+                let Some(first) = first else { return };
+                let batch = async {
+                    sink.feed(first).await?;
+                    for _ in 1..opts.batch {
+                        match outbound.try_recv() {
+                            Ok(next) => sink.feed(next).await?,
+                            Err(_) => break,
+                        }
+                    }
+                    sink.flush().await
+                };
+                if !finish_write(conn, opts.write_timeout, batch).await {
+                    return;
+                }
+            }
+            () = &mut hb_timer, if heartbeat.is_some() => {
+                let Some(hb) = heartbeat.as_mut() else { continue };
+                let now = Instant::now();
+                let last_seen = conn.last_seen();
+                if now >= last_seen + hb.every + hb.timeout && !conn.0.paused.load(Ordering::Relaxed) {
+                    tracing::debug!("heartbeat timeout");
+                    conn.request_close(CloseReason::HeartbeatTimeout, None);
+                    return;
+                }
+                if now >= hb.next_ping {
+                    hb.next_ping = now + hb.every;
+                    let ping = tungstenite::Message::Ping(conn.ping_payload());
+                    if !finish_write(conn, opts.write_timeout, sink.send(ping)).await {
+                        return;
+                    }
+                }
+                hb_timer.as_mut().reset(hb.next_ping.min(last_seen.max(now) + hb.every + hb.timeout));
+            }
+        }
+    }
+}
+
+struct Heartbeat {
+    every: Duration,
+    timeout: Duration,
+    next_ping: Instant,
+}
+
+impl Heartbeat {
+    fn new(every: Duration, timeout: Duration) -> Self {
+        Heartbeat { every, timeout, next_ping: Instant::now() + every }
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+/// Runs a write; when it cannot finish at once, bounds it by `limit`. False
+/// (and a close request) when it failed or timed out.
+async fn finish_write(conn: &Conn, limit: Duration, write: impl Future<Output = Result<(), WsError>>) -> bool {
+    let mut write = pin!(write);
+    let result = match write.as_mut().now_or_never() {
+        Some(done) => done,
+        None => match tokio::time::timeout(limit, write).await {
+            Ok(done) => done,
+            Err(_elapsed) => {
+                tracing::debug!("write timeout");
+                conn.request_close(CloseReason::WriteTimeout, None);
+                return false;
+            }
+        },
+    };
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(error = %e, "write failed");
+            conn.request_close(CloseReason::Io, None);
+            false
+        }
+    }
+}
+
+/// Ends the connection as its close reason says: drop at once, answer the
+/// peer's Close, or send ours (after what is queued) and wait for the answer.
+async fn close_phase(
+    conn: &Conn,
+    reason: &CloseReason,
+    frame: Option<CloseFrame>,
+    sink: &mut Sink,
+    stream: &mut Stream,
+    outbound: &mut Outbound,
+) {
+    let limit = conn.0.route.opts.close_timeout;
+    outbound.close();
+    let close = tungstenite::Message::Close(frame.map(CloseFrame::into_wire));
+    match reason {
+        r if r.drops() => {}
+        CloseReason::Peer { .. } => {
+            let _ = tokio::time::timeout(limit, sink.flush()).await;
+        }
+        CloseReason::ProtocolError { .. } => {
+            let _ = tokio::time::timeout(limit, sink.send(close)).await;
+        }
+        _ => {
+            let graceful = async {
+                while let Ok(queued) = outbound.try_recv() {
+                    sink.feed(queued).await?;
+                }
+                sink.send(close).await
+            };
+            if let Ok(Ok(())) = tokio::time::timeout(limit, graceful).await {
+                let answer = async {
+                    while let Some(Ok(frame)) = stream.next().await {
+                        if frame.is_close() {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(limit, answer).await;
+            }
+        }
+    }
+}
+
+impl Conn {
+    /// Notes that a frame arrived (for the heartbeat).
+    fn touch(&self) {
+        let ms = self.shared().epoch.elapsed().as_millis() as u64;
+        self.0.last_seen.store(ms, Ordering::Relaxed);
+    }
+
+    fn last_seen(&self) -> Instant {
+        let ms = self.0.last_seen.load(Ordering::Relaxed);
+        Instant::from_std(self.shared().epoch) + Duration::from_millis(ms)
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        matches!(self.state(), ConnState::Closing | ConnState::Closed) || self.0.close_requested.load(Ordering::Acquire)
+    }
+
+    fn ping_payload(&self) -> Bytes {
+        let micros = self.shared().epoch.elapsed().as_micros() as u64;
+        Bytes::copy_from_slice(&micros.to_be_bytes())
+    }
+
+    fn record_rtt(&self, payload: &Bytes) {
+        let Ok(sent) = <[u8; 8]>::try_from(payload.as_ref()) else { return };
+        let sent = u64::from_be_bytes(sent);
+        let now = self.shared().epoch.elapsed().as_micros() as u64;
+        if let Some(rtt) = now.checked_sub(sent) {
+            self.0.rtt_micros.store(rtt, Ordering::Relaxed);
+        }
+    }
+}

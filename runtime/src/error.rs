@@ -1,0 +1,60 @@
+//! Errors returned by wirehub's own API (starting a server, binding, routing setup).
+//!
+//! Errors that happen *on a connection* are not [`Error`]s: they end that one
+//! connection with a close code (see [`CloseCode`](crate::CloseCode)) and a
+//! [`CloseReason`](crate::CloseReason), and the server keeps serving everyone else.
+
+use std::io;
+
+/// The result type of wirehub's fallible API.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can stop an [`App`](crate::App) from starting or serving.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The listening socket could not be created or bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address that was asked for.
+        addr: String,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The bind address is not a socket address.
+    #[error("invalid bind address `{0}`: write an IP and a port, such as `127.0.0.1:8000`")]
+    BadAddress(String),
+    /// Two handlers were registered for the same path pattern.
+    #[error(
+        "duplicate route `{path}`: `{first}` ({first_at}) and `{second}` ({second_at}) are both \
+         registered for it; give one of them another path"
+    )]
+    DuplicateRoute {
+        /// The path pattern both handlers claim.
+        path: &'static str,
+        /// The handler registered first.
+        first: &'static str,
+        /// Source location of `first`.
+        first_at: String,
+        /// The other handler.
+        second: &'static str,
+        /// Source location of `second`.
+        second_at: String,
+    },
+    /// A handler's extractors do not fit the route or the app (a `State<T>`
+    /// that was never registered, a `Path<T>` field that is not a path parameter).
+    #[error("route `{path}` (handler `{handler}` at {at}): {message}")]
+    Route {
+        /// The route's path pattern.
+        path: &'static str,
+        /// The handler function.
+        handler: &'static str,
+        /// Source location of the handler.
+        at: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// An I/O error while serving (accepting connections).
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+}

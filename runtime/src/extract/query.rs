@@ -1,0 +1,29 @@
+//! `Query<T>`: the upgrade request's query string, deserialized with serde.
+
+use serde::de::DeserializeOwned;
+
+use super::{CallCx, Extract, Needs, Rejection};
+use crate::connection::CloseCode;
+
+/// `T` deserialized from the query string of the upgrade request
+/// (`/feed?topic=news&limit=10`). A query that does not fit `T` closes the
+/// connection with 1008 (policy violation) and a reason naming the problem.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Query<T>(pub T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Extract for Query<T> {
+    const NEEDS: Needs = Needs::QUERY;
+
+    fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {
+        serde_urlencoded::from_str(cx.conn.query().unwrap_or(""))
+            .map(Query)
+            .map_err(|e| Rejection::close(CloseCode::Policy, format!("invalid query: {e}")))
+    }
+}

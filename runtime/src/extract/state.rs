@@ -1,0 +1,72 @@
+//! `State<T>`: values shared by every connection, registered on the app.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{CallCx, CheckCx, Extract, Rejection};
+use crate::connection::CloseCode;
+
+/// Shared state of type `T`, registered with [`App::state`](crate::App::state).
+///
+/// It is an `Arc<T>`: cloning it is cheap and every connection sees the same
+/// value; use interior mutability (atomics, a `Mutex`) to change it. Starting
+/// an app whose handler takes a `State<T>` that was never registered fails
+/// with an error naming the handler.
+#[derive(Debug)]
+pub struct State<T>(pub Arc<T>);
+
+impl<T> Clone for State<T> {
+    fn clone(&self) -> Self {
+        State(self.0.clone())
+    }
+}
+
+impl<T> std::ops::Deref for State<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Send + Sync + 'static> Extract for State<T> {
+    fn check(cx: &CheckCx<'_>) -> Result<(), String> {
+        if cx.has_state::<T>() {
+            Ok(())
+        } else {
+            Err(format!(
+                "it takes `State<{0}>` but no `{0}` was registered: call `App::state(value)` first",
+                std::any::type_name::<T>()
+            ))
+        }
+    }
+
+    fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {
+        cx.conn
+            .shared()
+            .state
+            .get::<T>()
+            .map(State)
+            .ok_or_else(|| Rejection::close(CloseCode::Error, "missing app state"))
+    }
+}
+
+/// The registered states, by type.
+#[derive(Default)]
+pub(crate) struct StateMap(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
+
+impl std::fmt::Debug for StateMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateMap").field("len", &self.0.len()).finish()
+    }
+}
+
+impl StateMap {
+    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: Arc<T>) {
+        self.0.insert(TypeId::of::<T>(), value);
+    }
+
+    pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.0.get(&TypeId::of::<T>()).and_then(|v| v.clone().downcast::<T>().ok())
+    }
+}

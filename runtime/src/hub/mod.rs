@@ -1,0 +1,270 @@
+//! The hub: the registry of open connections and the rooms they are in.
+//!
+//! ```no_run
+//! # async fn f(hub: wirehub::Hub) {
+//! // From anywhere (a background task, an HTTP handler): push to a room.
+//! hub.broadcast("news", "breaking: the hub works");
+//! println!("{} connections in {} rooms", hub.connections(), hub.rooms());
+//! # }
+//! ```
+//!
+//! Layout: the registry and the rooms are each split into [`SHARDS`]
+//! independently locked maps (by hash of id or room name), so joins, leaves
+//! and broadcasts to different rooms do not contend on one lock. Locks are
+//! `std` locks held only for map work and non-blocking queue pushes, never
+//! across an `.await`.
+//!
+//! Invariants:
+//! - a broadcast converts its message to the wire form once; every member
+//!   gets a clone that shares the payload bytes;
+//! - a broadcast never waits for a member: a full queue is handled by that
+//!   member's `on_full` policy (close with 1013, or drop and count);
+//! - a room exists exactly while it has members;
+//! - a connection that ended is in no room and not in the registry (its task
+//!   removes it through a drop guard, on every exit path).
+
+use std::collections::hash_map::{Entry, HashMap};
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite;
+
+use crate::connection::{CloseCode, CloseReason, Conn, ConnId, SendError};
+use crate::message::{CloseFrame, Message};
+use crate::route::OnFull;
+
+/// Number of independently locked shards of the registry and of the rooms.
+pub const SHARDS: usize = 32;
+
+/// The registry of connections and rooms of one app. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub(Arc<HubInner>);
+
+struct HubInner {
+    conns: Box<[RwLock<HashMap<ConnId, Conn>>]>,
+    rooms: Box<[RwLock<HashMap<Arc<str>, Room>>]>,
+    hasher: RandomState,
+    conn_count: AtomicUsize,
+    room_count: AtomicUsize,
+    next_id: AtomicU64,
+    dropped: AtomicU64,
+    emptied: Notify,
+}
+
+#[derive(Default)]
+struct Room {
+    members: HashMap<ConnId, Conn>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("connections", &self.connections()).field("rooms", &self.rooms()).finish()
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+impl Hub {
+    pub(crate) fn new() -> Self {
+        Hub(Arc::new(HubInner {
+            conns: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            rooms: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            hasher: RandomState::new(),
+            conn_count: AtomicUsize::new(0),
+            room_count: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+            dropped: AtomicU64::new(0),
+            emptied: Notify::new(),
+        }))
+    }
+
+    /// The number of open connections.
+    pub fn connections(&self) -> usize {
+        self.0.conn_count.load(Ordering::Acquire)
+    }
+
+    /// The number of rooms (rooms with at least one member).
+    pub fn rooms(&self) -> usize {
+        self.0.room_count.load(Ordering::Acquire)
+    }
+
+    /// Messages dropped for members with full queues (`on_full = "drop"`).
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The ids of the members of `room` (empty if there is no such room).
+    pub fn members(&self, room: &str) -> Vec<ConnId> {
+        let shard = read(self.room_shard(room));
+        shard.get(room).map(|r| r.members.keys().copied().collect()).unwrap_or_default()
+    }
+
+    /// The connection with this id, if it is open.
+    pub fn get(&self, id: ConnId) -> Option<Conn> {
+        read(self.conn_shard(id)).get(&id).cloned()
+    }
+
+    /// Sends to every member of `room`; returns how many it was queued for.
+    pub fn broadcast(&self, room: &str, message: impl Into<Message>) -> usize {
+        self.fan_out(room, message.into().into_wire(), None)
+    }
+
+    /// Sends to every member of `room` but `except`.
+    pub fn broadcast_except(&self, room: &str, message: impl Into<Message>, except: ConnId) -> usize {
+        self.fan_out(room, message.into().into_wire(), Some(except))
+    }
+
+    /// Sends to one connection (without waiting: a full queue is an error).
+    pub fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
+        let conn = self.get(id).ok_or(SendError::Closed)?;
+        conn.push(message.into().into_wire())
+    }
+
+    pub(crate) fn fan_out(&self, room: &str, wire: tungstenite::Message, except: Option<ConnId>) -> usize {
+        let shard = read(self.room_shard(room));
+        let Some(room) = shard.get(room) else { return 0 };
+        let mut queued = 0;
+        for (id, member) in &room.members {
+            if Some(*id) == except {
+                continue;
+            }
+            match member.push(wire.clone()) {
+                Ok(()) => queued += 1,
+                Err(SendError::Full) => self.on_full(member),
+                Err(SendError::Closed) => {}
+            }
+        }
+        queued
+    }
+
+    fn on_full(&self, member: &Conn) {
+        match member.0.route.opts.on_full {
+            OnFull::Close => member.request_close(
+                CloseReason::SlowConsumer,
+                Some(CloseFrame::new(CloseCode::Again, "slow consumer: outbound queue full")),
+            ),
+            OnFull::Drop => {
+                self.0.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Adds `conn` to `room`. A connection that already ended joins nothing.
+    pub(crate) fn join(&self, conn: &Conn, room: &str) {
+        let mut rooms = lock(&conn.0.rooms);
+        if rooms.iter().any(|r| &**r == room) || conn.state() == crate::ConnState::Closed {
+            return;
+        }
+        let mut shard = write(self.room_shard(room));
+        let key = match shard.get_key_value(room) {
+            Some((key, _)) => key.clone(),
+            None => {
+                self.0.room_count.fetch_add(1, Ordering::AcqRel);
+                Arc::from(room)
+            }
+        };
+        shard.entry(key.clone()).or_default().members.insert(conn.id(), conn.clone());
+        rooms.push(key);
+    }
+
+    /// Removes `conn` from `room`; the room goes when it empties.
+    pub(crate) fn leave(&self, conn: &Conn, room: &str) {
+        let mut rooms = lock(&conn.0.rooms);
+        let Some(index) = rooms.iter().position(|r| &**r == room) else { return };
+        rooms.swap_remove(index);
+        self.remove_member(room, conn.id());
+    }
+
+    fn remove_member(&self, room: &str, id: ConnId) {
+        let mut shard = write(self.room_shard(room));
+        if let Some(r) = shard.get_mut(room) {
+            r.members.remove(&id);
+            if r.members.is_empty() {
+                shard.remove(room);
+                self.0.room_count.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+
+    pub(crate) fn next_id(&self) -> ConnId {
+        ConnId(self.0.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn register(&self, conn: &Conn) {
+        let mut shard = write(self.conn_shard(conn.id()));
+        if let Entry::Vacant(slot) = shard.entry(conn.id()) {
+            slot.insert(conn.clone());
+            self.0.conn_count.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Removes a connection that ended from every room and from the registry.
+    pub(crate) fn unregister(&self, conn: &Conn) {
+        let rooms = std::mem::take(&mut *lock(&conn.0.rooms));
+        for room in rooms {
+            self.remove_member(&room, conn.id());
+        }
+        let removed = write(self.conn_shard(conn.id())).remove(&conn.id()).is_some();
+        if removed && self.0.conn_count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.emptied.notify_waiters();
+        }
+    }
+
+    /// Asks every connection to close with `reason`.
+    pub(crate) fn close_all(&self, reason: &CloseReason, frame: &CloseFrame) {
+        for shard in self.0.conns.iter() {
+            let conns: Vec<Conn> = read(shard).values().cloned().collect();
+            for conn in conns {
+                conn.request_close(reason.clone(), Some(frame.clone()));
+            }
+        }
+    }
+
+    /// Waits until no connection is open, or `limit` passed; returns whether
+    /// the registry emptied.
+    pub(crate) async fn wait_empty(&self, limit: Duration) -> bool {
+        let wait = async {
+            loop {
+                let emptied = self.0.emptied.notified();
+                if self.connections() == 0 {
+                    return;
+                }
+                emptied.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
+    }
+
+    fn room_shard(&self, room: &str) -> &RwLock<HashMap<Arc<str>, Room>> {
+        &self.0.rooms[self.shard_of(room)]
+    }
+
+    fn conn_shard(&self, id: ConnId) -> &RwLock<HashMap<ConnId, Conn>> {
+        &self.0.conns[self.shard_of(id)]
+    }
+
+    fn shard_of(&self, key: impl Hash) -> usize {
+        (self.0.hasher.hash_one(key) as usize) % SHARDS
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: hub data stays consistent because no
+/// code panics while holding these locks.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,78 @@
+//! # wirehub
+//!
+//! Declarative WebSocket servers. Annotate an async function with
+//! [`#[ws_route]`](macro@ws_route), and [`App`] serves it:
+//!
+//! ```no_run
+//! use wirehub::prelude::*;
+//!
+//! #[ws_route("/echo")]
+//! async fn echo(msg: Message) -> Option<Message> {
+//!     Some(msg)
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> wirehub::Result<()> {
+//!     wirehub::App::new().bind("127.0.0.1:8000").serve().await
+//! }
+//! ```
+//!
+//! - [`extract`]: what a handler can take as arguments;
+//! - [`reply`]: what it can return;
+//! - [`config`]: every setting and default;
+//! - [`hub`]: rooms, broadcast and the connection registry;
+//! - [`connection`]: the connection handle, close codes and reasons.
+
+extern crate self as wirehub;
+
+mod app;
+pub mod config;
+pub mod connection;
+mod error;
+pub mod extract;
+pub mod hub;
+mod message;
+pub mod reply;
+mod route;
+mod router;
+mod server;
+
+pub use app::{App, Server};
+pub use config::Config;
+pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError};
+pub use error::{Error, Result};
+pub use extract::{Extract, Headers, Json, Path, Query, State};
+pub use hub::Hub;
+pub use message::{CloseFrame, Message, MessageKind, Utf8Bytes};
+pub use reply::{Close, HandlerError, IntoReply, Reply};
+pub use route::OnFull;
+pub use server::ShutdownHandle;
+pub use wirehub_macros::ws_route;
+
+pub use bytes::Bytes;
+
+/// The names a handler module needs: `use wirehub::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        ws_route, App, Bytes, Close, CloseCode, CloseReason, Conn, ConnId, HandlerError, Headers, Hub, Json, Message,
+        Path, Query, State, Utf8Bytes,
+    };
+}
+
+/// What the `#[ws_route]` expansion refers to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::connection::{serve, Setup};
+    pub use crate::extract::{CallCx, CheckCx, Extract, Kinds, Needs, Rejection};
+    pub use crate::reply::IntoReply;
+    pub use crate::route::{OnFull, RouteDef, RouteOptions, Segment, TemplatePart};
+    pub use crate::{CloseReason, Conn};
+    pub use core::time::Duration;
+    pub use futures_util::future::BoxFuture;
+    pub use inventory;
+
+    /// Boxes an `on_open` hook's future.
+    pub fn box_hook<F: core::future::Future<Output = ()> + Send + 'static>(f: F) -> BoxFuture<'static, ()> {
+        Box::pin(f)
+    }
+}

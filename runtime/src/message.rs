@@ -1,0 +1,233 @@
+//! WebSocket messages: the five frame kinds a handler can see and send.
+//!
+//! Payloads are [`Bytes`]-backed: cloning a message (for example to send it to
+//! every member of a room) bumps a reference count and never copies the payload.
+//!
+//! ```
+//! use wirehub::Message;
+//! let m = Message::text("hello");
+//! assert!(m.is_text());
+//! assert_eq!(m.len(), 5);
+//! ```
+
+use bytes::Bytes;
+use tokio_tungstenite::tungstenite::{self, protocol::frame::coding::CloseCode as TCode};
+
+pub use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::connection::CloseCode;
+
+/// One WebSocket message, of any of the five kinds of RFC 6455.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A UTF-8 text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A ping control frame (payload at most 125 bytes). The runtime answers
+    /// pings with pongs itself; a handler taking `Message` also sees them.
+    Ping(Bytes),
+    /// A pong control frame (payload at most 125 bytes).
+    Pong(Bytes),
+    /// A close frame, with its code and reason when the peer sent one.
+    Close(Option<CloseFrame>),
+}
+
+/// The code and reason of a close frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseFrame {
+    /// The close code.
+    pub code: CloseCode,
+    /// The reason, at most 123 bytes of UTF-8.
+    pub reason: Utf8Bytes,
+}
+
+/// The kind of a [`Message`], used in logs, metrics and errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// [`Message::Text`]
+    Text,
+    /// [`Message::Binary`]
+    Binary,
+    /// [`Message::Ping`]
+    Ping,
+    /// [`Message::Pong`]
+    Pong,
+    /// [`Message::Close`]
+    Close,
+}
+
+impl MessageKind {
+    /// The lowercase name used as a metric label (`text`, `binary`, ...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Binary => "binary",
+            MessageKind::Ping => "ping",
+            MessageKind::Pong => "pong",
+            MessageKind::Close => "close",
+        }
+    }
+}
+
+impl Message {
+    /// A text message.
+    pub fn text(text: impl Into<Utf8Bytes>) -> Self {
+        Message::Text(text.into())
+    }
+
+    /// A binary message.
+    pub fn binary(bytes: impl Into<Bytes>) -> Self {
+        Message::Binary(bytes.into())
+    }
+
+    /// The kind of this message.
+    pub const fn kind(&self) -> MessageKind {
+        match self {
+            Message::Text(_) => MessageKind::Text,
+            Message::Binary(_) => MessageKind::Binary,
+            Message::Ping(_) => MessageKind::Ping,
+            Message::Pong(_) => MessageKind::Pong,
+            Message::Close(_) => MessageKind::Close,
+        }
+    }
+
+    /// Whether this is a text message.
+    pub const fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    pub const fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// The payload length in bytes (for a close frame, the reason's length).
+    pub fn len(&self) -> usize {
+        match self {
+            Message::Text(t) => t.len(),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b.len(),
+            Message::Close(c) => c.as_ref().map_or(0, |c| c.reason.len()),
+        }
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text, if this is a text message.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(t) => Some(t.as_str()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_wire(msg: tungstenite::Message) -> Option<Self> {
+        Some(match msg {
+            tungstenite::Message::Text(t) => Message::Text(t),
+            tungstenite::Message::Binary(b) => Message::Binary(b),
+            tungstenite::Message::Ping(b) => Message::Ping(b),
+            tungstenite::Message::Pong(b) => Message::Pong(b),
+            tungstenite::Message::Close(c) => {
+                Message::Close(c.map(|c| CloseFrame { code: CloseCode::from(u16::from(c.code)), reason: c.reason }))
+            }
+            tungstenite::Message::Frame(_) => return None,
+        })
+    }
+
+    pub(crate) fn into_wire(self) -> tungstenite::Message {
+        match self {
+            Message::Text(t) => tungstenite::Message::Text(t),
+            Message::Binary(b) => tungstenite::Message::Binary(b),
+            Message::Ping(b) => tungstenite::Message::Ping(b),
+            Message::Pong(b) => tungstenite::Message::Pong(b),
+            Message::Close(c) => tungstenite::Message::Close(c.map(CloseFrame::into_wire)),
+        }
+    }
+}
+
+impl CloseFrame {
+    /// A close frame; the reason is cut to the 123 bytes a close frame can hold
+    /// (at a character boundary).
+    pub fn new(code: CloseCode, reason: &str) -> Self {
+        CloseFrame { code, reason: Utf8Bytes::from(truncate_reason(reason).to_owned()) }
+    }
+
+    pub(crate) fn into_wire(self) -> tungstenite::protocol::CloseFrame {
+        tungstenite::protocol::CloseFrame { code: TCode::from(u16::from(self.code)), reason: self.reason }
+    }
+}
+
+/// The longest prefix of `reason` that fits the 123 bytes of a close frame's
+/// reason, cut at a character boundary.
+pub(crate) fn truncate_reason(reason: &str) -> &str {
+    const MAX: usize = 123;
+    if reason.len() <= MAX {
+        return reason;
+    }
+    let mut end = MAX;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message::Text(s.into())
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message::Text(s.into())
+    }
+}
+
+impl From<Utf8Bytes> for Message {
+    fn from(s: Utf8Bytes) -> Self {
+        Message::Text(s)
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(b: Vec<u8>) -> Self {
+        Message::Binary(b.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Self {
+        Message::Binary(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_cut_at_a_char_boundary() {
+        let long = "é".repeat(100); // 200 bytes
+        let cut = truncate_reason(&long);
+        assert!(cut.len() <= 123);
+        assert_eq!(cut.len(), 122);
+        assert_eq!(truncate_reason("short"), "short");
+    }
+
+    #[test]
+    fn wire_round_trip_keeps_kind_and_payload() {
+        for m in [
+            Message::text("a"),
+            Message::binary(vec![1, 2]),
+            Message::Ping(Bytes::from_static(b"p")),
+            Message::Pong(Bytes::new()),
+            Message::Close(Some(CloseFrame::new(CloseCode::Normal, "bye"))),
+            Message::Close(None),
+        ] {
+            assert_eq!(Message::from_wire(m.clone().into_wire()), Some(m));
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! HTTP/1.1 handling of one TCP connection: routing, the upgrade handshake
+//! (RFC 6455 section 4.2), and the plain-HTTP answers.
+//!
+//! Before the 101 answer, everything the connection keeps is copied out of
+//! the request into owned values (path params, and the query and headers
+//! only when the route's extractors need them). The request, and with it
+//! hyper's read buffer, is dropped before the connection starts.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Version};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, Notify};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::app::Shared;
+use crate::connection::{Conn, ConnInner, Setup};
+use crate::extract::Needs;
+use crate::route::render_template;
+
+type Body = Full<Bytes>;
+
+/// Serves HTTP on one accepted TCP connection until it closes or upgrades.
+pub(crate) async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let _ = tcp.set_nodelay(true);
+    let config = &shared.config;
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.handshake_timeout)
+        .max_buf_size(config.max_handshake_headers.max(8192));
+    let service = service_fn(|req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(req, peer, shared)) }
+    });
+    if let Err(e) = http.serve_connection(TokioIo::new(tcp), service).with_upgrades().await {
+        tracing::debug!(%peer, error = %e, "http connection ended with an error");
+    }
+}
+
+fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+    let Some(found) = shared.router.find(req.uri().path()) else {
+        return plain(StatusCode::NOT_FOUND, "no route for this path\n");
+    };
+    let route = found.value.clone();
+    if let Err(response) = check_upgrade(&req) {
+        return response;
+    }
+    let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY) else {
+        return plain(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n");
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let needs = route.def.needs;
+    let query = needs.contains(Needs::QUERY).then(|| req.uri().query().unwrap_or("").into());
+    let headers = needs.contains(Needs::HEADERS).then(|| Box::new(owned_headers(req.headers())));
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    drop(req);
+
+    let (outbound_tx, outbound) = mpsc::channel(route.opts.queue);
+    let room = route.def.options.broadcast.map(|parts| Arc::from(render_template(parts, &found.params)));
+    let conn = Conn(Arc::new(ConnInner {
+        id: shared.hub.next_id(),
+        route: route.clone(),
+        shared: shared.clone(),
+        peer,
+        params: found.params.into_boxed_slice(),
+        query,
+        headers,
+        room,
+        outbound: outbound_tx,
+        state: AtomicU8::new(0),
+        close: Mutex::new(None),
+        close_notify: Notify::new(),
+        close_requested: AtomicBool::new(false),
+        rooms: Mutex::new(Vec::new()),
+        last_seen: AtomicU64::new(shared.epoch.elapsed().as_millis() as u64),
+        paused: AtomicBool::new(false),
+        rtt_micros: AtomicU64::new(u64::MAX),
+    }));
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(route.ws)).await;
+                (route.def.serve)(Setup { ws, conn, outbound }).await;
+            }
+            Err(e) => tracing::debug!(%peer, error = %e, "upgrade failed"),
+        }
+    });
+    switching_protocols(&accept)
+}
+
+/// Checks that a request on a WebSocket route is a valid upgrade request.
+fn check_upgrade(req: &Request<Incoming>) -> Result<(), Response<Body>> {
+    let upgrade = header_has(req.headers(), header::UPGRADE, "websocket");
+    let connection = header_has(req.headers(), header::CONNECTION, "upgrade");
+    if !upgrade || !connection {
+        let mut r = plain(StatusCode::UPGRADE_REQUIRED, "this path serves WebSocket connections only\n");
+        r.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        return Err(r);
+    }
+    if req.method() != Method::GET || req.version() != Version::HTTP_11 {
+        return Err(plain(StatusCode::BAD_REQUEST, "a WebSocket upgrade is a GET over HTTP/1.1\n"));
+    }
+    if req.headers().get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
+        let mut r = plain(StatusCode::UPGRADE_REQUIRED, "unsupported WebSocket version\n");
+        r.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return Err(r);
+    }
+    Ok(())
+}
+
+/// Whether a comma-separated header contains `token` (case-insensitively).
+fn header_has(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// A deep copy of the headers: a cloned `HeaderValue` would share (and pin)
+/// hyper's read buffer.
+fn owned_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.as_str().as_bytes());
+        let value = HeaderValue::from_bytes(value.as_bytes());
+        if let (Ok(name), Ok(value)) = (name, value) {
+            owned.append(name, value);
+        }
+    }
+    owned
+}
+
+fn switching_protocols(accept: &str) -> Response<Body> {
+    let mut r = Response::new(Body::default());
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    if let Ok(accept) = HeaderValue::from_str(accept) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    r
+}
+
+pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut r = Response::new(Body::new(Bytes::from_static(text.as_bytes())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}

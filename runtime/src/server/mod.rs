@@ -1,0 +1,16 @@
+//! The server: listening socket, accept loop, HTTP upgrade and shutdown.
+//!
+//! One port serves plain HTTP (404 for unknown paths, 426 for a plain GET on
+//! a WebSocket route) and WebSocket upgrades, through hyper 1. After the
+//! upgrade, the connection runs on tokio-tungstenite frames.
+
+mod http;
+mod listener;
+mod shutdown;
+
+pub(crate) use self::http::serve_tcp;
+pub(crate) use listener::listen;
+pub use shutdown::ShutdownHandle;
+
+/// The stream type every connection task runs on.
+pub(crate) type WsStream = tokio_tungstenite::WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;

@@ -1,0 +1,121 @@
+//! Helpers shared by the integration tests: start an app on a free port,
+//! connect real clients, and bound every await.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use wirehub::{App, Server};
+
+/// The bound on every await in the tests.
+pub const LIMIT: Duration = Duration::from_secs(10);
+
+pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Awaits `fut`, failing the test if it takes longer than [`LIMIT`].
+pub async fn within<T>(fut: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(LIMIT, fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("timed out after {LIMIT:?}"),
+    }
+}
+
+/// Starts `app` on 127.0.0.1 with an ephemeral port.
+pub async fn spawn(app: App) -> Server {
+    within(app.bind("127.0.0.1:0").start()).await.expect("server starts")
+}
+
+/// Serves only the routes whose pattern starts with `prefix` (each test
+/// file uses its own prefix, since inventory collects every route linked
+/// into the test binary).
+pub async fn spawn_prefix(prefix: &'static str, app: App) -> Server {
+    spawn(app.routes(move |p| p.starts_with(prefix))).await
+}
+
+/// Opens a WebSocket client to `path` on `addr`.
+pub async fn connect(addr: SocketAddr, path: &str) -> Client {
+    let url = format!("ws://{addr}{path}");
+    let (ws, _) = within(tokio_tungstenite::connect_async(url)).await.expect("connects");
+    ws
+}
+
+/// Sends one message.
+pub async fn send(ws: &mut Client, msg: impl Into<WsMessage>) {
+    within(ws.send(msg.into())).await.expect("send");
+}
+
+/// Receives the next data or close message (pings and pongs skipped).
+pub async fn recv(ws: &mut Client) -> WsMessage {
+    loop {
+        match within(ws.next()).await {
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+            Some(Ok(m)) => return m,
+            Some(Err(e)) => panic!("receive failed: {e}"),
+            None => panic!("stream ended"),
+        }
+    }
+}
+
+/// Receives the next text message.
+pub async fn recv_text(ws: &mut Client) -> String {
+    match recv(ws).await {
+        WsMessage::Text(t) => t.as_str().to_owned(),
+        other => panic!("expected text, got {other:?}"),
+    }
+}
+
+/// Reads until the server's close frame and returns its code and reason.
+pub async fn expect_close(ws: &mut Client) -> (u16, String) {
+    loop {
+        match within(ws.next()).await {
+            Some(Ok(WsMessage::Close(Some(frame)))) => {
+                return (u16::from(frame.code), frame.reason.as_str().to_owned())
+            }
+            Some(Ok(WsMessage::Close(None))) => return (1005, String::new()),
+            Some(Ok(_)) => continue,
+            Some(Err(tungstenite::Error::ConnectionClosed)) | None => panic!("closed without a close frame"),
+            Some(Err(e)) => panic!("error before close frame: {e}"),
+        }
+    }
+}
+
+/// Sends a raw HTTP request and returns the response head's status code.
+pub async fn http_status(addr: SocketAddr, request: &str) -> u16 {
+    let head = http_head(addr, request).await;
+    head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line")
+}
+
+/// Sends a raw HTTP request and returns the response head.
+pub async fn http_head(addr: SocketAddr, request: &str) -> String {
+    let mut tcp = within(TcpStream::connect(addr)).await.expect("tcp connect");
+    within(tcp.write_all(request.as_bytes())).await.expect("write request");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = within(tcp.read(&mut chunk)).await.expect("read response");
+        assert!(n > 0, "connection closed before a response head");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// A GET request for `path`.
+pub fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+}
+
+/// Waits until `cond` holds, checking after each yield (bounded by [`LIMIT`]).
+pub async fn eventually(mut cond: impl FnMut() -> bool) {
+    within(async {
+        while !cond() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+}
