@@ -12,6 +12,7 @@
 //! # }
 //! ```
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
@@ -31,7 +32,7 @@ use crate::hub::Hub;
 use crate::message::CloseFrame;
 use crate::route::RouteDef;
 use crate::router::{self, Router};
-use crate::server::{self, ShutdownHandle};
+use crate::server::{self, HttpReply, Page, ShutdownHandle};
 
 /// A WebSocket server: its routes, settings, shared state and hub.
 pub struct App {
@@ -40,6 +41,7 @@ pub struct App {
     state: StateMap,
     hub: Hub,
     routes: Vec<&'static RouteDef>,
+    pages: HashMap<String, Page>,
 }
 
 impl std::fmt::Debug for App {
@@ -72,6 +74,7 @@ pub(crate) struct Shared {
     pub(crate) state: StateMap,
     pub(crate) config: Config,
     pub(crate) router: Router<Arc<RouteRt>>,
+    pub(crate) pages: HashMap<String, Page>,
     /// The instant timestamps of the app count from.
     pub(crate) epoch: Instant,
     pub(crate) draining: AtomicBool,
@@ -89,6 +92,7 @@ impl App {
             state: StateMap::default(),
             hub: Hub::new(),
             routes,
+            pages: HashMap::new(),
         }
     }
 
@@ -114,6 +118,19 @@ impl App {
     /// serve a subset of the handlers linked into one binary).
     pub fn routes(mut self, keep: impl Fn(&str) -> bool) -> Self {
         self.routes.retain(|r| keep(r.path));
+        self
+    }
+
+    /// Serves a fixed body at `path` on plain HTTP GET (a page, a script).
+    pub fn page(mut self, path: &str, content_type: &'static str, body: &'static str) -> Self {
+        self.pages.insert(path.to_owned(), Page::Static(HttpReply::ok(content_type, body.as_bytes())));
+        self
+    }
+
+    /// Serves a plain HTTP GET endpoint computed from the hub on each request
+    /// (`.get("/stats", |hub| format!("{} online", hub.connections()))`).
+    pub fn get<R: Into<HttpReply>>(mut self, path: &str, handler: impl Fn(&Hub) -> R + Send + Sync + 'static) -> Self {
+        self.pages.insert(path.to_owned(), Page::Dynamic(Box::new(move |hub| handler(hub).into())));
         self
     }
 
@@ -148,7 +165,7 @@ impl App {
     /// Binds and starts serving in the background; the returned [`Server`]
     /// tells the bound address and shuts the server down.
     pub async fn start(self) -> Result<Server> {
-        let App { addr, config, state, hub, routes } = self;
+        let App { addr, config, state, hub, routes, pages } = self;
         let router = build_router(&config, &state, &routes)?;
         let listener = server::listen(&addr, config.backlog)?;
         let local_addr = listener.local_addr()?;
@@ -157,6 +174,7 @@ impl App {
             state,
             config,
             router,
+            pages,
             epoch: Instant::now(),
             draining: AtomicBool::new(false),
         });

@@ -46,7 +46,7 @@ pub use hub::Hub;
 pub use message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 pub use reply::{Close, HandlerError, IntoReply, Reply};
 pub use route::OnFull;
-pub use server::ShutdownHandle;
+pub use server::{HttpReply, ShutdownHandle};
 pub use wirehub_macros::ws_route;
 
 pub use bytes::Bytes;

@@ -49,6 +49,12 @@ pub(crate) async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
 }
 
 fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+    if let Some(page) = shared.pages.get(req.uri().path()) {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET\n");
+        }
+        return page_response(page.reply(&shared.hub));
+    }
     let Some(found) = shared.router.find(req.uri().path()) else {
         return plain(StatusCode::NOT_FOUND, "no route for this path\n");
     };
@@ -153,6 +159,14 @@ fn switching_protocols(accept: &str) -> Response<Body> {
     if let Ok(accept) = HeaderValue::from_str(accept) {
         h.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
+    r
+}
+
+fn page_response(reply: super::HttpReply) -> Response<Body> {
+    let mut r = Response::new(Body::new(reply.body));
+    *r.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 

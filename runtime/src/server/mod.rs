@@ -6,10 +6,13 @@
 
 mod http;
 mod listener;
+mod pages;
 mod shutdown;
 
 pub(crate) use self::http::serve_tcp;
 pub(crate) use listener::listen;
+pub use pages::HttpReply;
+pub(crate) use pages::Page;
 pub use shutdown::ShutdownHandle;
 
 /// The stream type every connection task runs on.

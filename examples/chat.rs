@@ -1,0 +1,48 @@
+//! Room chat: `cargo run --example chat`, then open http://127.0.0.1:8000/
+//! in two browser tabs. `PORT` overrides the port.
+//!
+//! Each text a member sends reaches every member of its room as
+//! `{"type":"message","room":..,"from":..,"text":..}`; members see
+//! `{"type":"join"|"leave","room":..,"id":..,"members":N}` notices.
+
+use serde_json::json;
+use wirehub::prelude::*;
+
+/// Relays a member's text to its room (the `broadcast` room, sender included).
+#[ws_route("/chat/{room}", broadcast = "chat:{room}", on_open = joined, on_close = left, app_ping = "ping")]
+async fn chat(conn: Conn, text: String) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    Some(json!({"type": "message", "room": conn.param("room"), "from": conn.id().0, "text": text}).to_string())
+}
+
+async fn joined(conn: Conn) {
+    notice(&conn, "join");
+}
+
+async fn left(conn: Conn, reason: CloseReason) {
+    println!("connection {} left {:?}: {reason}", conn.id(), conn.param("room"));
+    notice(&conn, "leave");
+}
+
+fn notice(conn: &Conn, kind: &str) {
+    let Some(room) = conn.room() else { return };
+    let members = conn.hub().members(room).len();
+    let notice = json!({"type": kind, "room": conn.param("room"), "id": conn.id().0, "members": members});
+    conn.hub().broadcast(room, notice.to_string());
+}
+
+#[tokio::main]
+async fn main() -> wirehub::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
+    println!("chat on http://127.0.0.1:{port}/ (WebSocket: ws://127.0.0.1:{port}/chat/{{room}})");
+    wirehub::App::new()
+        .bind(format!("127.0.0.1:{port}"))
+        .page("/", "text/html; charset=utf-8", include_str!("chat.html"))
+        .get("/stats", |hub| format!("{} connections, {} rooms\n", hub.connections(), hub.rooms()))
+        .serve()
+        .await
+}
