@@ -30,6 +30,7 @@ use crate::extract::state::StateMap;
 use crate::extract::CheckCx;
 use crate::hub::Hub;
 use crate::message::CloseFrame;
+use crate::metrics::{Metrics, Registry, RouteMetrics};
 use crate::route::RouteDef;
 use crate::router::{self, Router};
 use crate::server::{self, HttpReply, Page, ShutdownHandle};
@@ -42,6 +43,7 @@ pub struct App {
     hub: Hub,
     routes: Vec<&'static RouteDef>,
     pages: HashMap<String, Page>,
+    registry: Option<Registry>,
 }
 
 impl std::fmt::Debug for App {
@@ -65,6 +67,7 @@ pub(crate) struct RouteRt {
     pub(crate) def: &'static RouteDef,
     pub(crate) opts: Resolved,
     pub(crate) ws: WebSocketConfig,
+    pub(crate) metrics: Option<RouteMetrics>,
 }
 
 /// What every connection of an app shares.
@@ -77,7 +80,18 @@ pub(crate) struct Shared {
     pub(crate) pages: HashMap<String, Page>,
     /// The instant timestamps of the app count from.
     pub(crate) epoch: Instant,
-    pub(crate) draining: AtomicBool,
+    pub(crate) draining: Arc<AtomicBool>,
+    pub(crate) metrics: Option<Metrics>,
+}
+
+impl Shared {
+    /// Counts a refused handshake.
+    pub(crate) fn reject(&self, route: &str, why: crate::metrics::Rejected) {
+        tracing::debug!(route, reason = ?why, "handshake rejected");
+        if let Some(m) = &self.metrics {
+            m.reject(route, why);
+        }
+    }
 }
 
 impl App {
@@ -93,6 +107,7 @@ impl App {
             hub: Hub::new(),
             routes,
             pages: HashMap::new(),
+            registry: None,
         }
     }
 
@@ -134,6 +149,14 @@ impl App {
         self
     }
 
+    /// Registers wirehub's metrics in your own Prometheus registry (so one
+    /// endpoint exposes your metrics and wirehub's). Default: a registry of
+    /// the app's own, served at `Config::metrics_path`.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
     /// The app's hub, to reach connections from outside handlers (background
     /// tasks, HTTP handlers). Valid before and while serving.
     pub fn hub(&self) -> Hub {
@@ -165,8 +188,17 @@ impl App {
     /// Binds and starts serving in the background; the returned [`Server`]
     /// tells the bound address and shuts the server down.
     pub async fn start(self) -> Result<Server> {
-        let App { addr, config, state, hub, routes, pages } = self;
-        let router = build_router(&config, &state, &routes)?;
+        let App { addr, config, state, hub, routes, mut pages, registry } = self;
+        let metrics = match config.metrics {
+            true => Some(Metrics::new(registry.unwrap_or_default()).map_err(Error::Metrics)?),
+            false => None,
+        };
+        let draining = Arc::new(AtomicBool::new(false));
+        add_builtin_pages(&config, &mut pages, metrics.as_ref(), &draining);
+        if let Some(m) = &metrics {
+            hub.attach_metrics(m);
+        }
+        let router = build_router(&config, &state, &routes, metrics.as_ref())?;
         let listener = server::listen(&addr, config.backlog)?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -176,7 +208,8 @@ impl App {
             router,
             pages,
             epoch: Instant::now(),
-            draining: AtomicBool::new(false),
+            draining,
+            metrics,
         });
         let shutdown = ShutdownHandle::new();
         let task = tokio::spawn(accept_loop(listener, shared, shutdown.clone()));
@@ -185,7 +218,38 @@ impl App {
     }
 }
 
-fn build_router(config: &Config, state: &StateMap, routes: &[&'static RouteDef]) -> Result<Router<Arc<RouteRt>>> {
+/// `/metrics` and `/healthz`, unless configured off or taken by the app.
+fn add_builtin_pages(
+    config: &Config,
+    pages: &mut HashMap<String, Page>,
+    metrics: Option<&Metrics>,
+    draining: &Arc<AtomicBool>,
+) {
+    if let (Some(path), Some(metrics)) = (&config.metrics_path, metrics) {
+        let metrics = metrics.clone();
+        pages.entry(path.clone()).or_insert_with(|| {
+            Page::Dynamic(Box::new(move |_| {
+                HttpReply::ok("text/plain; version=0.0.4; charset=utf-8", metrics.render())
+            }))
+        });
+    }
+    if let Some(path) = &config.health_path {
+        let draining = draining.clone();
+        pages.entry(path.clone()).or_insert_with(|| {
+            Page::Dynamic(Box::new(move |_| match draining.load(std::sync::atomic::Ordering::Acquire) {
+                false => HttpReply::from("ok\n"),
+                true => HttpReply { status: 503, ..HttpReply::from("draining\n") },
+            }))
+        });
+    }
+}
+
+fn build_router(
+    config: &Config,
+    state: &StateMap,
+    routes: &[&'static RouteDef],
+    metrics: Option<&Metrics>,
+) -> Result<Router<Arc<RouteRt>>> {
     let mut resolved = Vec::with_capacity(routes.len());
     for &def in routes {
         (def.check)(&CheckCx { params: def.params, state }).map_err(|message| Error::Route {
@@ -199,7 +263,8 @@ fn build_router(config: &Config, state: &StateMap, routes: &[&'static RouteDef])
             .read_buffer_size(opts.read_buffer)
             .max_message_size(Some(opts.max_message))
             .max_frame_size(Some(opts.max_message));
-        resolved.push((def, Arc::new(RouteRt { def, opts, ws })));
+        let metrics = metrics.map(|m| m.route(def.path)).transpose().map_err(Error::Metrics)?;
+        resolved.push((def, Arc::new(RouteRt { def, opts, ws, metrics })));
     }
     router::build(resolved, |rt| rt.def)
 }

@@ -20,6 +20,9 @@
 //! | `backlog` | 1024 | listen backlog, so a burst of connects is not refused or stalled |
 //! | `max_handshake_headers` | 16 KiB | largest upgrade request head accepted |
 //! | `batch` | 64 frames | frames written before one flush |
+//! | `metrics` | on | Prometheus metrics (see [`metrics`](crate::metrics)) |
+//! | `metrics_path` | `/metrics` | where the text exposition is served on the app's port (`None`: not served) |
+//! | `health_path` | `/healthz` | 200 while serving, 503 while draining (`None`: not served) |
 
 use std::time::Duration;
 
@@ -58,6 +61,12 @@ pub struct Config {
     pub max_handshake_headers: usize,
     /// Frames written to the socket before one flush.
     pub batch: usize,
+    /// Whether metrics are collected.
+    pub metrics: bool,
+    /// Path of the Prometheus endpoint on the app's port.
+    pub metrics_path: Option<String>,
+    /// Path of the health endpoint on the app's port.
+    pub health_path: Option<String>,
 }
 
 impl Default for Config {
@@ -77,6 +86,9 @@ impl Default for Config {
             backlog: 1024,
             max_handshake_headers: 16 * 1024,
             batch: 64,
+            metrics: true,
+            metrics_path: Some("/metrics".to_owned()),
+            health_path: Some("/healthz".to_owned()),
         }
     }
 }

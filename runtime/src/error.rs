@@ -54,6 +54,9 @@ pub enum Error {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The metrics could not be registered (a name clash in a user registry).
+    #[error("cannot register metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     /// An I/O error while serving (accepting connections).
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -32,6 +32,7 @@ mod error;
 pub mod extract;
 pub mod hub;
 mod message;
+pub mod metrics;
 pub mod reply;
 mod route;
 mod router;
@@ -50,6 +51,7 @@ pub use server::{HttpReply, ShutdownHandle};
 pub use wirehub_macros::ws_route;
 
 pub use bytes::Bytes;
+pub use prometheus;
 
 /// The names a handler module needs: `use wirehub::prelude::*;`.
 pub mod prelude {

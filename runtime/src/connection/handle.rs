@@ -244,12 +244,20 @@ impl Conn {
     /// Sends to every member of `room`, this connection included. Returns
     /// the number of members the message was queued for.
     pub fn broadcast(&self, room: &str, message: impl Into<Message>) -> usize {
-        self.0.shared.hub.broadcast(room, message)
+        self.fan_out(room, message.into(), None)
     }
 
     /// Sends to every member of `room` except this connection.
     pub fn broadcast_others(&self, room: &str, message: impl Into<Message>) -> usize {
-        self.0.shared.hub.broadcast_except(room, message, self.0.id)
+        self.fan_out(room, message.into(), Some(self.0.id))
+    }
+
+    pub(crate) fn fan_out(&self, room: &str, message: Message, except: Option<ConnId>) -> usize {
+        let queued = self.0.shared.hub.fan_out(room, message.into_wire(), except);
+        if let Some(m) = &self.0.route.metrics {
+            m.fanout.observe(queued as f64);
+        }
+        queued
     }
 
     /// Sends to the connection with this id (`try_send` semantics).

@@ -25,7 +25,8 @@ use tracing::Instrument;
 
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
 use crate::extract::{CallCx, RejectAction, Rejection};
-use crate::message::{CloseFrame, Message, Utf8Bytes};
+use crate::message::{CloseFrame, Message, MessageKind, Utf8Bytes};
+use crate::metrics::RouteMetrics;
 use crate::reply::{IntoReply, Reply};
 use crate::server::WsStream;
 
@@ -58,6 +59,9 @@ impl Drop for Registered<'_> {
     fn drop(&mut self) {
         self.0.set_state(ConnState::Closed);
         self.0.hub().unregister(self.0);
+        if let Some(m) = self.0.metrics() {
+            m.open.dec();
+        }
     }
 }
 
@@ -70,6 +74,10 @@ where
     let Setup { ws, conn, mut outbound } = setup;
     let registered = Registered(&conn);
     conn.hub().register(&conn);
+    if let Some(m) = conn.metrics() {
+        m.opened.inc();
+        m.open.inc();
+    }
     if conn.shared().draining.load(Ordering::Acquire) {
         // Upgraded while the server started draining: close_all missed it.
         conn.request_close(CloseReason::Shutdown, Some(CloseFrame::new(CloseCode::Away, "server shutting down")));
@@ -101,6 +109,9 @@ where
     close_phase(&conn, &reason, frame, &mut sink, &mut stream, &mut outbound).await;
     drop((sink, stream));
     drop(registered);
+    if let Some(m) = conn.metrics() {
+        m.closed(&reason);
+    }
     tracing::debug!(reason = %reason, "connection closed");
     if let Some(on_close) = conn.0.route.def.options.on_close {
         if AssertUnwindSafe(on_close(conn.clone(), reason)).catch_unwind().await.is_err() {
@@ -125,6 +136,7 @@ where
     let mut inflight: Pin<&mut InFlight<Fut>> = pin!(OptionFuture::from(None));
     let mut busy = false;
     let mut pending: Option<Message> = None;
+    let mut started: Option<std::time::Instant> = None;
     let mut last_data = Instant::now();
     let mut idle_timer = pin!(sleep_until(last_data + idle.unwrap_or(Duration::from_secs(86_400))));
 
@@ -133,10 +145,16 @@ where
             biased;
             out = &mut inflight, if busy => {
                 busy = false;
+                if let (Some(m), Some(t)) = (conn.metrics(), started.take()) {
+                    m.handler_duration.observe(t.elapsed().as_secs_f64());
+                }
                 let reply = match out {
                     Some(Ok(value)) => value.into_reply(),
                     Some(Err(_panic)) => {
                         tracing::error!("handler panicked");
+                        if let Some(m) = conn.metrics() {
+                            m.handler_panics.inc();
+                        }
                         conn.request_close(CloseReason::Panic, Some(CloseFrame::new(CloseCode::Error, "handler panicked")));
                         return;
                     }
@@ -148,7 +166,11 @@ where
                 if let Some(message) = pending.take() {
                     conn.0.paused.store(false, Ordering::Relaxed);
                     busy = match start(conn, handler, &message, inflight.as_mut()).await {
-                        Some(started) => started,
+                        Some(true) => {
+                            started = conn.metrics().map(|_| std::time::Instant::now());
+                            true
+                        }
+                        Some(false) => false,
                         None => return,
                     };
                 }
@@ -157,7 +179,12 @@ where
                 conn.touch();
                 let message = match frame {
                     Some(Ok(wire)) => match Message::from_wire(wire) {
-                        Some(message) => message,
+                        Some(message) => {
+                            if let Some(m) = conn.metrics() {
+                                m.received(message.kind(), message.len());
+                            }
+                            message
+                        }
                         None => continue,
                     },
                     Some(Err(e)) => {
@@ -200,7 +227,11 @@ where
                     conn.0.paused.store(true, Ordering::Relaxed);
                 } else {
                     busy = match start(conn, handler, &message, inflight.as_mut()).await {
-                        Some(started) => started,
+                        Some(true) => {
+                            started = conn.metrics().map(|_| std::time::Instant::now());
+                            true
+                        }
+                        Some(false) => false,
                         None => return,
                     };
                 }
@@ -252,13 +283,16 @@ async fn deliver(conn: &Conn, reply: Reply) -> bool {
         Reply::Message(message) => match &conn.0.room {
             Some(room) => {
                 let except = conn.0.route.def.options.exclude_sender.then(|| conn.id());
-                conn.hub().fan_out(room, message.into_wire(), except);
+                conn.fan_out(room, message, except);
                 true
             }
             None => conn.send(message).await.is_ok(),
         },
         Reply::Close(code, reason) => {
             tracing::debug!(code = %code, "handler returned an error");
+            if let Some(m) = conn.metrics() {
+                m.handler_errors.inc();
+            }
             conn.request_close(CloseReason::HandlerError, Some(CloseFrame::new(code, &reason)));
             false
         }
@@ -291,11 +325,15 @@ async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
             () = conn.0.close_notify.notified() => return,
             first = outbound.recv() => {
                 let Some(first) = first else { return };
+                let metrics = conn.metrics();
+                if let Some(m) = metrics {
+                    m.queue_depth.observe((outbound.len() + 1) as f64);
+                }
                 let batch = async {
-                    sink.feed(first).await?;
+                    feed(sink, metrics, first).await?;
                     for _ in 1..opts.batch {
                         match outbound.try_recv() {
-                            Ok(next) => sink.feed(next).await?,
+                            Ok(next) => feed(sink, metrics, next).await?,
                             Err(_) => break,
                         }
                     }
@@ -317,6 +355,9 @@ async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
                 if now >= hb.next_ping {
                     hb.next_ping = now + hb.every;
                     let ping = tungstenite::Message::Ping(conn.ping_payload());
+                    if let Some(m) = conn.metrics() {
+                        m.sent(crate::MessageKind::Ping, 8);
+                    }
                     if !finish_write(conn, opts.write_timeout, sink.send(ping)).await {
                         return;
                     }
@@ -325,6 +366,21 @@ async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
             }
         }
     }
+}
+
+/// Queues one frame into the socket's write buffer, counting it.
+async fn feed(sink: &mut Sink, metrics: Option<&RouteMetrics>, frame: tungstenite::Message) -> Result<(), WsError> {
+    if let Some(m) = metrics {
+        let (kind, len) = match &frame {
+            tungstenite::Message::Text(t) => (MessageKind::Text, t.len()),
+            tungstenite::Message::Binary(b) => (MessageKind::Binary, b.len()),
+            tungstenite::Message::Ping(b) => (MessageKind::Ping, b.len()),
+            tungstenite::Message::Pong(b) => (MessageKind::Pong, b.len()),
+            tungstenite::Message::Close(_) | tungstenite::Message::Frame(_) => (MessageKind::Close, 0),
+        };
+        m.sent(kind, len);
+    }
+    sink.feed(frame).await
 }
 
 struct Heartbeat {
@@ -426,6 +482,10 @@ impl Conn {
         matches!(self.state(), ConnState::Closing | ConnState::Closed) || self.0.close_requested.load(Ordering::Acquire)
     }
 
+    pub(crate) fn metrics(&self) -> Option<&RouteMetrics> {
+        self.0.route.metrics.as_ref()
+    }
+
     fn ping_payload(&self) -> Bytes {
         let micros = self.shared().epoch.elapsed().as_micros() as u64;
         Bytes::copy_from_slice(&micros.to_be_bytes())
@@ -437,6 +497,9 @@ impl Conn {
         let now = self.shared().epoch.elapsed().as_micros() as u64;
         if let Some(rtt) = now.checked_sub(sent) {
             self.0.rtt_micros.store(rtt, Ordering::Relaxed);
+            if let Some(m) = self.metrics() {
+                m.rtt.observe(rtt as f64 / 1e6);
+            }
         }
     }
 }

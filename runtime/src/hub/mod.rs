@@ -26,7 +26,9 @@
 use std::collections::hash_map::{Entry, HashMap};
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use prometheus::{Histogram, IntGauge};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -52,6 +54,8 @@ struct HubInner {
     next_id: AtomicU64,
     dropped: AtomicU64,
     emptied: Notify,
+    rooms_gauge: OnceLock<IntGauge>,
+    external_fanout: OnceLock<Histogram>,
 }
 
 #[derive(Default)]
@@ -82,6 +86,8 @@ impl Hub {
             next_id: AtomicU64::new(1),
             dropped: AtomicU64::new(0),
             emptied: Notify::new(),
+            rooms_gauge: OnceLock::new(),
+            external_fanout: OnceLock::new(),
         }))
     }
 
@@ -113,12 +119,19 @@ impl Hub {
 
     /// Sends to every member of `room`; returns how many it was queued for.
     pub fn broadcast(&self, room: &str, message: impl Into<Message>) -> usize {
-        self.fan_out(room, message.into().into_wire(), None)
+        self.external(self.fan_out(room, message.into().into_wire(), None))
     }
 
     /// Sends to every member of `room` but `except`.
     pub fn broadcast_except(&self, room: &str, message: impl Into<Message>, except: ConnId) -> usize {
-        self.fan_out(room, message.into().into_wire(), Some(except))
+        self.external(self.fan_out(room, message.into().into_wire(), Some(except)))
+    }
+
+    fn external(&self, queued: usize) -> usize {
+        if let Some(h) = self.0.external_fanout.get() {
+            h.observe(queued as f64);
+        }
+        queued
     }
 
     /// Sends to one connection (without waiting: a full queue is an error).
@@ -152,6 +165,9 @@ impl Hub {
             ),
             OnFull::Drop => {
                 self.0.dropped.fetch_add(1, Ordering::Relaxed);
+                if let Some(m) = &member.0.route.metrics {
+                    m.dropped_queue_full.inc();
+                }
             }
         }
     }
@@ -166,7 +182,7 @@ impl Hub {
         let key = match shard.get_key_value(room) {
             Some((key, _)) => key.clone(),
             None => {
-                self.0.room_count.fetch_add(1, Ordering::AcqRel);
+                self.room_opened();
                 Arc::from(room)
             }
         };
@@ -188,8 +204,31 @@ impl Hub {
             r.members.remove(&id);
             if r.members.is_empty() {
                 shard.remove(room);
-                self.0.room_count.fetch_sub(1, Ordering::AcqRel);
+                self.room_closed();
             }
+        }
+    }
+
+    pub(crate) fn attach_metrics(&self, metrics: &crate::metrics::Metrics) {
+        let gauge = metrics.rooms_open.clone();
+        gauge.set(self.rooms() as i64);
+        let _ = self.0.rooms_gauge.set(gauge);
+        if let Ok(h) = metrics.fanout_for("external") {
+            let _ = self.0.external_fanout.set(h);
+        }
+    }
+
+    fn room_opened(&self) {
+        self.0.room_count.fetch_add(1, Ordering::AcqRel);
+        if let Some(g) = self.0.rooms_gauge.get() {
+            g.inc();
+        }
+    }
+
+    fn room_closed(&self) {
+        self.0.room_count.fetch_sub(1, Ordering::AcqRel);
+        if let Some(g) = self.0.rooms_gauge.get() {
+            g.dec();
         }
     }
 

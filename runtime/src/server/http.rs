@@ -27,6 +27,7 @@ use tokio_tungstenite::WebSocketStream;
 use crate::app::Shared;
 use crate::connection::{Conn, ConnInner, Setup};
 use crate::extract::Needs;
+use crate::metrics::Rejected;
 use crate::route::render_template;
 
 type Body = Full<Bytes>;
@@ -56,13 +57,16 @@ fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> 
         return page_response(page.reply(&shared.hub));
     }
     let Some(found) = shared.router.find(req.uri().path()) else {
+        shared.reject("none", Rejected::NotFound);
         return plain(StatusCode::NOT_FOUND, "no route for this path\n");
     };
     let route = found.value.clone();
-    if let Err(response) = check_upgrade(&req) {
+    if let Err((why, response)) = check_upgrade(&req) {
+        shared.reject(route.def.path, why);
         return response;
     }
     let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY) else {
+        shared.reject(route.def.path, Rejected::BadRequest);
         return plain(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n");
     };
     let accept = derive_accept_key(key.as_bytes());
@@ -106,22 +110,25 @@ fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> 
 }
 
 /// Checks that a request on a WebSocket route is a valid upgrade request.
-fn check_upgrade(req: &Request<Incoming>) -> Result<(), Response<Body>> {
+fn check_upgrade(req: &Request<Incoming>) -> Result<(), (Rejected, Response<Body>)> {
     let upgrade = header_has(req.headers(), header::UPGRADE, "websocket");
     let connection = header_has(req.headers(), header::CONNECTION, "upgrade");
     if !upgrade || !connection {
         let mut r = plain(StatusCode::UPGRADE_REQUIRED, "this path serves WebSocket connections only\n");
         r.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        return Err(r);
+        return Err((Rejected::UpgradeRequired, r));
     }
     if req.method() != Method::GET || req.version() != Version::HTTP_11 {
-        return Err(plain(StatusCode::BAD_REQUEST, "a WebSocket upgrade is a GET over HTTP/1.1\n"));
+        return Err((
+            Rejected::BadRequest,
+            plain(StatusCode::BAD_REQUEST, "a WebSocket upgrade is a GET over HTTP/1.1\n"),
+        ));
     }
     if req.headers().get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
         let mut r = plain(StatusCode::UPGRADE_REQUIRED, "unsupported WebSocket version\n");
         r.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return Err(r);
+        return Err((Rejected::UpgradeRequired, r));
     }
     Ok(())
 }

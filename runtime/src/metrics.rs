@@ -1,0 +1,298 @@
+//! Prometheus metrics, resolved once per route so the hot path never hashes
+//! a label or looks up a map: each connection holds an `Arc<RouteMetrics>`
+//! of ready counter handles, and counting is one relaxed atomic add.
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `wirehub_connections_open` | gauge | route |
+//! | `wirehub_connections_opened_total` | counter | route |
+//! | `wirehub_connections_closed_total` | counter | route, reason |
+//! | `wirehub_handshakes_rejected_total` | counter | route, reason (`not_found`, `bad_request`, `upgrade_required`, `auth`, `origin`, `limit`) |
+//! | `wirehub_messages_received_total` | counter | route, kind (`text`, `binary`, `ping`, `pong`, `close`) |
+//! | `wirehub_messages_sent_total` | counter | route, kind |
+//! | `wirehub_received_bytes_total` | counter | route |
+//! | `wirehub_sent_bytes_total` | counter | route |
+//! | `wirehub_handler_errors_total` | counter | route (handler `Err`s) |
+//! | `wirehub_handler_panics_total` | counter | route |
+//! | `wirehub_handler_duration_seconds` | histogram | route |
+//! | `wirehub_broadcast_fanout` | histogram | route (`external` for broadcasts from outside handlers) |
+//! | `wirehub_messages_dropped_total` | counter | route, reason (`queue_full`) |
+//! | `wirehub_rooms_open` | gauge | |
+//! | `wirehub_heartbeat_rtt_seconds` | histogram | route |
+//! | `wirehub_outbound_queue_depth` | histogram | route (queue length seen at each write batch) |
+//!
+//! The `route` label is the route *pattern* (`/chat/{room}`), never the
+//! concrete path, so cardinality is bounded by the number of routes.
+
+use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts};
+
+use crate::connection::CloseReason;
+use crate::message::MessageKind;
+
+pub use prometheus::Registry;
+
+/// Every close reason label, indexed by [`reason_index`].
+pub(crate) const CLOSE_REASONS: [&str; 11] = [
+    "normal",
+    "heartbeat_timeout",
+    "idle_timeout",
+    "write_timeout",
+    "protocol_error",
+    "unsupported_data",
+    "slow_consumer",
+    "handler_error",
+    "panic",
+    "shutdown",
+    "io_error",
+];
+
+const KINDS: [MessageKind; 5] =
+    [MessageKind::Text, MessageKind::Binary, MessageKind::Ping, MessageKind::Pong, MessageKind::Close];
+
+/// Why a handshake was refused (the `reason` label).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rejected {
+    NotFound,
+    BadRequest,
+    UpgradeRequired,
+}
+
+impl Rejected {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Rejected::NotFound => "not_found",
+            Rejected::BadRequest => "bad_request",
+            Rejected::UpgradeRequired => "upgrade_required",
+        }
+    }
+}
+
+/// The metric families of one app, registered in its registry.
+#[derive(Debug, Clone)]
+pub(crate) struct Metrics {
+    pub(crate) registry: Registry,
+    open: IntGaugeVec,
+    opened: IntCounterVec,
+    closed: IntCounterVec,
+    rejected: IntCounterVec,
+    received: IntCounterVec,
+    sent: IntCounterVec,
+    received_bytes: IntCounterVec,
+    sent_bytes: IntCounterVec,
+    handler_errors: IntCounterVec,
+    handler_panics: IntCounterVec,
+    handler_duration: HistogramVec,
+    fanout: HistogramVec,
+    dropped: IntCounterVec,
+    pub(crate) rooms_open: IntGauge,
+    rtt: HistogramVec,
+    queue_depth: HistogramVec,
+}
+
+/// Ready handles for one route.
+#[derive(Debug)]
+pub(crate) struct RouteMetrics {
+    pub(crate) open: IntGauge,
+    pub(crate) opened: IntCounter,
+    closed: Vec<IntCounter>,
+    received: Vec<IntCounter>,
+    sent: Vec<IntCounter>,
+    pub(crate) received_bytes: IntCounter,
+    pub(crate) sent_bytes: IntCounter,
+    pub(crate) handler_errors: IntCounter,
+    pub(crate) handler_panics: IntCounter,
+    pub(crate) handler_duration: Histogram,
+    pub(crate) fanout: Histogram,
+    pub(crate) dropped_queue_full: IntCounter,
+    pub(crate) rtt: Histogram,
+    pub(crate) queue_depth: Histogram,
+}
+
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
+fn histogram(registry: &Registry, name: &str, help: &str, buckets: Vec<f64>) -> prometheus::Result<HistogramVec> {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), &["route"])?;
+    registry.register(Box::new(h.clone()))?;
+    Ok(h)
+}
+
+impl Metrics {
+    /// Creates and registers every family in `registry`.
+    pub(crate) fn new(registry: Registry) -> prometheus::Result<Self> {
+        let r = &registry;
+        let open = IntGaugeVec::new(Opts::new("wirehub_connections_open", "Open WebSocket connections."), &["route"])?;
+        r.register(Box::new(open.clone()))?;
+        let rooms_open = IntGauge::new("wirehub_rooms_open", "Rooms with at least one member.")?;
+        r.register(Box::new(rooms_open.clone()))?;
+        let seconds = prometheus::exponential_buckets(0.000_05, 4.0, 10)?; // 50 µs .. 13 s
+        Ok(Metrics {
+            open,
+            opened: counter(r, "wirehub_connections_opened_total", "Connections opened.", &["route"])?,
+            closed: counter(
+                r,
+                "wirehub_connections_closed_total",
+                "Connections closed, by reason.",
+                &["route", "reason"],
+            )?,
+            rejected: counter(
+                r,
+                "wirehub_handshakes_rejected_total",
+                "Upgrade requests refused, by reason.",
+                &["route", "reason"],
+            )?,
+            received: counter(r, "wirehub_messages_received_total", "Messages received, by kind.", &["route", "kind"])?,
+            sent: counter(r, "wirehub_messages_sent_total", "Messages sent, by kind.", &["route", "kind"])?,
+            received_bytes: counter(r, "wirehub_received_bytes_total", "Payload bytes received.", &["route"])?,
+            sent_bytes: counter(r, "wirehub_sent_bytes_total", "Payload bytes sent.", &["route"])?,
+            handler_errors: counter(r, "wirehub_handler_errors_total", "Handler calls that returned Err.", &["route"])?,
+            handler_panics: counter(r, "wirehub_handler_panics_total", "Handler calls that panicked.", &["route"])?,
+            handler_duration: histogram(
+                r,
+                "wirehub_handler_duration_seconds",
+                "Time spent in handler calls.",
+                seconds.clone(),
+            )?,
+            fanout: histogram(
+                r,
+                "wirehub_broadcast_fanout",
+                "Members a broadcast was queued for.",
+                prometheus::exponential_buckets(1.0, 4.0, 9)?,
+            )?,
+            dropped: counter(
+                r,
+                "wirehub_messages_dropped_total",
+                "Messages dropped for a member, by reason.",
+                &["route", "reason"],
+            )?,
+            rooms_open,
+            rtt: histogram(r, "wirehub_heartbeat_rtt_seconds", "Heartbeat ping round-trip time.", seconds)?,
+            queue_depth: histogram(
+                r,
+                "wirehub_outbound_queue_depth",
+                "Outbound queue length seen at each write batch.",
+                prometheus::exponential_buckets(1.0, 4.0, 8)?,
+            )?,
+            registry,
+        })
+    }
+
+    /// Resolves every handle of one route (label hashing happens here, once).
+    pub(crate) fn route(&self, route: &str) -> prometheus::Result<RouteMetrics> {
+        let one = |v: &IntCounterVec| v.get_metric_with_label_values(&[route]);
+        let each = |v: &IntCounterVec, labels: &[&str]| -> prometheus::Result<Vec<IntCounter>> {
+            labels.iter().map(|l| v.get_metric_with_label_values(&[route, l])).collect()
+        };
+        let kinds: Vec<&str> = KINDS.iter().map(|k| k.as_str()).collect();
+        Ok(RouteMetrics {
+            open: self.open.get_metric_with_label_values(&[route])?,
+            opened: one(&self.opened)?,
+            closed: each(&self.closed, &CLOSE_REASONS)?,
+            received: each(&self.received, &kinds)?,
+            sent: each(&self.sent, &kinds)?,
+            received_bytes: one(&self.received_bytes)?,
+            sent_bytes: one(&self.sent_bytes)?,
+            handler_errors: one(&self.handler_errors)?,
+            handler_panics: one(&self.handler_panics)?,
+            handler_duration: self.handler_duration.get_metric_with_label_values(&[route])?,
+            fanout: self.fanout.get_metric_with_label_values(&[route])?,
+            dropped_queue_full: self.dropped.get_metric_with_label_values(&[route, "queue_full"])?,
+            rtt: self.rtt.get_metric_with_label_values(&[route])?,
+            queue_depth: self.queue_depth.get_metric_with_label_values(&[route])?,
+        })
+    }
+
+    /// The fan-out histogram for a label that is not a route (`external`).
+    pub(crate) fn fanout_for(&self, label: &str) -> prometheus::Result<Histogram> {
+        self.fanout.get_metric_with_label_values(&[label])
+    }
+
+    /// Counts a refused handshake (`route` is the pattern, or `none`).
+    pub(crate) fn reject(&self, route: &str, why: Rejected) {
+        if let Ok(c) = self.rejected.get_metric_with_label_values(&[route, why.as_str()]) {
+            c.inc();
+        }
+    }
+
+    /// The text exposition of the whole registry.
+    pub(crate) fn render(&self) -> String {
+        prometheus::TextEncoder::new().encode_to_string(&self.registry.gather()).unwrap_or_default()
+    }
+}
+
+impl RouteMetrics {
+    pub(crate) fn closed(&self, reason: &CloseReason) {
+        self.closed[reason_index(reason)].inc();
+    }
+
+    pub(crate) fn received(&self, kind: MessageKind, bytes: usize) {
+        self.received[kind as usize].inc();
+        self.received_bytes.inc_by(bytes as u64);
+    }
+
+    pub(crate) fn sent(&self, kind: MessageKind, bytes: usize) {
+        self.sent[kind as usize].inc();
+        self.sent_bytes.inc_by(bytes as u64);
+    }
+}
+
+/// The index of a close reason's label in [`CLOSE_REASONS`].
+pub(crate) const fn reason_index(reason: &CloseReason) -> usize {
+    match reason {
+        CloseReason::Peer { .. } | CloseReason::Local { .. } => 0,
+        CloseReason::HeartbeatTimeout => 1,
+        CloseReason::IdleTimeout => 2,
+        CloseReason::WriteTimeout => 3,
+        CloseReason::ProtocolError { .. } => 4,
+        CloseReason::UnsupportedData => 5,
+        CloseReason::SlowConsumer => 6,
+        CloseReason::HandlerError => 7,
+        CloseReason::Panic => 8,
+        CloseReason::Shutdown => 9,
+        CloseReason::Io => 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_labels_match_close_reason_names() {
+        let reasons = [
+            CloseReason::Peer { code: None },
+            CloseReason::HeartbeatTimeout,
+            CloseReason::IdleTimeout,
+            CloseReason::WriteTimeout,
+            CloseReason::ProtocolError { code: crate::CloseCode::Protocol },
+            CloseReason::UnsupportedData,
+            CloseReason::SlowConsumer,
+            CloseReason::HandlerError,
+            CloseReason::Panic,
+            CloseReason::Shutdown,
+            CloseReason::Io,
+        ];
+        for r in reasons {
+            assert_eq!(CLOSE_REASONS[reason_index(&r)], r.as_str());
+        }
+        let kinds: Vec<usize> = KINDS.iter().map(|k| *k as usize).collect();
+        assert_eq!(kinds, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn families_register_and_render() {
+        let m = Metrics::new(Registry::new()).expect("metrics");
+        let r = m.route("/chat/{room}").expect("route");
+        r.opened.inc();
+        r.closed(&CloseReason::IdleTimeout);
+        m.reject("none", Rejected::NotFound);
+        let text = m.render();
+        assert!(text.contains(r#"wirehub_connections_opened_total{route="/chat/{room}"} 1"#), "{text}");
+        assert!(text.contains(r#"wirehub_connections_closed_total{reason="idle_timeout",route="/chat/{room}"} 1"#));
+        assert!(text.contains(r#"wirehub_handshakes_rejected_total{reason="not_found",route="none"} 1"#));
+        assert!(Metrics::new(m.registry.clone()).is_err(), "double registration is refused");
+    }
+}
