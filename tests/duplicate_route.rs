@@ -1,0 +1,54 @@
+//! Two handlers claiming the same path pattern (differing only in the param
+//! name) stop the app from starting, with an error naming both.
+//!
+//! Every route of this file lives under `/dup/`.
+
+mod common;
+
+use wirehub::prelude::*;
+
+#[ws_route("/dup/{a}")]
+async fn dup_first_handler(text: String) -> String {
+    text
+}
+
+#[ws_route("/dup/{b}")]
+async fn dup_second_handler(text: String) -> String {
+    text
+}
+
+/// The 1-based line of the first line of this file containing `needle`.
+fn line_of(needle: &str) -> usize {
+    let source = include_str!("duplicate_route.rs");
+    source.lines().position(|l| l.contains(needle)).map(|i| i + 1).expect("needle in source")
+}
+
+#[tokio::test]
+async fn same_pattern_twice_is_a_duplicate_route_error() {
+    let started = common::within(App::new().routes(|p| p.starts_with("/dup/")).bind("127.0.0.1:0").start()).await;
+    let err = match started {
+        Ok(server) => panic!("the app started on {} despite two handlers for /dup/{{..}}", server.local_addr()),
+        Err(e) => e,
+    };
+    let text = err.to_string();
+    match &err {
+        wirehub::Error::DuplicateRoute { path, first, first_at, second, second_at } => {
+            assert!(*path == "/dup/{a}" || *path == "/dup/{b}", "path: {path}");
+            let mut names = [*first, *second];
+            names.sort_unstable();
+            assert_eq!(names, ["dup_first_handler", "dup_second_handler"]);
+            let at_of = |name: &str| if *first == name { first_at.clone() } else { second_at.clone() };
+            let a_line = line_of(&["#[ws_route(\"/dup/", "{a}\")]"].concat());
+            let b_line = line_of(&["#[ws_route(\"/dup/", "{b}\")]"].concat());
+            let a_at = at_of("dup_first_handler");
+            let b_at = at_of("dup_second_handler");
+            assert!(a_at.ends_with(&format!("duplicate_route.rs:{a_line}")), "{a_at} (expected line {a_line})");
+            assert!(b_at.ends_with(&format!("duplicate_route.rs:{b_line}")), "{b_at} (expected line {b_line})");
+        }
+        other => panic!("expected Error::DuplicateRoute, got {other:?}"),
+    }
+    for needle in ["dup_first_handler", "dup_second_handler"] {
+        assert!(text.contains(needle), "`{needle}` missing from: {text}");
+    }
+    assert_eq!(text.matches("duplicate_route.rs:").count(), 2, "two file:line locations in: {text}");
+}
