@@ -8,7 +8,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitBool, LitInt, LitStr, Token};
 
 use crate::errors::Errors;
-use crate::lit::{parse_duration, parse_size};
+use crate::lit::{parse_duration, parse_rate, parse_size};
 
 /// The kind of value an option takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +29,10 @@ pub(crate) enum Kind {
     OnFull,
     /// `path::to::function`
     Hook,
-    /// An option of a later milestone: parsed, then refused.
-    Later,
+    /// `["a", "b"]`
+    List,
+    /// `"50/s"`
+    Rate,
 }
 
 /// Declares the option keys once: the custom keywords, the table used in
@@ -73,19 +75,19 @@ route_options! {
     on_full: OnFull,
     on_open: Hook,
     on_close: Hook,
-    auth: Later,
-    reauth: Later,
-    protocols: Later,
-    origins: Later,
-    rate: Later,
-    max_connections: Later,
-    max_connections_per_ip: Later,
+    auth: Hook,
+    reauth: Duration,
+    protocols: List,
+    origins: List,
+    rate: Rate,
+    burst: Count,
+    max_connections: Count,
+    max_connections_per_ip: Count,
 }
 
 /// The keys users can write today, for "valid options are ..." messages.
 pub(crate) fn valid_keys() -> String {
-    let keys: Vec<String> =
-        OPTIONS.iter().filter(|(_, kind)| *kind != Kind::Later).map(|(key, _)| format!("`{key}`")).collect();
+    let keys: Vec<String> = OPTIONS.iter().map(|(key, _)| format!("`{key}`")).collect();
     format!("{}, `crate`", keys.join(", "))
 }
 
@@ -101,6 +103,9 @@ pub(crate) enum Value {
     /// `true` for `"drop"`.
     OnFullDrop(bool),
     Hook(syn::Path),
+    List(Vec<LitStr>),
+    /// Messages per period in milliseconds.
+    Rate(u32, u64),
 }
 
 /// One `key = value`.
@@ -187,12 +192,37 @@ impl RouteArgs {
 fn parse_value(input: ParseStream<'_>, key: &Ident, kind: Kind, errors: &mut Errors) -> syn::Result<Option<Value>> {
     let expect = |what: &str, span: Span| syn::Error::new(span, format!("`{key}` takes {what}"));
     Ok(match kind {
-        Kind::Size | Kind::Duration | Kind::Text | Kind::Room | Kind::OnFull => {
+        Kind::List => {
+            // [ "a", "b", ... ]
+            let content;
+            syn::bracketed!(content in input);
+            let items = content.parse_terminated(|p| p.parse::<LitStr>(), Token![,]).map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!("`{key}` takes a list of string literals, such as `[\"chat.v1\", \"chat.v2\"]`"),
+                )
+            })?;
+            let items: Vec<LitStr> = items.into_iter().collect();
+            for item in &items {
+                if item.value().is_empty() || item.value().contains([',', ' ']) {
+                    errors.push(
+                        item.span(),
+                        format!(
+                            "invalid entry `\"{}\"` in `{key}`: write one token without spaces or commas",
+                            item.value()
+                        ),
+                    );
+                }
+            }
+            Some(Value::List(items))
+        }
+        Kind::Size | Kind::Duration | Kind::Text | Kind::Room | Kind::OnFull | Kind::Rate => {
             let example = match kind {
                 Kind::Size => "a size literal such as `\"1MiB\"`",
                 Kind::Duration => "a duration literal such as `\"30s\"`",
                 Kind::Room => "a room name or template such as `\"chat:{room}\"`",
                 Kind::OnFull => "`\"close\"` or `\"drop\"`",
+                Kind::Rate => "a rate literal such as `\"50/s\"`",
                 _ => "a string literal",
             };
             let lit: LitStr = input.parse().map_err(|e| expect(example, e.span()))?;
@@ -200,6 +230,7 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, kind: Kind, errors: &mut Err
             let parsed = match kind {
                 Kind::Size => parse_size(&text).map(Value::Bytes),
                 Kind::Duration => parse_duration(&text).map(Value::Millis),
+                Kind::Rate => parse_rate(&text).map(|(n, per)| Value::Rate(n, per)),
                 Kind::OnFull => match text.as_str() {
                     "close" => Ok(Value::OnFullDrop(false)),
                     "drop" => Ok(Value::OnFullDrop(true)),
@@ -232,14 +263,6 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, kind: Kind, errors: &mut Err
         }
         Kind::Hook => {
             Some(Value::Hook(input.parse().map_err(|e| expect("a function path such as `my_hook`", e.span()))?))
-        }
-        Kind::Later => {
-            input.parse::<syn::Expr>()?;
-            errors.push(
-                key.span(),
-                format!("option `{key}` is not supported yet (it comes with handshake security): remove it for now"),
-            );
-            None
         }
     })
 }

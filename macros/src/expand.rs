@@ -123,6 +123,30 @@ fn option_fields(private: &TokenStream, o: &Options) -> Vec<TokenStream> {
     if let Some(n) = o.queue {
         fields.push(quote!(queue: ::core::option::Option::Some(#n)));
     }
+    fields.extend(millis("reauth", o.reauth));
+    if !o.protocols.is_empty() {
+        let list = &o.protocols;
+        fields.push(quote!(protocols: &[#(#list),*]));
+    }
+    if let Some(list) = &o.origins {
+        fields.push(quote!(origins: ::core::option::Option::Some(&[#(#list),*])));
+    }
+    if let Some((count, per)) = o.rate {
+        fields.push(quote!(rate: ::core::option::Option::Some(#private::Rate {
+            count: #count,
+            per: #private::Duration::from_millis(#per),
+        })));
+    }
+    if let Some(n) = o.burst {
+        let n = Literal::u32_unsuffixed(u32::try_from(n).unwrap_or(u32::MAX));
+        fields.push(quote!(burst: ::core::option::Option::Some(#n)));
+    }
+    if let Some(n) = o.max_connections {
+        fields.push(quote!(max_connections: ::core::option::Option::Some(#n)));
+    }
+    if let Some(n) = o.max_connections_per_ip {
+        fields.push(quote!(max_connections_per_ip: ::core::option::Option::Some(#n)));
+    }
     if let Some(drop) = o.on_full_drop {
         let policy = if drop { quote!(Drop) } else { quote!(Close) };
         fields.push(quote!(on_full: ::core::option::Option::Some(#private::OnFull::#policy)));
@@ -154,5 +178,46 @@ fn hooks(private: &TokenStream, o: &Options) -> (TokenStream, Vec<TokenStream>) 
         });
         fields.push(quote!(on_close: ::core::option::Option::Some(__wirehub_on_close)));
     }
+    if let Some(path) = &o.auth {
+        items.extend(auth(private, path, &o.auth_types));
+        fields.push(quote!(auth: ::core::option::Option::Some(__wirehub_auth)));
+    }
     (items, fields)
+}
+
+/// The validator wrapper: calls the user's validator (sync or async, told
+/// apart by autoref on its concrete return type), checks every `Auth<T>`
+/// against the identity type, and boxes the identity with its principal.
+fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> TokenStream {
+    let same_type = auth_types.iter().map(|ty| {
+        quote_spanned! {ty.span()=>
+            let _: &#ty = &__wirehub_identity;
+        }
+    });
+    let call = quote_spanned! {path.span()=>
+        (&&#private::AuthWrap::new(#path(__wirehub_hs))).auth_output()
+    };
+    quote! {
+        fn __wirehub_auth(
+            __wirehub_hs: &#private::Handshake,
+        ) -> #private::BoxFuture<'_, ::core::result::Result<#private::Identity, #private::Reject>> {
+            #[allow(unused_imports)]
+            use #private::{AuthFuture as _, AuthReady as _, PrincipalKey as _, PrincipalNone as _};
+            let __wirehub_pending = #call;
+            ::std::boxed::Box::pin(async move {
+                let __wirehub_identity = match __wirehub_pending.await {
+                    ::core::option::Option::Some(::core::result::Result::Ok(identity)) => identity,
+                    ::core::option::Option::Some(::core::result::Result::Err(reject)) => {
+                        return ::core::result::Result::Err(reject);
+                    }
+                    ::core::option::Option::None => {
+                        return ::core::result::Result::Err(::core::default::Default::default());
+                    }
+                };
+                #(#same_type)*
+                let __wirehub_principal = (&&#private::PrincipalProbe(&__wirehub_identity)).principal_key();
+                ::core::result::Result::Ok(#private::Identity::new(__wirehub_identity, __wirehub_principal))
+            })
+        }
+    }
 }

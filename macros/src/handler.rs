@@ -60,6 +60,20 @@ impl HandlerFn {
     }
 }
 
+/// If `ty` is written `Auth<T>` (any path ending in `Auth`), `T`.
+pub(crate) fn auth_identity(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "Auth" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    match args.args.first()? {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    }
+}
+
 /// If `ty` is written `Path<(A, B, ...)>` (any path ending in `Path`), the
 /// tuple's element types.
 pub(crate) fn path_tuple(ty: &Type) -> Option<&syn::TypeTuple> {

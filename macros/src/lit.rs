@@ -42,6 +42,26 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     n.checked_mul(scale).ok_or_else(|| format!("size `\"{text}\"` is too large"))
 }
 
+/// Parses a rate literal such as `"50/s"`, `"600/m"` or `"10000/h"` into
+/// (messages, period in milliseconds).
+pub(crate) fn parse_rate(text: &str) -> Result<(u32, u64), String> {
+    let help = "write a number of messages per `s`, `m` or `h`, such as `\"50/s\"`";
+    let Some((count, per)) = text.split_once('/') else {
+        return Err(format!("invalid rate `\"{text}\"`: {help}"));
+    };
+    let count: u32 = match count.parse() {
+        Ok(n) if n > 0 && count.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => return Err(format!("invalid rate `\"{text}\"`: {help}")),
+    };
+    let per = match per {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("invalid rate `\"{text}\"`: {help}")),
+    };
+    Ok((count, per))
+}
+
 /// Splits `"30s"` into `("30", "s")`: the leading ASCII digits and the rest.
 fn split_number(text: &str) -> (&str, &str) {
     let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
@@ -60,6 +80,16 @@ mod tests {
         }
         for bad in ["30 seconds", "-1s", "", "s", "10", "1.5s", "0s", " 1s", "1S", "99999999999999999999h"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("50/s"), Ok((50, 1000)));
+        assert_eq!(parse_rate("600/m"), Ok((600, 60_000)));
+        assert_eq!(parse_rate("1/h"), Ok((1, 3_600_000)));
+        for bad in ["50", "0/s", "-1/s", "50/sec", "/s", "5 /s", "1.5/s", "50/ s"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
         }
     }
 

@@ -6,7 +6,7 @@ use syn::LitStr;
 
 use crate::args::{RouteArgs, Value};
 use crate::errors::Errors;
-use crate::handler::{path_tuple, HandlerFn};
+use crate::handler::{auth_identity, path_tuple, HandlerFn};
 use crate::template::{parse_path, parse_room, Part, Segment};
 
 /// A validated route.
@@ -36,6 +36,16 @@ pub(crate) struct Options {
     pub(crate) on_full_drop: Option<bool>,
     pub(crate) on_open: Option<syn::Path>,
     pub(crate) on_close: Option<syn::Path>,
+    pub(crate) auth: Option<syn::Path>,
+    /// The `T` of every `Auth<T>` argument, checked against the validator.
+    pub(crate) auth_types: Vec<syn::Type>,
+    pub(crate) reauth: Option<u64>,
+    pub(crate) protocols: Vec<LitStr>,
+    pub(crate) origins: Option<Vec<LitStr>>,
+    pub(crate) rate: Option<(u32, u64)>,
+    pub(crate) burst: Option<usize>,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections_per_ip: Option<usize>,
 }
 
 impl Route {
@@ -56,6 +66,8 @@ impl Route {
         let mut options = Options::default();
         let mut room_lit = None;
         let mut exclude_key = None;
+        let mut reauth_key = None;
+        let mut burst_key = None;
         for option in raw {
             let key = option.key.to_string();
             match (key.as_str(), option.value) {
@@ -82,6 +94,20 @@ impl Route {
                 ("on_full", Value::OnFullDrop(d)) => options.on_full_drop = Some(d),
                 ("on_open", Value::Hook(p)) => options.on_open = Some(p),
                 ("on_close", Value::Hook(p)) => options.on_close = Some(p),
+                ("auth", Value::Hook(p)) => options.auth = Some(p),
+                ("reauth", Value::Millis(ms)) => {
+                    options.reauth = Some(ms);
+                    reauth_key = Some(option.key.clone());
+                }
+                ("protocols", Value::List(list)) => options.protocols = list,
+                ("origins", Value::List(list)) => options.origins = Some(list),
+                ("rate", Value::Rate(n, per)) => options.rate = Some((n, per)),
+                ("burst", Value::Count(n)) => {
+                    options.burst = Some(n);
+                    burst_key = Some(option.key.clone());
+                }
+                ("max_connections", Value::Count(n)) => options.max_connections = Some(n),
+                ("max_connections_per_ip", Value::Count(n)) => options.max_connections_per_ip = Some(n),
                 (_, value) => errors.push(option.key.span(), format!("internal: option `{key}` got {value:?}")),
             }
         }
@@ -91,6 +117,25 @@ impl Route {
         }
         if let (Some(pong), None) = (&options.app_pong, &options.app_ping) {
             errors.push(pong.span(), "`app_pong` needs `app_ping`: add `app_ping = \"ping\"`");
+        }
+        if let (Some(key), None) = (&reauth_key, &options.auth) {
+            errors.push(key.span(), "`reauth` needs `auth = validator`: add it, or remove `reauth`");
+        }
+        if let (Some(key), None) = (&burst_key, &options.rate) {
+            errors.push(key.span(), "`burst` needs `rate = \"N/s\"`: add it, or remove `burst`");
+        }
+        if let Some(n) = options.burst.filter(|n| u32::try_from(*n).is_err()) {
+            errors.push(path.span(), format!("`burst = {n}` is too large"));
+        }
+        for ty in &handler.args {
+            let Some(identity) = auth_identity(ty) else { continue };
+            if options.auth.is_none() {
+                errors.push(
+                    ty.span(),
+                    "`Auth<..>` needs `auth = validator` on the route: add `auth = my_validator` to `#[ws_route]`",
+                );
+            }
+            options.auth_types.push(identity.clone());
         }
         check_path_tuples(&handler, &params, &path, errors);
 

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::extract::state::StateMap;
 use crate::extract::CheckCx;
 use crate::hub::Hub;
+use crate::limits::PerIp;
 use crate::message::CloseFrame;
 use crate::metrics::{Metrics, Registry, RouteMetrics};
 use crate::route::RouteDef;
@@ -68,6 +69,8 @@ pub(crate) struct RouteRt {
     pub(crate) opts: Resolved,
     pub(crate) ws: WebSocketConfig,
     pub(crate) metrics: Option<RouteMetrics>,
+    /// Connections open on this route (for `max_connections`).
+    pub(crate) open: Arc<AtomicUsize>,
 }
 
 /// What every connection of an app shares.
@@ -82,6 +85,7 @@ pub(crate) struct Shared {
     pub(crate) epoch: Instant,
     pub(crate) draining: Arc<AtomicBool>,
     pub(crate) metrics: Option<Metrics>,
+    pub(crate) per_ip: Arc<PerIp>,
 }
 
 impl Shared {
@@ -120,6 +124,15 @@ impl App {
     /// Changes settings (see [`Config`] for each one and its default).
     pub fn config(mut self, change: impl FnOnce(&mut Config)) -> Self {
         change(&mut self.config);
+        self
+    }
+
+    /// Allows browser connections from these origins only (exact origins
+    /// such as `https://app.example.com`, or `*.example.com`; `*` for any),
+    /// instead of the same-host default. Routes can override it with
+    /// `origins = [...]`.
+    pub fn origins<S: Into<String>>(mut self, origins: impl IntoIterator<Item = S>) -> Self {
+        self.config.origins = crate::auth::Origins::List(origins.into_iter().map(Into::into).collect());
         self
     }
 
@@ -210,6 +223,7 @@ impl App {
             epoch: Instant::now(),
             draining,
             metrics,
+            per_ip: Arc::default(),
         });
         let shutdown = ShutdownHandle::new();
         let task = tokio::spawn(accept_loop(listener, shared, shutdown.clone()));
@@ -252,19 +266,15 @@ fn build_router(
 ) -> Result<Router<Arc<RouteRt>>> {
     let mut resolved = Vec::with_capacity(routes.len());
     for &def in routes {
-        (def.check)(&CheckCx { params: def.params, state }).map_err(|message| Error::Route {
-            path: def.path,
-            handler: def.handler,
-            at: def.location(),
-            message,
-        })?;
+        (def.check)(&CheckCx { params: def.params, state, has_auth: def.options.auth.is_some() })
+            .map_err(|message| Error::Route { path: def.path, handler: def.handler, at: def.location(), message })?;
         let opts = Resolved::new(config, &def.options);
         let ws = WebSocketConfig::default()
             .read_buffer_size(opts.read_buffer)
             .max_message_size(Some(opts.max_message))
             .max_frame_size(Some(opts.max_message));
         let metrics = metrics.map(|m| m.route(def.path)).transpose().map_err(Error::Metrics)?;
-        resolved.push((def, Arc::new(RouteRt { def, opts, ws, metrics })));
+        resolved.push((def, Arc::new(RouteRt { def, opts, ws, metrics, open: Arc::default() })));
     }
     router::build(resolved, |rt| rt.def)
 }

@@ -20,12 +20,16 @@
 //! | `backlog` | 1024 | listen backlog, so a burst of connects is not refused or stalled |
 //! | `max_handshake_headers` | 16 KiB | largest upgrade request head accepted |
 //! | `batch` | 64 frames | frames written before one flush |
+//! | `origins` | same host | see [`Origins`]: browsers may only connect from pages of this host |
+//! | `max_connections` | none | per route; over it the handshake gets 503 |
+//! | `max_connections_per_ip` | none | per route and client IP; over it the handshake gets 429 |
 //! | `metrics` | on | Prometheus metrics (see [`metrics`](crate::metrics)) |
 //! | `metrics_path` | `/metrics` | where the text exposition is served on the app's port (`None`: not served) |
 //! | `health_path` | `/healthz` | 200 while serving, 503 while draining (`None`: not served) |
 
 use std::time::Duration;
 
+pub use crate::auth::Origins;
 pub use crate::route::OnFull;
 use crate::route::RouteOptions;
 
@@ -61,6 +65,12 @@ pub struct Config {
     pub max_handshake_headers: usize,
     /// Frames written to the socket before one flush.
     pub batch: usize,
+    /// Which `Origin`s may open connections (routes can override).
+    pub origins: Origins,
+    /// Default cap of concurrent connections per route.
+    pub max_connections: Option<usize>,
+    /// Default cap of concurrent connections per route and client IP.
+    pub max_connections_per_ip: Option<usize>,
     /// Whether metrics are collected.
     pub metrics: bool,
     /// Path of the Prometheus endpoint on the app's port.
@@ -86,6 +96,9 @@ impl Default for Config {
             backlog: 1024,
             max_handshake_headers: 16 * 1024,
             batch: 64,
+            origins: Origins::SameHost,
+            max_connections: None,
+            max_connections_per_ip: None,
             metrics: true,
             metrics_path: Some("/metrics".to_owned()),
             health_path: Some("/healthz".to_owned()),
@@ -95,7 +108,7 @@ impl Default for Config {
 
 /// A route's options with the app's defaults filled in, computed once per
 /// route when the app starts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Resolved {
     pub(crate) max_message: usize,
     pub(crate) idle_timeout: Option<Duration>,
@@ -107,6 +120,9 @@ pub(crate) struct Resolved {
     pub(crate) on_full: OnFull,
     pub(crate) read_buffer: usize,
     pub(crate) batch: usize,
+    pub(crate) origins: Origins,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections_per_ip: Option<usize>,
 }
 
 impl Resolved {
@@ -122,6 +138,12 @@ impl Resolved {
             on_full: route.on_full.unwrap_or(config.on_full),
             read_buffer: config.read_buffer.max(256),
             batch: config.batch.max(1),
+            origins: match route.origins {
+                Some(list) => Origins::List(list.iter().map(|o| (*o).to_owned()).collect()),
+                None => config.origins.clone(),
+            },
+            max_connections: route.max_connections.or(config.max_connections),
+            max_connections_per_ip: route.max_connections_per_ip.or(config.max_connections_per_ip),
         }
     }
 }

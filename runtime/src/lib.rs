@@ -26,11 +26,13 @@
 extern crate self as wirehub;
 
 mod app;
+pub mod auth;
 pub mod config;
 pub mod connection;
 mod error;
 pub mod extract;
 pub mod hub;
+mod limits;
 mod message;
 pub mod metrics;
 pub mod reply;
@@ -39,11 +41,13 @@ mod router;
 mod server;
 
 pub use app::{App, Server};
+pub use auth::{Auth, Handshake, Identity, Principal, Reject};
 pub use config::Config;
 pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError};
 pub use error::{Error, Result};
 pub use extract::{Extract, Headers, Json, Path, Query, State};
 pub use hub::Hub;
+pub use limits::Rate;
 pub use message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 pub use reply::{Close, HandlerError, IntoReply, Reply};
 pub use route::OnFull;
@@ -56,19 +60,21 @@ pub use prometheus;
 /// The names a handler module needs: `use wirehub::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ws_route, App, Bytes, Close, CloseCode, CloseReason, Conn, ConnId, HandlerError, Headers, Hub, Json, Message,
-        Path, Query, State, Utf8Bytes,
+        ws_route, App, Auth, Bytes, Close, CloseCode, CloseReason, Conn, ConnId, HandlerError, Handshake, Headers, Hub,
+        Json, Message, Path, Principal, Query, Reject, State, Utf8Bytes,
     };
 }
 
 /// What the `#[ws_route]` expansion refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::auth::{AuthFuture, AuthReady, AuthWrap, PrincipalKey, PrincipalNone, PrincipalProbe};
     pub use crate::connection::{serve, Setup};
     pub use crate::extract::{CallCx, CheckCx, Extract, Kinds, Needs, Rejection};
+    pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;
-    pub use crate::route::{OnFull, RouteDef, RouteOptions, Segment, TemplatePart};
-    pub use crate::{CloseReason, Conn};
+    pub use crate::route::{AuthFn, OnFull, RouteDef, RouteOptions, Segment, TemplatePart};
+    pub use crate::{CloseReason, Conn, Handshake, Identity, Reject};
     pub use core::time::Duration;
     pub use futures_util::future::BoxFuture;
     pub use inventory;

@@ -32,7 +32,7 @@ use crate::message::MessageKind;
 pub use prometheus::Registry;
 
 /// Every close reason label, indexed by [`reason_index`].
-pub(crate) const CLOSE_REASONS: [&str; 11] = [
+pub(crate) const CLOSE_REASONS: [&str; 13] = [
     "normal",
     "heartbeat_timeout",
     "idle_timeout",
@@ -44,6 +44,8 @@ pub(crate) const CLOSE_REASONS: [&str; 11] = [
     "panic",
     "shutdown",
     "io_error",
+    "rate_limited",
+    "auth_expired",
 ];
 
 const KINDS: [MessageKind; 5] =
@@ -55,6 +57,9 @@ pub(crate) enum Rejected {
     NotFound,
     BadRequest,
     UpgradeRequired,
+    Auth,
+    Origin,
+    Limit,
 }
 
 impl Rejected {
@@ -63,6 +68,9 @@ impl Rejected {
             Rejected::NotFound => "not_found",
             Rejected::BadRequest => "bad_request",
             Rejected::UpgradeRequired => "upgrade_required",
+            Rejected::Auth => "auth",
+            Rejected::Origin => "origin",
+            Rejected::Limit => "limit",
         }
     }
 }
@@ -253,6 +261,8 @@ pub(crate) const fn reason_index(reason: &CloseReason) -> usize {
         CloseReason::Panic => 8,
         CloseReason::Shutdown => 9,
         CloseReason::Io => 10,
+        CloseReason::RateLimited => 11,
+        CloseReason::AuthExpired => 12,
     }
 }
 
@@ -274,6 +284,8 @@ mod tests {
             CloseReason::Panic,
             CloseReason::Shutdown,
             CloseReason::Io,
+            CloseReason::RateLimited,
+            CloseReason::AuthExpired,
         ];
         for r in reasons {
             assert_eq!(CLOSE_REASONS[reason_index(&r)], r.as_str());

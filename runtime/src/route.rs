@@ -114,7 +114,27 @@ pub struct RouteOptions {
     pub on_open: Option<fn(crate::Conn) -> BoxFuture<'static, ()>>,
     /// `on_close = path::to::fn`.
     pub on_close: Option<fn(crate::Conn, crate::CloseReason) -> BoxFuture<'static, ()>>,
+    /// `auth = path::to::validator`.
+    pub auth: Option<AuthFn>,
+    /// `reauth = "15m"`: run the validator again this often.
+    pub reauth: Option<Duration>,
+    /// `protocols = ["chat.v1", "chat.v2"]`: subprotocols, in preference order.
+    pub protocols: &'static [&'static str],
+    /// `origins = ["https://a.example", "*.example.com"]`.
+    pub origins: Option<&'static [&'static str]>,
+    /// `rate = "50/s"`.
+    pub rate: Option<crate::limits::Rate>,
+    /// `burst = 100`.
+    pub burst: Option<u32>,
+    /// `max_connections = 10000`.
+    pub max_connections: Option<usize>,
+    /// `max_connections_per_ip = 20`.
+    pub max_connections_per_ip: Option<usize>,
 }
+
+/// The generated wrapper of a route's validator.
+pub type AuthFn =
+    for<'a> fn(&'a crate::auth::Handshake) -> BoxFuture<'a, Result<crate::auth::Identity, crate::auth::Reject>>;
 
 impl RouteOptions {
     /// Every option unset.
@@ -133,6 +153,14 @@ impl RouteOptions {
         on_full: None,
         on_open: None,
         on_close: None,
+        auth: None,
+        reauth: None,
+        protocols: &[],
+        origins: None,
+        rate: None,
+        burst: None,
+        max_connections: None,
+        max_connections_per_ip: None,
     };
 }
 

@@ -125,6 +125,10 @@ pub enum CloseReason {
     Panic,
     /// The server shut down (close 1001).
     Shutdown,
+    /// The peer sent faster than the route's `rate` (close 1008).
+    RateLimited,
+    /// Re-validation (`reauth`) refused the connection's credentials (close 1008).
+    AuthExpired,
     /// The TCP connection failed (reset, broken pipe) without a close handshake.
     Io,
 }
@@ -143,6 +147,8 @@ impl CloseReason {
             CloseReason::HandlerError => "handler_error",
             CloseReason::Panic => "panic",
             CloseReason::Shutdown => "shutdown",
+            CloseReason::RateLimited => "rate_limited",
+            CloseReason::AuthExpired => "auth_expired",
             CloseReason::Io => "io_error",
         }
     }

@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite;
 
 use super::{CloseCode, CloseReason};
 use crate::app::{RouteRt, Shared};
+use crate::auth::{Handshake, Identity};
 use crate::hub::Hub;
 use crate::message::{CloseFrame, Message};
 
@@ -80,6 +81,12 @@ pub(crate) struct ConnInner {
     pub(crate) paused: AtomicBool,
     /// Last heartbeat round trip, in microseconds (`u64::MAX`: none yet).
     pub(crate) rtt_micros: AtomicU64,
+    /// What the route's validator returned.
+    pub(crate) identity: Option<Identity>,
+    /// The negotiated subprotocol.
+    pub(crate) protocol: Option<Box<str>>,
+    /// The upgrade request, kept only for routes with `reauth`.
+    pub(crate) handshake: Option<Box<Handshake>>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -138,6 +145,21 @@ impl Conn {
     /// The room of the route's `broadcast = "..."` option, if any.
     pub fn room(&self) -> Option<&str> {
         self.0.room.as_deref()
+    }
+
+    /// The identity the route's `auth` validator returned.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.0.identity.as_ref()
+    }
+
+    /// The identity's principal key (see [`Principal`](crate::Principal)).
+    pub fn principal(&self) -> Option<&str> {
+        self.0.identity.as_ref().and_then(Identity::principal)
+    }
+
+    /// The subprotocol negotiated at the handshake.
+    pub fn protocol(&self) -> Option<&str> {
+        self.0.protocol.as_deref()
     }
 
     /// The connection's state.

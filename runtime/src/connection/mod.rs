@@ -32,6 +32,8 @@ pub struct Setup {
     pub(crate) ws: crate::server::WsStream,
     pub(crate) conn: Conn,
     pub(crate) outbound: tokio::sync::mpsc::Receiver<tokio_tungstenite::tungstenite::Message>,
+    /// The connection's place under the connection caps, released when its task ends.
+    pub(crate) slot: crate::limits::Slot,
 }
 
 impl std::fmt::Debug for Setup {

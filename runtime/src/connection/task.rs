@@ -25,6 +25,7 @@ use tracing::Instrument;
 
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
 use crate::extract::{CallCx, RejectAction, Rejection};
+use crate::limits::Bucket;
 use crate::message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 use crate::metrics::RouteMetrics;
 use crate::reply::{IntoReply, Reply};
@@ -71,7 +72,7 @@ where
     Fut: Future + Send,
     Fut::Output: IntoReply + Send,
 {
-    let Setup { ws, conn, mut outbound } = setup;
+    let Setup { ws, conn, mut outbound, slot } = setup;
     let registered = Registered(&conn);
     conn.hub().register(&conn);
     if let Some(m) = conn.metrics() {
@@ -109,6 +110,7 @@ where
     close_phase(&conn, &reason, frame, &mut sink, &mut stream, &mut outbound).await;
     drop((sink, stream));
     drop(registered);
+    drop(slot);
     if let Some(m) = conn.metrics() {
         m.closed(&reason);
     }
@@ -139,6 +141,10 @@ where
     let mut started: Option<std::time::Instant> = None;
     let mut last_data = Instant::now();
     let mut idle_timer = pin!(sleep_until(last_data + idle.unwrap_or(Duration::from_secs(86_400))));
+    let options = &route.def.options;
+    let mut bucket = options.rate.map(|rate| Bucket::new(rate, options.burst));
+    let reauth = options.reauth.filter(|_| options.auth.is_some() && conn.0.handshake.is_some());
+    let mut reauth_timer = pin!(sleep_until(Instant::now() + reauth.unwrap_or(Duration::from_secs(86_400))));
 
     loop {
         tokio::select! {
@@ -211,6 +217,11 @@ where
                     }
                     Message::Text(_) | Message::Binary(_) => {
                         last_data = Instant::now();
+                        if bucket.as_mut().is_some_and(|b| !b.take(last_data)) {
+                            tracing::debug!("message rate exceeded");
+                            conn.request_close(CloseReason::RateLimited, Some(CloseFrame::new(CloseCode::Policy, "message rate limit exceeded")));
+                            return;
+                        }
                         if !route.def.kinds.accepts(&message) {
                             let expected = if message.is_text() { "binary" } else { "text" };
                             let reason = format!("this endpoint takes {expected} messages");
@@ -236,6 +247,13 @@ where
                     };
                 }
             }
+            () = &mut reauth_timer, if reauth.is_some() => {
+                if !revalidate(conn).await {
+                    conn.request_close(CloseReason::AuthExpired, Some(CloseFrame::new(CloseCode::Policy, "authentication expired")));
+                    return;
+                }
+                reauth_timer.as_mut().reset(Instant::now() + reauth.unwrap_or_default());
+            }
             () = &mut idle_timer, if idle.is_some() => {
                 let deadline = last_data + idle.unwrap_or_default();
                 if Instant::now() >= deadline {
@@ -244,6 +262,21 @@ where
                 }
                 idle_timer.as_mut().reset(deadline);
             }
+        }
+    }
+}
+
+/// Runs the route's validator again on the kept handshake; false when it refuses.
+async fn revalidate(conn: &Conn) -> bool {
+    let (Some(auth), Some(handshake)) = (conn.0.route.def.options.auth, conn.0.handshake.as_deref()) else {
+        return true;
+    };
+    let limit = conn.shared().config.handshake_timeout;
+    match tokio::time::timeout(limit, auth(handshake)).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(_)) | Err(_) => {
+            tracing::debug!("re-validation refused the connection");
+            false
         }
     }
 }
@@ -313,7 +346,7 @@ fn classify(error: WsError) -> (CloseReason, Option<CloseFrame>) {
 
 /// Writes queued messages in batches and sends heartbeat pings.
 async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
-    let opts = conn.0.route.opts;
+    let opts = &conn.0.route.opts;
     let mut heartbeat = opts.heartbeat.map(|every| Heartbeat::new(every, opts.heartbeat_timeout));
     let mut hb_timer = pin!(sleep_until(heartbeat.as_ref().map_or_else(far_future, |h| h.next_ping)));
     loop {

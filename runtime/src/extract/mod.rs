@@ -96,6 +96,7 @@ impl<'a> CallCx<'a> {
 pub struct CheckCx<'a> {
     pub(crate) params: &'static [&'static str],
     pub(crate) state: &'a state::StateMap,
+    pub(crate) has_auth: bool,
 }
 
 impl CheckCx<'_> {

@@ -48,6 +48,8 @@ pub struct Hub(Arc<HubInner>);
 struct HubInner {
     conns: Box<[RwLock<HashMap<ConnId, Conn>>]>,
     rooms: Box<[RwLock<HashMap<Arc<str>, Room>>]>,
+    /// Connections by identity principal (all tabs of one user).
+    principals: Box<[RwLock<HashMap<Arc<str>, Vec<Conn>>>]>,
     hasher: RandomState,
     conn_count: AtomicUsize,
     room_count: AtomicUsize,
@@ -80,6 +82,7 @@ impl Hub {
         Hub(Arc::new(HubInner {
             conns: (0..SHARDS).map(|_| RwLock::default()).collect(),
             rooms: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            principals: (0..SHARDS).map(|_| RwLock::default()).collect(),
             hasher: RandomState::new(),
             conn_count: AtomicUsize::new(0),
             room_count: AtomicUsize::new(0),
@@ -110,6 +113,45 @@ impl Hub {
     pub fn members(&self, room: &str) -> Vec<ConnId> {
         let shard = read(self.room_shard(room));
         shard.get(room).map(|r| r.members.keys().copied().collect()).unwrap_or_default()
+    }
+
+    /// Who is in `room`: each member's id and identity principal (presence).
+    pub fn presence(&self, room: &str) -> Vec<Member> {
+        let shard = read(self.room_shard(room));
+        shard
+            .get(room)
+            .map(|r| {
+                r.members
+                    .values()
+                    .map(|c| Member { id: c.id(), principal: c.identity().and_then(|i| i.principal_arc().cloned()) })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sends to every open connection of the identity `principal` (every tab
+    /// of one user); returns how many it was queued for.
+    pub fn send_to_principal(&self, principal: &str, message: impl Into<Message>) -> usize {
+        let wire = message.into().into_wire();
+        let shard = read(self.principal_shard(principal));
+        let Some(conns) = shard.get(principal) else { return 0 };
+        let mut queued = 0;
+        for conn in conns {
+            match conn.push(wire.clone()) {
+                Ok(()) => queued += 1,
+                Err(SendError::Full) => self.on_full(conn),
+                Err(SendError::Closed) => {}
+            }
+        }
+        queued
+    }
+
+    /// The ids of the open connections of the identity `principal`.
+    pub fn connections_of(&self, principal: &str) -> Vec<ConnId> {
+        read(self.principal_shard(principal))
+            .get(principal)
+            .map(|c| c.iter().map(Conn::id).collect())
+            .unwrap_or_default()
     }
 
     /// The connection with this id, if it is open.
@@ -242,6 +284,10 @@ impl Hub {
             slot.insert(conn.clone());
             self.0.conn_count.fetch_add(1, Ordering::AcqRel);
         }
+        drop(shard);
+        if let Some(principal) = conn.identity().and_then(|i| i.principal_arc()) {
+            write(self.principal_shard(principal)).entry(principal.clone()).or_default().push(conn.clone());
+        }
     }
 
     /// Removes a connection that ended from every room and from the registry.
@@ -249,6 +295,15 @@ impl Hub {
         let rooms = std::mem::take(&mut *lock(&conn.0.rooms));
         for room in rooms {
             self.remove_member(&room, conn.id());
+        }
+        if let Some(principal) = conn.identity().and_then(|i| i.principal_arc()) {
+            let mut shard = write(self.principal_shard(principal));
+            if let Some(conns) = shard.get_mut(principal) {
+                conns.retain(|c| c.id() != conn.id());
+                if conns.is_empty() {
+                    shard.remove(principal);
+                }
+            }
         }
         let removed = write(self.conn_shard(conn.id())).remove(&conn.id()).is_some();
         if removed && self.0.conn_count.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -285,6 +340,10 @@ impl Hub {
         &self.0.rooms[self.shard_of(room)]
     }
 
+    fn principal_shard(&self, principal: &str) -> &RwLock<HashMap<Arc<str>, Vec<Conn>>> {
+        &self.0.principals[self.shard_of(principal)]
+    }
+
     fn conn_shard(&self, id: ConnId) -> &RwLock<HashMap<ConnId, Conn>> {
         &self.0.conns[self.shard_of(id)]
     }
@@ -292,6 +351,15 @@ impl Hub {
     fn shard_of(&self, key: impl Hash) -> usize {
         (self.0.hasher.hash_one(key) as usize) % SHARDS
     }
+}
+
+/// A member of a room, as presence lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The connection's id.
+    pub id: ConnId,
+    /// Its identity's principal key, on routes with `auth` (see [`Principal`](crate::Principal)).
+    pub principal: Option<Arc<str>>,
 }
 
 /// Locks a mutex, ignoring poisoning: hub data stays consistent because no

@@ -25,8 +25,10 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::app::Shared;
+use crate::auth::{handshake::offered_protocols, origin_allowed, Handshake, Reject};
 use crate::connection::{Conn, ConnInner, Setup};
 use crate::extract::Needs;
+use crate::limits::{CapReached, Slot};
 use crate::metrics::Rejected;
 use crate::route::render_template;
 
@@ -42,14 +44,14 @@ pub(crate) async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
         .max_buf_size(config.max_handshake_headers.max(8192));
     let service = service_fn(|req| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(handle(req, peer, shared)) }
+        async move { Ok::<_, Infallible>(handle(req, peer, shared).await) }
     });
     if let Err(e) = http.serve_connection(TokioIo::new(tcp), service).with_upgrades().await {
         tracing::debug!(%peer, error = %e, "http connection ended with an error");
     }
 }
 
-fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
     if let Some(page) = shared.pages.get(req.uri().path()) {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET\n");
@@ -70,6 +72,62 @@ fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> 
         return plain(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n");
     };
     let accept = derive_accept_key(key.as_bytes());
+    if !origin_allowed(req.headers(), &route.opts.origins) {
+        shared.reject(route.def.path, Rejected::Origin);
+        return plain(StatusCode::FORBIDDEN, "origin not allowed\n");
+    }
+    let offered = offered_protocols(req.headers());
+    let protocol = match negotiate(route.def.options.protocols, &offered, route.def.options.auth.is_some()) {
+        Ok(protocol) => protocol,
+        Err(()) => {
+            shared.reject(route.def.path, Rejected::BadRequest);
+            return plain(StatusCode::BAD_REQUEST, "none of the offered subprotocols is supported\n");
+        }
+    };
+    let slot = match Slot::acquire(
+        &route.open,
+        route.opts.max_connections,
+        &shared.per_ip,
+        peer.ip(),
+        route.opts.max_connections_per_ip,
+    ) {
+        Ok(slot) => slot,
+        Err(full) => {
+            shared.reject(route.def.path, Rejected::Limit);
+            return match full {
+                CapReached::Route => plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections on this route\n"),
+                CapReached::Ip => plain(StatusCode::TOO_MANY_REQUESTS, "too many connections from this address\n"),
+            };
+        }
+    };
+    let mut handshake = None;
+    let mut identity = None;
+    if let Some(auth) = route.def.options.auth {
+        let hs = Handshake {
+            method: req.method().clone(),
+            path: req.uri().path().to_owned(),
+            param_names: route.def.params,
+            params: found.params.clone().into_boxed_slice(),
+            query: req.uri().query().map(str::to_owned),
+            headers: owned_headers(req.headers()),
+            peer,
+            protocols: offered,
+        };
+        match tokio::time::timeout(shared.config.handshake_timeout, auth(&hs)).await {
+            Ok(Ok(id)) => identity = Some(id),
+            Ok(Err(reject)) => {
+                shared.reject(route.def.path, Rejected::Auth);
+                return rejection(reject);
+            }
+            Err(_elapsed) => {
+                shared.reject(route.def.path, Rejected::Auth);
+                return plain(StatusCode::SERVICE_UNAVAILABLE, "authentication timed out\n");
+            }
+        }
+        if route.def.options.reauth.is_some() {
+            handshake = Some(Box::new(hs));
+        }
+    }
     let needs = route.def.needs;
     let query = needs.contains(Needs::QUERY).then(|| req.uri().query().unwrap_or("").into());
     let headers = needs.contains(Needs::HEADERS).then(|| Box::new(owned_headers(req.headers())));
@@ -96,17 +154,49 @@ fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> 
         last_seen: AtomicU64::new(shared.epoch.elapsed().as_millis() as u64),
         paused: AtomicBool::new(false),
         rtt_micros: AtomicU64::new(u64::MAX),
+        identity,
+        protocol: protocol.clone().map(Into::into),
+        handshake,
     }));
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(route.ws)).await;
-                (route.def.serve)(Setup { ws, conn, outbound }).await;
+                (route.def.serve)(Setup { ws, conn, outbound, slot }).await;
             }
             Err(e) => tracing::debug!(%peer, error = %e, "upgrade failed"),
         }
     });
-    switching_protocols(&accept)
+    let mut response = switching_protocols(&accept);
+    if let Some(protocol) = protocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
+        response.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    }
+    response
+}
+
+/// Picks the subprotocol to answer with: the first of the route's list (in
+/// the route's preference order) that the client offered; else `bearer` when
+/// the client used the `bearer, <token>` trick on an auth route (browsers
+/// require the server to select one of the offered protocols). `Err` when
+/// the route requires a protocol and the client offered none of them.
+fn negotiate(supported: &[&str], offered: &[String], auth: bool) -> Result<Option<String>, ()> {
+    if let Some(p) = supported.iter().find(|s| offered.iter().any(|o| o == *s)) {
+        return Ok(Some((*p).to_owned()));
+    }
+    if !supported.is_empty() {
+        return Err(());
+    }
+    Ok((auth && offered.iter().any(|o| o.eq_ignore_ascii_case("bearer"))).then(|| "bearer".to_owned()))
+}
+
+fn rejection(reject: Reject) -> Response<Body> {
+    let mut r = Response::new(Body::new(reject.message));
+    *r.status_mut() = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::UNAUTHORIZED);
+    if reject.bearer_challenge {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
 }
 
 /// Checks that a request on a WebSocket route is a valid upgrade request.

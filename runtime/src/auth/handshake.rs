@@ -1,0 +1,195 @@
+//! [`Handshake`]: what a validator sees of the upgrade request.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use http::{HeaderMap, Method};
+use percent_encoding::percent_decode_str;
+
+/// The upgrade request, as owned data: method, path, path params, query,
+/// headers, cookies, peer address and offered subprotocols.
+///
+/// Its `Debug` output redacts credentials (the `Authorization` and `Cookie`
+/// headers, the query string and the offered subprotocols), so logging a
+/// `Handshake` never leaks a token.
+#[derive(Clone)]
+pub struct Handshake {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) param_names: &'static [&'static str],
+    pub(crate) params: Box<[Box<str>]>,
+    pub(crate) query: Option<String>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) peer: SocketAddr,
+    pub(crate) protocols: Vec<String>,
+}
+
+impl fmt::Debug for Handshake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let secret = matches!(name.as_str(), "authorization" | "cookie" | "sec-websocket-protocol");
+                (name.as_str(), if secret { "<redacted>" } else { value.to_str().unwrap_or("<binary>") })
+            })
+            .collect();
+        f.debug_struct("Handshake")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("peer", &self.peer)
+            .field("query", &self.query.as_ref().map(|_| "<redacted>"))
+            .field("headers", &headers)
+            .finish()
+    }
+}
+
+impl Handshake {
+    /// The request method (always `GET` for an upgrade).
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request path, as sent (not decoded).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The decoded value of the path parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        let i = self.param_names.iter().position(|p| *p == name)?;
+        self.params.get(i).map(|v| &**v)
+    }
+
+    /// The raw query string.
+    pub fn query_string(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
+    /// The decoded value of the query parameter `name` (the first one).
+    pub fn query(&self, name: &str) -> Option<String> {
+        let query = self.query.as_deref()?;
+        query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key)? == name).then(|| decode(value)).flatten()
+        })
+    }
+
+    /// The value of header `name` (the first one), if it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// All the headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The value of cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|pair| {
+                let (key, value) = pair.trim().split_once('=')?;
+                (key == name).then_some(value)
+            })
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header.
+    pub fn bearer_token(&self) -> Option<&str> {
+        let value = self.header("authorization")?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    }
+
+    /// The token of the subprotocol trick for browsers, which cannot set
+    /// headers: the client offers `bearer, <token>` as subprotocols
+    /// (`new WebSocket(url, ["bearer", token])`); the server then selects
+    /// `bearer`.
+    pub fn protocol_token(&self) -> Option<&str> {
+        let i = self.protocols.iter().position(|p| p.eq_ignore_ascii_case("bearer"))?;
+        self.protocols.get(i + 1).map(String::as_str)
+    }
+
+    /// The token from any source, in this order: `Authorization: Bearer`,
+    /// the `bearer, <token>` subprotocol, the `token` query parameter, the
+    /// `token` cookie.
+    pub fn token(&self) -> Option<String> {
+        self.bearer_token()
+            .or_else(|| self.protocol_token())
+            .map(str::to_owned)
+            .or_else(|| self.query("token"))
+            .or_else(|| self.cookie("token").map(str::to_owned))
+    }
+
+    /// The peer's socket address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The subprotocols the client offered, in its order.
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+}
+
+fn decode(s: &str) -> Option<String> {
+    let s = s.replace('+', " ");
+    percent_decode_str(&s).decode_utf8().ok().map(|c| c.into_owned())
+}
+
+/// The subprotocols offered in `Sec-WebSocket-Protocol` headers.
+pub(crate) fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hs(headers: &[(&str, &str)], query: Option<&str>) -> Handshake {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.append(http::header::HeaderName::from_bytes(k.as_bytes()).expect("name"), v.parse().expect("value"));
+        }
+        Handshake {
+            method: Method::GET,
+            path: "/x".into(),
+            param_names: &[],
+            params: Box::new([]),
+            query: query.map(str::to_owned),
+            protocols: offered_protocols(&map),
+            headers: map,
+            peer: "127.0.0.1:1".parse().expect("addr"),
+        }
+    }
+
+    #[test]
+    fn tokens_from_every_source() {
+        assert_eq!(hs(&[("authorization", "Bearer abc")], None).token().as_deref(), Some("abc"));
+        assert_eq!(hs(&[("authorization", "Basic abc")], None).bearer_token(), None);
+        assert_eq!(hs(&[("sec-websocket-protocol", "bearer, t0k")], None).token().as_deref(), Some("t0k"));
+        assert_eq!(hs(&[], Some("a=1&token=x%20y")).token().as_deref(), Some("x y"));
+        assert_eq!(hs(&[("cookie", "a=1; token=c")], None).token().as_deref(), Some("c"));
+        assert_eq!(hs(&[], None).token(), None);
+    }
+
+    #[test]
+    fn debug_redacts_credentials() {
+        let h =
+            hs(&[("authorization", "Bearer s3cret"), ("cookie", "token=s3cret"), ("x-a", "b")], Some("token=s3cret"));
+        let text = format!("{h:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("x-a"));
+    }
+}

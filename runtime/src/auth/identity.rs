@@ -1,0 +1,172 @@
+//! The identity a validator returns, stored with the connection, and the
+//! [`Auth<T>`] extractor that hands it to handlers.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::future::{ready, Future, Ready};
+use std::sync::Arc;
+
+use futures_util::future::OptionFuture;
+
+use super::Reject;
+use crate::connection::CloseCode;
+use crate::extract::{CallCx, CheckCx, Extract, Rejection};
+
+/// A stable key for an identity (a user id), used for presence lists and to
+/// send to every connection of one user ([`Hub::send_to_principal`](crate::Hub::send_to_principal)).
+///
+/// Implement it for the type your validator returns to enable those; an
+/// identity type without it still works for `Auth<T>`.
+pub trait Principal: Send + Sync + 'static {
+    /// The key, such as a user id. Not a secret: it may appear in presence lists.
+    fn principal(&self) -> &str;
+}
+
+impl Principal for String {
+    fn principal(&self) -> &str {
+        self
+    }
+}
+
+impl Principal for Arc<str> {
+    fn principal(&self) -> &str {
+        self
+    }
+}
+
+/// The identity of an authenticated connection: the validator's value and
+/// its principal key (if its type implements [`Principal`]).
+#[derive(Clone)]
+pub struct Identity {
+    value: Arc<dyn Any + Send + Sync>,
+    principal: Option<Arc<str>>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity").field("principal", &self.principal).finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    #[doc(hidden)]
+    pub fn new<T: Send + Sync + 'static>(value: T, principal: Option<Arc<str>>) -> Self {
+        Identity { value: Arc::new(value), principal }
+    }
+
+    /// The principal key, if the identity type implements [`Principal`].
+    pub fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
+    }
+
+    pub(crate) fn principal_arc(&self) -> Option<&Arc<str>> {
+        self.principal.as_ref()
+    }
+
+    /// The validator's value, if it is a `T`.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.value.clone().downcast::<T>().ok()
+    }
+}
+
+/// The identity the route's `auth = validator` returned for this connection.
+///
+/// `T` must be the validator's identity type: a mismatch is a compile error
+/// on the argument. A route without `auth` cannot take `Auth<T>`.
+#[derive(Debug)]
+pub struct Auth<T>(pub Arc<T>);
+
+impl<T> Clone for Auth<T> {
+    fn clone(&self) -> Self {
+        Auth(self.0.clone())
+    }
+}
+
+impl<T> std::ops::Deref for Auth<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Send + Sync + 'static> Extract for Auth<T> {
+    fn check(cx: &CheckCx<'_>) -> Result<(), String> {
+        match cx.has_auth {
+            true => Ok(()),
+            false => Err("it takes `Auth<T>` but the route has no `auth = validator`".to_owned()),
+        }
+    }
+
+    fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {
+        cx.conn
+            .identity()
+            .and_then(Identity::get::<T>)
+            .map(Auth)
+            .ok_or_else(|| Rejection::close(CloseCode::Error, "identity unavailable"))
+    }
+}
+
+// Glue for the generated validator call: accepts both `fn(&Handshake) ->
+// Result<T, Reject>` and `async fn` validators, by autoref specialization on
+// the concrete return type at the expansion site.
+
+#[doc(hidden)]
+pub struct AuthWrap<T>(Cell<Option<T>>);
+
+impl<T> AuthWrap<T> {
+    #[doc(hidden)]
+    pub fn new(value: T) -> Self {
+        AuthWrap(Cell::new(Some(value)))
+    }
+}
+
+#[doc(hidden)]
+pub trait AuthFuture {
+    type Fut;
+    fn auth_output(self) -> Self::Fut;
+}
+
+impl<F: Future> AuthFuture for &&AuthWrap<F> {
+    type Fut = OptionFuture<F>;
+    fn auth_output(self) -> OptionFuture<F> {
+        self.0.take().into()
+    }
+}
+
+#[doc(hidden)]
+pub trait AuthReady {
+    type Fut;
+    fn auth_output(self) -> Self::Fut;
+}
+
+impl<T> AuthReady for &AuthWrap<Result<T, Reject>> {
+    type Fut = OptionFuture<Ready<Result<T, Reject>>>;
+    fn auth_output(self) -> Self::Fut {
+        self.0.take().map(ready).into()
+    }
+}
+
+#[doc(hidden)]
+pub struct PrincipalProbe<'a, T>(pub &'a T);
+
+#[doc(hidden)]
+pub trait PrincipalKey {
+    fn principal_key(self) -> Option<Arc<str>>;
+}
+
+impl<T: Principal> PrincipalKey for &&PrincipalProbe<'_, T> {
+    fn principal_key(self) -> Option<Arc<str>> {
+        Some(Arc::from(self.0.principal()))
+    }
+}
+
+#[doc(hidden)]
+pub trait PrincipalNone {
+    fn principal_key(self) -> Option<Arc<str>>;
+}
+
+impl<T> PrincipalNone for &PrincipalProbe<'_, T> {
+    fn principal_key(self) -> Option<Arc<str>> {
+        None
+    }
+}
