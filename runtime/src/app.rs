@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::backplane::{Backplane, Local, StartCx};
 use crate::config::{Config, Resolved};
 use crate::connection::{CloseCode, CloseReason};
 use crate::error::{Error, Result};
@@ -45,6 +46,7 @@ pub struct App {
     routes: Vec<&'static RouteDef>,
     pages: HashMap<String, Page>,
     registry: Option<Registry>,
+    backplane: Box<dyn Backplane>,
 }
 
 impl std::fmt::Debug for App {
@@ -112,6 +114,7 @@ impl App {
             routes,
             pages: HashMap::new(),
             registry: None,
+            backplane: Box::new(Local),
         }
     }
 
@@ -170,6 +173,14 @@ impl App {
         self
     }
 
+    /// Relays rooms, sends and presence between instances through a
+    /// backplane (`backplane::Redis::connect(url)` with the `redis` feature).
+    /// Default: [`Local`], in-process only.
+    pub fn backplane(mut self, backplane: impl Backplane) -> Self {
+        self.backplane = Box::new(backplane);
+        self
+    }
+
     /// The app's hub, to reach connections from outside handlers (background
     /// tasks, HTTP handlers). Valid before and while serving.
     pub fn hub(&self) -> Hub {
@@ -201,11 +212,15 @@ impl App {
     /// Binds and starts serving in the background; the returned [`Server`]
     /// tells the bound address and shuts the server down.
     pub async fn start(self) -> Result<Server> {
-        let App { addr, config, state, hub, routes, mut pages, registry } = self;
+        let App { addr, config, state, hub, routes, mut pages, registry, backplane } = self;
         let metrics = match config.metrics {
             true => Some(Metrics::new(registry.unwrap_or_default()).map_err(Error::Metrics)?),
             false => None,
         };
+        let cx = StartCx { hub: hub.clone(), registry: metrics.as_ref().map(|m| m.registry.clone()) };
+        if let Some(relay) = backplane.start(cx)? {
+            hub.set_relay(relay);
+        }
         let draining = Arc::new(AtomicBool::new(false));
         add_builtin_pages(&config, &mut pages, metrics.as_ref(), &draining);
         if let Some(m) = &metrics {
@@ -303,6 +318,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: Shutd
     if !shared.hub.wait_empty(shared.config.drain_timeout).await {
         tracing::warn!(left = shared.hub.connections(), "drain timeout: dropping the remaining connections");
     }
+    shared.hub.shutdown_relay();
     Ok(())
 }
 

@@ -57,6 +57,9 @@ pub enum Error {
     /// The metrics could not be registered (a name clash in a user registry).
     #[error("cannot register metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// The backplane could not start (a malformed Redis URL).
+    #[error("backplane: {0}")]
+    Backplane(String),
     /// An I/O error while serving (accepting connections).
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -27,6 +27,7 @@ extern crate self as wirehub;
 
 mod app;
 pub mod auth;
+pub mod backplane;
 pub mod config;
 pub mod connection;
 mod error;
@@ -46,7 +47,7 @@ pub use config::Config;
 pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError};
 pub use error::{Error, Result};
 pub use extract::{Extract, Headers, Json, Path, Query, State};
-pub use hub::Hub;
+pub use hub::{Hub, Member};
 pub use limits::Rate;
 pub use message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 pub use reply::{Close, HandlerError, IntoReply, Reply};

@@ -100,7 +100,10 @@ where
     {
         let reader = pin!(read_loop(&conn, &mut stream, &mut handler));
         let writer = pin!(write_loop(&conn, &mut sink, &mut outbound));
+        // Reader first: when a pong and the heartbeat deadline are ready in
+        // the same poll (an overloaded process), the pong must count.
         tokio::select! {
+            biased;
             () = reader => {}
             () = writer => {}
         }

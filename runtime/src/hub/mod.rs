@@ -34,6 +34,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite;
 
+use crate::backplane::{Relay, Target};
 use crate::connection::{CloseCode, CloseReason, Conn, ConnId, SendError};
 use crate::message::{CloseFrame, Message};
 use crate::route::OnFull;
@@ -41,15 +42,18 @@ use crate::route::OnFull;
 /// Number of independently locked shards of the registry and of the rooms.
 pub const SHARDS: usize = 32;
 
+/// One independently locked part of a sharded map.
+type Shard<K, V> = RwLock<HashMap<K, V>>;
+
 /// The registry of connections and rooms of one app. Cheap to clone.
 #[derive(Clone)]
 pub struct Hub(Arc<HubInner>);
 
 struct HubInner {
-    conns: Box<[RwLock<HashMap<ConnId, Conn>>]>,
-    rooms: Box<[RwLock<HashMap<Arc<str>, Room>>]>,
+    conns: Box<[Shard<ConnId, Conn>]>,
+    rooms: Box<[Shard<Arc<str>, Room>]>,
     /// Connections by identity principal (all tabs of one user).
-    principals: Box<[RwLock<HashMap<Arc<str>, Vec<Conn>>>]>,
+    principals: Box<[Shard<Arc<str>, Vec<Conn>>]>,
     hasher: RandomState,
     conn_count: AtomicUsize,
     room_count: AtomicUsize,
@@ -58,6 +62,9 @@ struct HubInner {
     emptied: Notify,
     rooms_gauge: OnceLock<IntGauge>,
     external_fanout: OnceLock<Histogram>,
+    /// This hub's instance number (20 bits): the high bits of its connection ids.
+    instance: u32,
+    relay: OnceLock<Arc<dyn Relay>>,
 }
 
 #[derive(Default)]
@@ -91,6 +98,8 @@ impl Hub {
             emptied: Notify::new(),
             rooms_gauge: OnceLock::new(),
             external_fanout: OnceLock::new(),
+            instance: (RandomState::new().hash_one(std::time::SystemTime::now()) as u32) & 0xF_FFFF,
+            relay: OnceLock::new(),
         }))
     }
 
@@ -118,21 +127,22 @@ impl Hub {
     /// Who is in `room`: each member's id and identity principal (presence).
     pub fn presence(&self, room: &str) -> Vec<Member> {
         let shard = read(self.room_shard(room));
-        shard
-            .get(room)
-            .map(|r| {
-                r.members
-                    .values()
-                    .map(|c| Member { id: c.id(), principal: c.identity().and_then(|i| i.principal_arc().cloned()) })
-                    .collect()
-            })
-            .unwrap_or_default()
+        shard.get(room).map(|r| r.members.values().map(member_of).collect()).unwrap_or_default()
     }
 
     /// Sends to every open connection of the identity `principal` (every tab
     /// of one user); returns how many it was queued for.
+    /// With a backplane, other instances deliver to their connections of
+    /// the identity too (the count is of local connections).
     pub fn send_to_principal(&self, principal: &str, message: impl Into<Message>) -> usize {
         let wire = message.into().into_wire();
+        if let Some(relay) = self.0.relay.get() {
+            relay.publish(Target::Principal(principal), None, &wire);
+        }
+        self.deliver_principal(principal, wire)
+    }
+
+    pub(crate) fn deliver_principal(&self, principal: &str, wire: tungstenite::Message) -> usize {
         let shard = read(self.principal_shard(principal));
         let Some(conns) = shard.get(principal) else { return 0 };
         let mut queued = 0;
@@ -177,12 +187,35 @@ impl Hub {
     }
 
     /// Sends to one connection (without waiting: a full queue is an error).
+    ///
+    /// With a backplane, an id of another instance is relayed there; the
+    /// result is then `Ok` once the message is handed to the backplane.
     pub fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
-        let conn = self.get(id).ok_or(SendError::Closed)?;
-        conn.push(message.into().into_wire())
+        let wire = message.into().into_wire();
+        match self.0.relay.get() {
+            Some(relay) if Hub::instance_of(id) != self.0.instance => {
+                relay.publish(Target::Conn(id), None, &wire);
+                Ok(())
+            }
+            _ => self.deliver_conn(id, wire),
+        }
     }
 
+    pub(crate) fn deliver_conn(&self, id: ConnId, wire: tungstenite::Message) -> Result<(), SendError> {
+        self.get(id).ok_or(SendError::Closed)?.push(wire)
+    }
+
+    /// Delivers to the room's members here and on every other instance;
+    /// returns how many local members it was queued for.
     pub(crate) fn fan_out(&self, room: &str, wire: tungstenite::Message, except: Option<ConnId>) -> usize {
+        if let Some(relay) = self.0.relay.get() {
+            relay.publish(Target::Room(room), except, &wire);
+        }
+        self.deliver_room(room, wire, except)
+    }
+
+    /// Delivers to the room's members on this instance.
+    pub(crate) fn deliver_room(&self, room: &str, wire: tungstenite::Message, except: Option<ConnId>) -> usize {
         let shard = read(self.room_shard(room));
         let Some(room) = shard.get(room) else { return 0 };
         let mut queued = 0;
@@ -224,11 +257,15 @@ impl Hub {
         let key = match shard.get_key_value(room) {
             Some((key, _)) => key.clone(),
             None => {
-                self.room_opened();
-                Arc::from(room)
+                let key: Arc<str> = Arc::from(room);
+                self.room_opened(&key);
+                key
             }
         };
         shard.entry(key.clone()).or_default().members.insert(conn.id(), conn.clone());
+        if let Some(relay) = self.0.relay.get() {
+            relay.presence_add(&key, &member_of(conn));
+        }
         rooms.push(key);
     }
 
@@ -236,18 +273,22 @@ impl Hub {
     pub(crate) fn leave(&self, conn: &Conn, room: &str) {
         let mut rooms = lock(&conn.0.rooms);
         let Some(index) = rooms.iter().position(|r| &**r == room) else { return };
-        rooms.swap_remove(index);
-        self.remove_member(room, conn.id());
+        let key = rooms.swap_remove(index);
+        self.remove_member(&key, conn);
     }
 
-    fn remove_member(&self, room: &str, id: ConnId) {
+    fn remove_member(&self, room: &Arc<str>, conn: &Conn) {
         let mut shard = write(self.room_shard(room));
-        if let Some(r) = shard.get_mut(room) {
-            r.members.remove(&id);
+        if let Some(r) = shard.get_mut(&**room) {
+            r.members.remove(&conn.id());
             if r.members.is_empty() {
-                shard.remove(room);
-                self.room_closed();
+                shard.remove(&**room);
+                self.room_closed(room);
             }
+        }
+        drop(shard);
+        if let Some(relay) = self.0.relay.get() {
+            relay.presence_remove(room, &member_of(conn));
         }
     }
 
@@ -260,22 +301,72 @@ impl Hub {
         }
     }
 
-    fn room_opened(&self) {
+    fn room_opened(&self, room: &Arc<str>) {
+        if let Some(relay) = self.0.relay.get() {
+            relay.subscribe(room);
+        }
         self.0.room_count.fetch_add(1, Ordering::AcqRel);
         if let Some(g) = self.0.rooms_gauge.get() {
             g.inc();
         }
     }
 
-    fn room_closed(&self) {
+    fn room_closed(&self, room: &Arc<str>) {
+        if let Some(relay) = self.0.relay.get() {
+            relay.unsubscribe(room);
+        }
         self.0.room_count.fetch_sub(1, Ordering::AcqRel);
         if let Some(g) = self.0.rooms_gauge.get() {
             g.dec();
         }
     }
 
+    /// Connection ids are `instance << 32 | counter`: unique across
+    /// instances sharing a backplane (the instance number is random, 20
+    /// bits), and below 2^53 so JavaScript clients read them exactly.
     pub(crate) fn next_id(&self) -> ConnId {
-        ConnId(self.0.next_id.fetch_add(1, Ordering::Relaxed))
+        let counter = self.0.next_id.fetch_add(1, Ordering::Relaxed) & 0xFFFF_FFFF;
+        ConnId(u64::from(self.0.instance) << 32 | counter)
+    }
+
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn instance(&self) -> u32 {
+        self.0.instance
+    }
+
+    pub(crate) fn instance_of(id: ConnId) -> u32 {
+        (id.0 >> 32) as u32
+    }
+
+    pub(crate) fn set_relay(&self, relay: Arc<dyn Relay>) {
+        let _ = self.0.relay.set(relay);
+    }
+
+    pub(crate) fn shutdown_relay(&self) {
+        if let Some(relay) = self.0.relay.get() {
+            relay.shutdown();
+        }
+    }
+
+    /// Every (room, member) pair of this instance, for presence refreshes.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn local_presence(&self) -> Vec<(Arc<str>, Member)> {
+        let mut out = Vec::new();
+        for shard in self.0.rooms.iter() {
+            for (room, r) in read(shard).iter() {
+                out.extend(r.members.values().map(|c| (room.clone(), member_of(c))));
+            }
+        }
+        out
+    }
+
+    /// Who is in `room` on every instance (with a backplane; else this
+    /// instance's [`presence`](Hub::presence)).
+    pub async fn presence_all(&self, room: &str) -> Vec<Member> {
+        match self.0.relay.get() {
+            Some(relay) => relay.presence(room).await,
+            None => self.presence(room),
+        }
     }
 
     pub(crate) fn register(&self, conn: &Conn) {
@@ -294,7 +385,7 @@ impl Hub {
     pub(crate) fn unregister(&self, conn: &Conn) {
         let rooms = std::mem::take(&mut *lock(&conn.0.rooms));
         for room in rooms {
-            self.remove_member(&room, conn.id());
+            self.remove_member(&room, conn);
         }
         if let Some(principal) = conn.identity().and_then(|i| i.principal_arc()) {
             let mut shard = write(self.principal_shard(principal));
@@ -336,15 +427,15 @@ impl Hub {
         tokio::time::timeout(limit, wait).await.is_ok()
     }
 
-    fn room_shard(&self, room: &str) -> &RwLock<HashMap<Arc<str>, Room>> {
+    fn room_shard(&self, room: &str) -> &Shard<Arc<str>, Room> {
         &self.0.rooms[self.shard_of(room)]
     }
 
-    fn principal_shard(&self, principal: &str) -> &RwLock<HashMap<Arc<str>, Vec<Conn>>> {
+    fn principal_shard(&self, principal: &str) -> &Shard<Arc<str>, Vec<Conn>> {
         &self.0.principals[self.shard_of(principal)]
     }
 
-    fn conn_shard(&self, id: ConnId) -> &RwLock<HashMap<ConnId, Conn>> {
+    fn conn_shard(&self, id: ConnId) -> &Shard<ConnId, Conn> {
         &self.0.conns[self.shard_of(id)]
     }
 
@@ -360,6 +451,10 @@ pub struct Member {
     pub id: ConnId,
     /// Its identity's principal key, on routes with `auth` (see [`Principal`](crate::Principal)).
     pub principal: Option<Arc<str>>,
+}
+
+fn member_of(conn: &Conn) -> Member {
+    Member { id: conn.id(), principal: conn.identity().and_then(|i| i.principal_arc().cloned()) }
 }
 
 /// Locks a mutex, ignoring poisoning: hub data stays consistent because no

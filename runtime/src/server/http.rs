@@ -65,11 +65,11 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
     let route = found.value.clone();
     if let Err((why, response)) = check_upgrade(&req) {
         shared.reject(route.def.path, why);
-        return response;
+        return *response;
     }
-    let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY) else {
+    let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY).filter(|k| valid_key(k.as_bytes())) else {
         shared.reject(route.def.path, Rejected::BadRequest);
-        return plain(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n");
+        return plain(StatusCode::BAD_REQUEST, "missing or malformed Sec-WebSocket-Key\n");
     };
     let accept = derive_accept_key(key.as_bytes());
     if !origin_allowed(req.headers(), &route.opts.origins) {
@@ -200,27 +200,34 @@ fn rejection(reject: Reject) -> Response<Body> {
 }
 
 /// Checks that a request on a WebSocket route is a valid upgrade request.
-fn check_upgrade(req: &Request<Incoming>) -> Result<(), (Rejected, Response<Body>)> {
+fn check_upgrade(req: &Request<Incoming>) -> Result<(), (Rejected, Box<Response<Body>>)> {
     let upgrade = header_has(req.headers(), header::UPGRADE, "websocket");
     let connection = header_has(req.headers(), header::CONNECTION, "upgrade");
     if !upgrade || !connection {
         let mut r = plain(StatusCode::UPGRADE_REQUIRED, "this path serves WebSocket connections only\n");
         r.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        return Err((Rejected::UpgradeRequired, r));
+        return Err((Rejected::UpgradeRequired, Box::new(r)));
     }
-    if req.method() != Method::GET || req.version() != Version::HTTP_11 {
+    if req.method() != Method::GET || req.version() != Version::HTTP_11 || !req.headers().contains_key(header::HOST) {
         return Err((
             Rejected::BadRequest,
-            plain(StatusCode::BAD_REQUEST, "a WebSocket upgrade is a GET over HTTP/1.1\n"),
+            Box::new(plain(StatusCode::BAD_REQUEST, "a WebSocket upgrade is a GET over HTTP/1.1 with a Host\n")),
         ));
     }
     if req.headers().get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
         let mut r = plain(StatusCode::UPGRADE_REQUIRED, "unsupported WebSocket version\n");
         r.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return Err((Rejected::UpgradeRequired, r));
+        return Err((Rejected::UpgradeRequired, Box::new(r)));
     }
     Ok(())
+}
+
+/// Whether `key` is the base64 encoding of 16 bytes (RFC 6455 section 4.2.1):
+/// 22 base64 characters, the last carrying only 2 bits, then `==`.
+fn valid_key(key: &[u8]) -> bool {
+    let is_b64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
+    key.len() == 24 && key[..22].iter().all(is_b64) && b"AQgw".contains(&key[21]) && &key[22..] == b"=="
 }
 
 /// Whether a comma-separated header contains `token` (case-insensitively).
@@ -265,6 +272,21 @@ fn page_response(reply: super::HttpReply) -> Response<Body> {
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_key;
+
+    #[test]
+    fn keys_must_be_16_bytes_of_base64() {
+        assert!(valid_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        for bad in
+            [&b"abc"[..], b"dGhlIHNhbXBsZSBub25jZR==", b"dGhlIHNhbXBsZSBub25jZQ", b"dGhlIHNhbXBsZSBub25j!Q==", b""]
+        {
+            assert!(!valid_key(bad), "{}", String::from_utf8_lossy(bad));
+        }
+    }
 }
 
 pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Body> {

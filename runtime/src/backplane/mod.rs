@@ -1,0 +1,136 @@
+//! Backplanes: how rooms, sends to a connection id and sends to an identity
+//! reach connections on *other* server instances.
+//!
+//! The default is in-process ([`Local`]): the [`Hub`](crate::Hub) alone, nothing
+//! to install. With the `redis` cargo feature, [`Redis`] relays through Redis
+//! pub/sub, so several instances behind a load balancer form one hub:
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis")]
+//! # async fn f() -> wirehub::Result<()> {
+//! use wirehub::backplane::Redis;
+//! wirehub::App::new().backplane(Redis::connect("redis://127.0.0.1:6379")).serve().await
+//! # }
+//! ```
+//!
+//! Handler code does not change: `broadcast`, `Conn::send_to`,
+//! `Hub::send_to_principal` reach every instance; delivery is local first,
+//! then one publish per broadcast (encoded once).
+//!
+//! Invariants:
+//! - a message is delivered exactly once per member: the publishing
+//!   instance delivers to its own members directly and ignores its own
+//!   publishes coming back from Redis;
+//! - per publisher and room, order is kept (one publishing connection per
+//!   instance, and Redis keeps order per connection);
+//! - an instance subscribes to a room's channel only while the room has
+//!   local members.
+
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+mod codec;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use tokio_tungstenite::tungstenite;
+
+use crate::connection::ConnId;
+use crate::hub::{Hub, Member};
+
+#[cfg(feature = "redis")]
+pub use self::redis::Redis;
+
+#[cfg(feature = "redis")]
+pub(crate) use codec::{decode, encode};
+
+/// A backplane that can be given to [`App::backplane`](crate::App::backplane).
+pub trait Backplane: Send + 'static {
+    /// Starts relaying for `hub`; `None` when there is nothing to relay.
+    #[doc(hidden)]
+    fn start(self: Box<Self>, cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>>;
+}
+
+/// What a backplane starts from.
+#[doc(hidden)]
+#[derive(Debug)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub struct StartCx {
+    pub(crate) hub: Hub,
+    pub(crate) registry: Option<prometheus::Registry>,
+}
+
+/// The in-process backplane: one instance, nothing to install (the default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Local;
+
+impl Backplane for Local {
+    fn start(self: Box<Self>, _cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>> {
+        Ok(None)
+    }
+}
+
+/// Where a relayed message goes.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// Every member of a room.
+    Room(&'a str),
+    /// One connection (on the instance its id names).
+    Conn(ConnId),
+    /// Every connection of an identity.
+    Principal(&'a str),
+}
+
+/// A running backplane, as the hub sees it. Every method returns at once.
+#[doc(hidden)]
+pub trait Relay: Send + Sync + 'static {
+    /// A room got its first local member: receive its messages from now on.
+    fn subscribe(&self, room: &Arc<str>);
+    /// A room lost its last local member.
+    fn unsubscribe(&self, room: &Arc<str>);
+    /// Sends a message to the other instances.
+    fn publish(&self, target: Target<'_>, except: Option<ConnId>, message: &tungstenite::Message);
+    /// A local member joined a room.
+    fn presence_add(&self, room: &Arc<str>, member: &Member);
+    /// A local member left a room.
+    fn presence_remove(&self, room: &Arc<str>, member: &Member);
+    /// The members of a room on every instance.
+    fn presence<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Vec<Member>>;
+    /// Stops the backplane's tasks (the app is shutting down).
+    fn shutdown(&self);
+}
+
+impl std::fmt::Debug for dyn Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Relay")
+    }
+}
+
+/// `id|principal`, the member string stored in a presence set.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn member_key(member: &Member) -> String {
+    format!("{}|{}", member.id.0, member.principal.as_deref().unwrap_or(""))
+}
+
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn parse_member(key: &str) -> Option<Member> {
+    let (id, principal) = key.split_once('|')?;
+    Some(Member { id: ConnId(id.parse().ok()?), principal: (!principal.is_empty()).then(|| Arc::from(principal)) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_keys_round_trip() {
+        for m in
+            [Member { id: ConnId(5), principal: None }, Member { id: ConnId(1 << 40), principal: Some("a|b".into()) }]
+        {
+            assert_eq!(parse_member(&member_key(&m)), Some(m));
+        }
+        assert_eq!(parse_member("x|"), None);
+    }
+}

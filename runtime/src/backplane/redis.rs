@@ -1,0 +1,464 @@
+//! The Redis backplane (cargo feature `redis`): Redis pub/sub between
+//! instances, and presence in Redis sorted sets.
+//!
+//! Channels (with the default prefix `wirehub`):
+//! - `wirehub:r:<room>`: broadcasts to a room. An instance subscribes while
+//!   the room has local members (one subscription per active room, so an
+//!   instance receives only traffic it has members for; a single pattern
+//!   subscription would make every instance receive and discard every room's
+//!   traffic);
+//! - `wirehub:c:<instance>`: sends to one connection id (the id names its instance);
+//! - `wirehub:p`: sends to an identity (every instance may hold some of its tabs).
+//!
+//! Presence: `wirehub:presence:<room>` is a sorted set of `id|principal`
+//! members scored by their expiry time (ms since the Unix epoch). Each
+//! instance re-adds its members every `presence_ttl / 3`; a crashed
+//! instance's members disappear within `presence_ttl` (default 15 s).
+//!
+//! Faults: local delivery never waits for Redis. Commands go through a
+//! bounded queue (4096) to one publishing connection; while Redis is down,
+//! messages for other instances are **dropped and counted**
+//! (`wirehub_backplane_dropped_total`), not buffered: a burst of stale chat
+//! messages after an outage is worse than a gap clients can resync from.
+//! Both connections reconnect with exponential backoff (100 ms to 2 s); on
+//! reconnect the subscriber subscribes again to every room still in use.
+//! `wirehub_backplane_up` is 1 while both connections are up.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::StreamExt;
+use prometheus::{IntCounter, IntGauge, Registry};
+use redis::aio::MultiplexedConnection;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::time::{sleep, timeout, Instant};
+use tokio_tungstenite::tungstenite;
+
+use super::{decode, encode, member_key, parse_member, Backplane, Relay, StartCx, Target};
+use crate::connection::ConnId;
+use crate::hub::{lock, Hub, Member};
+
+const QUEUE: usize = 4096;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+/// The Redis backplane's settings: `Redis::connect("redis://127.0.0.1:6379")`.
+#[derive(Debug, Clone)]
+pub struct Redis {
+    url: String,
+    prefix: String,
+    presence_ttl: Duration,
+}
+
+impl Redis {
+    /// A backplane on the Redis server at `url` (connected when the app starts).
+    pub fn connect(url: impl Into<String>) -> Self {
+        Redis { url: url.into(), prefix: "wirehub".to_owned(), presence_ttl: Duration::from_secs(15) }
+    }
+
+    /// The backplane of `WIREHUB_REDIS_URL`, if that variable is set.
+    pub fn from_env() -> Option<Self> {
+        std::env::var("WIREHUB_REDIS_URL").ok().filter(|u| !u.is_empty()).map(Redis::connect)
+    }
+
+    /// The prefix of every channel and key (default `wirehub`), so several
+    /// apps can share one Redis.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a presence entry outlives its instance (default 15 s).
+    pub fn presence_ttl(mut self, ttl: Duration) -> Self {
+        self.presence_ttl = ttl.max(Duration::from_millis(300));
+        self
+    }
+}
+
+impl Backplane for Redis {
+    fn start(self: Box<Self>, cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>> {
+        let client = redis::Client::open(self.url.as_str()).map_err(|e| crate::Error::Backplane(e.to_string()))?;
+        let metrics = BackplaneMetrics::new(cx.registry.as_ref()).map_err(crate::Error::Metrics)?;
+        let (commands, queue) = mpsc::channel(QUEUE);
+        let (stop, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            client,
+            instance: cx.hub.instance(),
+            prefix: self.prefix,
+            ttl: self.presence_ttl,
+            hub: cx.hub,
+            desired: Mutex::default(),
+            changed: Notify::new(),
+            commands,
+            metrics,
+            conn: tokio::sync::Mutex::default(),
+            subscriber_up: AtomicBool::new(false),
+            publisher_up: AtomicBool::new(false),
+            stop,
+        });
+        tokio::spawn(publisher(inner.clone(), queue));
+        tokio::spawn(subscriber(inner.clone()));
+        Ok(Some(Arc::new(RedisRelay(inner))))
+    }
+}
+
+struct Inner {
+    client: redis::Client,
+    instance: u32,
+    prefix: String,
+    ttl: Duration,
+    hub: Hub,
+    /// Rooms with local members: what the subscriber should be subscribed to.
+    desired: Mutex<HashSet<Arc<str>>>,
+    changed: Notify,
+    commands: mpsc::Sender<Command>,
+    metrics: BackplaneMetrics,
+    conn: tokio::sync::Mutex<Link>,
+    subscriber_up: AtomicBool,
+    publisher_up: AtomicBool,
+    stop: watch::Sender<bool>,
+}
+
+/// The shared command connection and when to try connecting again.
+#[derive(Default)]
+struct Link {
+    conn: Option<MultiplexedConnection>,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+}
+
+enum Command {
+    Publish { channel: String, frame: Bytes },
+    PresenceAdd { key: String, member: String },
+    PresenceRemove { key: String, member: String },
+}
+
+struct BackplaneMetrics {
+    up: IntGauge,
+    publish_errors: IntCounter,
+    dropped: IntCounter,
+    reconnects: IntCounter,
+    received: IntCounter,
+}
+
+impl BackplaneMetrics {
+    fn new(registry: Option<&Registry>) -> prometheus::Result<Self> {
+        let m = BackplaneMetrics {
+            up: IntGauge::new("wirehub_backplane_up", "1 while the backplane's connections to Redis are up.")?,
+            publish_errors: IntCounter::new("wirehub_backplane_publish_errors_total", "Redis commands that failed.")?,
+            dropped: IntCounter::new(
+                "wirehub_backplane_dropped_total",
+                "Messages for other instances dropped (Redis down or queue full).",
+            )?,
+            reconnects: IntCounter::new("wirehub_backplane_reconnects_total", "Reconnections to Redis after a loss.")?,
+            received: IntCounter::new("wirehub_backplane_received_total", "Messages received from other instances.")?,
+        };
+        if let Some(r) = registry {
+            r.register(Box::new(m.up.clone()))?;
+            r.register(Box::new(m.publish_errors.clone()))?;
+            r.register(Box::new(m.dropped.clone()))?;
+            r.register(Box::new(m.reconnects.clone()))?;
+            r.register(Box::new(m.received.clone()))?;
+        }
+        Ok(m)
+    }
+}
+
+impl Inner {
+    fn room_channel(&self, room: &str) -> String {
+        format!("{}:r:{room}", self.prefix)
+    }
+
+    fn conn_channel(&self, instance: u32) -> String {
+        format!("{}:c:{instance}", self.prefix)
+    }
+
+    fn principal_channel(&self) -> String {
+        format!("{}:p", self.prefix)
+    }
+
+    fn presence_key(&self, room: &str) -> String {
+        format!("{}:presence:{room}", self.prefix)
+    }
+
+    fn send(&self, command: Command) {
+        if self.commands.try_send(command).is_err() {
+            self.metrics.dropped.inc();
+        }
+    }
+
+    fn set_up(&self) {
+        let up = self.subscriber_up.load(Ordering::Acquire) && self.publisher_up.load(Ordering::Acquire);
+        self.metrics.up.set(i64::from(up));
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// The command connection, connecting if needed (at most once per
+    /// backoff step): `None` while Redis is unreachable.
+    async fn link(&self) -> Option<MultiplexedConnection> {
+        let mut link = self.conn.lock().await;
+        if let Some(conn) = &link.conn {
+            return Some(conn.clone());
+        }
+        if link.retry_at.is_some_and(|at| Instant::now() < at) {
+            return None;
+        }
+        match timeout(CONNECT_TIMEOUT, self.client.get_multiplexed_async_connection()).await {
+            Ok(Ok(conn)) => {
+                if link.retry_at.take().is_some() {
+                    self.metrics.reconnects.inc();
+                    tracing::info!("backplane: publishing connection to Redis restored");
+                }
+                link.backoff = BACKOFF_MIN;
+                link.conn = Some(conn.clone());
+                self.publisher_up.store(true, Ordering::Release);
+                self.set_up();
+                Some(conn)
+            }
+            _ => {
+                link.backoff = (link.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+                link.retry_at = Some(Instant::now() + link.backoff);
+                self.publisher_up.store(false, Ordering::Release);
+                self.set_up();
+                None
+            }
+        }
+    }
+
+    /// Forgets a failed command connection.
+    async fn lost(&self, error: &redis::RedisError) {
+        tracing::warn!(error = %error, "backplane: Redis command failed");
+        self.metrics.publish_errors.inc();
+        let mut link = self.conn.lock().await;
+        link.conn = None;
+        link.backoff = BACKOFF_MIN;
+        link.retry_at = Some(Instant::now() + BACKOFF_MIN);
+        self.publisher_up.store(false, Ordering::Release);
+        self.set_up();
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Runs queued commands on the command connection, and refreshes presence.
+async fn publisher(inner: Arc<Inner>, mut queue: mpsc::Receiver<Command>) {
+    let mut stop = inner.stop.subscribe();
+    let mut refresh = tokio::time::interval(inner.ttl / 3);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            command = queue.recv() => {
+                let Some(command) = command else { return };
+                let Some(mut conn) = inner.link().await else {
+                    inner.metrics.dropped.inc();
+                    continue;
+                };
+                let result = match command {
+                    Command::Publish { channel, frame } => {
+                        redis::cmd("PUBLISH").arg(channel).arg(frame.as_ref()).query_async::<()>(&mut conn).await
+                    }
+                    Command::PresenceAdd { key, member } => {
+                        let expiry = now_ms() + inner.ttl.as_millis() as u64;
+                        redis::cmd("ZADD").arg(key).arg(expiry).arg(member).query_async::<()>(&mut conn).await
+                    }
+                    Command::PresenceRemove { key, member } => {
+                        redis::cmd("ZREM").arg(key).arg(member).query_async::<()>(&mut conn).await
+                    }
+                };
+                if let Err(e) = result {
+                    inner.lost(&e).await;
+                }
+            }
+            _ = refresh.tick() => refresh_presence(&inner).await,
+        }
+    }
+}
+
+/// Re-adds every local member with a fresh expiry, and trims expired ones.
+async fn refresh_presence(inner: &Inner) {
+    let members = inner.hub.local_presence();
+    if members.is_empty() {
+        return;
+    }
+    let Some(mut conn) = inner.link().await else { return };
+    let now = now_ms();
+    let expiry = now + inner.ttl.as_millis() as u64;
+    let mut pipe = redis::pipe();
+    let mut rooms = HashSet::new();
+    for (room, member) in &members {
+        let key = inner.presence_key(room);
+        pipe.cmd("ZADD").arg(&key).arg(expiry).arg(member_key(member)).ignore();
+        if rooms.insert(room.clone()) {
+            pipe.cmd("ZREMRANGEBYSCORE").arg(&key).arg("-inf").arg(now).ignore();
+        }
+    }
+    if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+        inner.lost(&e).await;
+    }
+}
+
+/// Keeps one pub/sub connection subscribed to the instance's channels and
+/// every room with local members; delivers what other instances publish.
+async fn subscriber(inner: Arc<Inner>) {
+    let mut stop = inner.stop.subscribe();
+    let mut backoff = BACKOFF_MIN;
+    let mut connected_before = false;
+    while !inner.stopped() {
+        let pubsub = match timeout(CONNECT_TIMEOUT, inner.client.get_async_pubsub()).await {
+            Ok(Ok(pubsub)) => pubsub,
+            _ => {
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    () = sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                continue;
+            }
+        };
+        let (mut sink, mut stream) = pubsub.split();
+        let own = [inner.conn_channel(inner.instance), inner.principal_channel()];
+        let mut subscribed: HashSet<Arc<str>> = HashSet::new();
+        if sink.subscribe(&own).await.is_err() || reconcile(&inner, &mut sink, &mut subscribed).await.is_err() {
+            continue;
+        }
+        backoff = BACKOFF_MIN;
+        if connected_before {
+            inner.metrics.reconnects.inc();
+            tracing::info!(rooms = subscribed.len(), "backplane: resubscribed to Redis");
+        }
+        connected_before = true;
+        inner.subscriber_up.store(true, Ordering::Release);
+        inner.set_up();
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.changed() => return,
+                () = inner.changed.notified() => {
+                    if reconcile(&inner, &mut sink, &mut subscribed).await.is_err() {
+                        break;
+                    }
+                }
+                message = stream.next() => match message {
+                    Some(message) => deliver(&inner, &message),
+                    None => break,
+                },
+            }
+        }
+        tracing::warn!("backplane: lost the Redis subscription connection; reconnecting");
+        inner.subscriber_up.store(false, Ordering::Release);
+        inner.set_up();
+    }
+}
+
+/// Subscribes to rooms that gained local members and unsubscribes from
+/// rooms that lost them.
+async fn reconcile(
+    inner: &Inner,
+    sink: &mut redis::aio::PubSubSink,
+    subscribed: &mut HashSet<Arc<str>>,
+) -> redis::RedisResult<()> {
+    let desired = lock(&inner.desired).clone();
+    let add: Vec<Arc<str>> = desired.difference(subscribed).cloned().collect();
+    let remove: Vec<Arc<str>> = subscribed.difference(&desired).cloned().collect();
+    if !add.is_empty() {
+        let channels: Vec<String> = add.iter().map(|r| inner.room_channel(r)).collect();
+        sink.subscribe(&channels).await?;
+        subscribed.extend(add);
+    }
+    if !remove.is_empty() {
+        let channels: Vec<String> = remove.iter().map(|r| inner.room_channel(r)).collect();
+        sink.unsubscribe(&channels).await?;
+        for room in remove {
+            subscribed.remove(&room);
+        }
+    }
+    Ok(())
+}
+
+fn deliver(inner: &Inner, message: &redis::Msg) {
+    let frame = Bytes::copy_from_slice(message.get_payload_bytes());
+    let Some(envelope) = decode(frame) else {
+        tracing::warn!("backplane: undecodable message ignored");
+        return;
+    };
+    if envelope.origin == inner.instance {
+        return; // delivered locally when it was published
+    }
+    inner.metrics.received.inc();
+    let channel = message.get_channel_name();
+    let room_prefix = format!("{}:r:", inner.prefix);
+    if let Some(room) = channel.strip_prefix(&room_prefix) {
+        inner.hub.deliver_room(room, envelope.message, envelope.except);
+    } else if channel == inner.principal_channel() {
+        inner.hub.deliver_principal(&envelope.key, envelope.message);
+    } else if let Ok(id) = envelope.key.parse::<u64>() {
+        let _ = inner.hub.deliver_conn(ConnId(id), envelope.message);
+    }
+}
+
+struct RedisRelay(Arc<Inner>);
+
+impl Relay for RedisRelay {
+    fn subscribe(&self, room: &Arc<str>) {
+        if lock(&self.0.desired).insert(room.clone()) {
+            self.0.changed.notify_one();
+        }
+    }
+
+    fn unsubscribe(&self, room: &Arc<str>) {
+        if lock(&self.0.desired).remove(room) {
+            self.0.changed.notify_one();
+        }
+    }
+
+    fn publish(&self, target: Target<'_>, except: Option<ConnId>, message: &tungstenite::Message) {
+        let inner = &self.0;
+        let (channel, key) = match target {
+            Target::Room(room) => (inner.room_channel(room), String::new()),
+            Target::Conn(id) => (inner.conn_channel(Hub::instance_of(id)), id.0.to_string()),
+            Target::Principal(principal) => (inner.principal_channel(), principal.to_owned()),
+        };
+        match encode(inner.instance, except, &key, message) {
+            Some(frame) => inner.send(Command::Publish { channel, frame }),
+            None => inner.metrics.dropped.inc(),
+        }
+    }
+
+    fn presence_add(&self, room: &Arc<str>, member: &Member) {
+        self.0.send(Command::PresenceAdd { key: self.0.presence_key(room), member: member_key(member) });
+    }
+
+    fn presence_remove(&self, room: &Arc<str>, member: &Member) {
+        self.0.send(Command::PresenceRemove { key: self.0.presence_key(room), member: member_key(member) });
+    }
+
+    fn presence<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Vec<Member>> {
+        Box::pin(async move {
+            let Some(mut conn) = self.0.link().await else { return self.0.hub.presence(room) };
+            let key = self.0.presence_key(room);
+            let found: redis::RedisResult<Vec<String>> =
+                redis::cmd("ZRANGEBYSCORE").arg(key).arg(now_ms()).arg("+inf").query_async(&mut conn).await;
+            match found {
+                Ok(keys) => keys.iter().filter_map(|k| parse_member(k)).collect(),
+                Err(e) => {
+                    self.0.lost(&e).await;
+                    self.0.hub.presence(room)
+                }
+            }
+        })
+    }
+
+    fn shutdown(&self) {
+        self.0.stop.send_replace(true);
+    }
+}
