@@ -1,6 +1,10 @@
 //! Room chat: `cargo run --example chat`, then open http://127.0.0.1:8000/
 //! in two browser tabs. `PORT` overrides the port.
 //!
+//! With `WIREHUB_REDIS_URL=redis://127.0.0.1:6379` (or `--redis URL`), rooms
+//! span every instance on that Redis: run two instances on two ports and
+//! chat across them.
+//!
 //! Each text a member sends reaches every member of its room as
 //! `{"type":"message","room":..,"from":..,"text":..}`; members see
 //! `{"type":"join"|"leave","room":..,"id":..,"members":N}` notices.
@@ -39,8 +43,14 @@ async fn main() -> wirehub::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
     println!("chat on http://127.0.0.1:{port}/ (WebSocket: ws://127.0.0.1:{port}/chat/{{room}})");
-    wirehub::App::new()
-        .bind(format!("127.0.0.1:{port}"))
+    let mut app = wirehub::App::new();
+    let flag = std::env::args().skip_while(|a| a != "--redis").nth(1);
+    let redis = flag.map(wirehub::backplane::Redis::connect).or_else(wirehub::backplane::Redis::from_env);
+    if let Some(redis) = redis {
+        println!("rooms shared through Redis");
+        app = app.backplane(redis);
+    }
+    app.bind(format!("127.0.0.1:{port}"))
         .page("/", "text/html; charset=utf-8", include_str!("chat.html"))
         .get("/stats", |hub| format!("{} connections, {} rooms\n", hub.connections(), hub.rooms()))
         .serve()

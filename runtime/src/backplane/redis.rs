@@ -61,9 +61,19 @@ impl Redis {
         Redis { url: url.into(), prefix: "wirehub".to_owned(), presence_ttl: Duration::from_secs(15) }
     }
 
-    /// The backplane of `WIREHUB_REDIS_URL`, if that variable is set.
+    /// The backplane of `WIREHUB_REDIS_URL`, if that variable is set, with
+    /// `WIREHUB_REDIS_PREFIX` and `WIREHUB_REDIS_PRESENCE_TTL_MS` applied
+    /// when they are set.
     pub fn from_env() -> Option<Self> {
-        std::env::var("WIREHUB_REDIS_URL").ok().filter(|u| !u.is_empty()).map(Redis::connect)
+        let url = std::env::var("WIREHUB_REDIS_URL").ok().filter(|u| !u.is_empty())?;
+        let mut redis = Redis::connect(url);
+        if let Ok(prefix) = std::env::var("WIREHUB_REDIS_PREFIX") {
+            redis = redis.prefix(prefix);
+        }
+        if let Some(ms) = std::env::var("WIREHUB_REDIS_PRESENCE_TTL_MS").ok().and_then(|v| v.parse().ok()) {
+            redis = redis.presence_ttl(Duration::from_millis(ms));
+        }
+        Some(redis)
     }
 
     /// The prefix of every channel and key (default `wirehub`), so several
