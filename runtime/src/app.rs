@@ -222,7 +222,17 @@ impl App {
             hub.set_relay(relay);
         }
         let draining = Arc::new(AtomicBool::new(false));
-        add_builtin_pages(&config, &mut pages, metrics.as_ref(), &draining);
+        let ops = match &config.metrics_addr {
+            Some(ops_addr) => {
+                let mut ops_pages = HashMap::new();
+                add_builtin_pages(&config, &mut ops_pages, metrics.as_ref(), &draining);
+                Some((server::listen(ops_addr, 128)?, ops_pages))
+            }
+            None => {
+                add_builtin_pages(&config, &mut pages, metrics.as_ref(), &draining);
+                None
+            }
+        };
         if let Some(m) = &metrics {
             hub.attach_metrics(m);
         }
@@ -240,10 +250,27 @@ impl App {
             metrics,
             per_ip: Arc::default(),
         });
+        let mut metrics_addr = None;
+        let mut ops_task = None;
+        if let Some((ops_listener, ops_pages)) = ops {
+            metrics_addr = Some(ops_listener.local_addr()?);
+            let ops_shared = Arc::new(Shared {
+                hub: hub.clone(),
+                state: StateMap::default(),
+                config: shared.config.clone(),
+                router: Router::new(),
+                pages: ops_pages,
+                epoch: shared.epoch,
+                draining: shared.draining.clone(),
+                metrics: None,
+                per_ip: Arc::default(),
+            });
+            ops_task = Some(tokio::spawn(serve_ops(ops_listener, ops_shared)));
+        }
         let shutdown = ShutdownHandle::new();
         let task = tokio::spawn(accept_loop(listener, shared, shutdown.clone()));
-        tracing::info!(addr = %local_addr, "wirehub listening");
-        Ok(Server { local_addr, hub, shutdown, task })
+        tracing::info!(addr = %local_addr, ?metrics_addr, "wirehub listening");
+        Ok(Server { local_addr, metrics_addr, hub, shutdown, task, ops_task })
     }
 }
 
@@ -294,6 +321,21 @@ fn build_router(
     router::build(resolved, |rt| rt.def)
 }
 
+/// Serves `/metrics` and `/healthz` on their own address until the server stops.
+async fn serve_ops(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, peer)) => {
+                tokio::spawn(server::serve_tcp(tcp, peer, shared.clone()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed on the metrics address");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: ShutdownHandle) -> Result<()> {
     loop {
         tokio::select! {
@@ -326,6 +368,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: Shutd
 #[derive(Debug)]
 pub struct Server {
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
+    ops_task: Option<JoinHandle<()>>,
     hub: Hub,
     shutdown: ShutdownHandle,
     task: JoinHandle<Result<()>>,
@@ -335,6 +379,12 @@ impl Server {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of `/metrics` and `/healthz` when `Config::metrics_addr`
+    /// puts them on their own listener.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The server's hub.
@@ -356,9 +406,13 @@ impl Server {
 
     /// Waits until the server stopped (after a shutdown was started).
     pub async fn wait(self) -> Result<()> {
-        match self.task.await {
+        let result = match self.task.await {
             Ok(result) => result,
             Err(e) => Err(Error::Io(std::io::Error::other(e))),
+        };
+        if let Some(ops) = self.ops_task {
+            ops.abort();
         }
+        result
     }
 }

@@ -25,6 +25,7 @@
 //! | `max_connections_per_ip` | none | per route and client IP; over it the handshake gets 429 |
 //! | `metrics` | on | Prometheus metrics (see [`metrics`](crate::metrics)) |
 //! | `metrics_path` | `/metrics` | where the text exposition is served on the app's port (`None`: not served) |
+//! | `metrics_addr` | none | serve `/metrics` and `/healthz` on this address instead of the app's port |
 //! | `health_path` | `/healthz` | 200 while serving, 503 while draining (`None`: not served) |
 
 use std::time::Duration;
@@ -77,6 +78,8 @@ pub struct Config {
     pub metrics_path: Option<String>,
     /// Path of the health endpoint on the app's port.
     pub health_path: Option<String>,
+    /// A separate address for the metrics and health endpoints.
+    pub metrics_addr: Option<String>,
 }
 
 impl Default for Config {
@@ -102,6 +105,7 @@ impl Default for Config {
             metrics: true,
             metrics_path: Some("/metrics".to_owned()),
             health_path: Some("/healthz".to_owned()),
+            metrics_addr: None,
         }
     }
 }
