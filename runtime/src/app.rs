@@ -73,6 +73,8 @@ pub(crate) struct RouteRt {
     pub(crate) metrics: Option<RouteMetrics>,
     /// Connections open on this route (for `max_connections`).
     pub(crate) open: Arc<AtomicUsize>,
+    /// Connections per client IP on this route, when it caps them.
+    pub(crate) per_ip: Option<Arc<PerIp>>,
 }
 
 /// What every connection of an app shares.
@@ -87,7 +89,6 @@ pub(crate) struct Shared {
     pub(crate) epoch: Instant,
     pub(crate) draining: Arc<AtomicBool>,
     pub(crate) metrics: Option<Metrics>,
-    pub(crate) per_ip: Arc<PerIp>,
 }
 
 impl Shared {
@@ -248,7 +249,6 @@ impl App {
             epoch: Instant::now(),
             draining,
             metrics,
-            per_ip: Arc::default(),
         });
         let mut metrics_addr = None;
         let mut ops_task = None;
@@ -263,7 +263,6 @@ impl App {
                 epoch: shared.epoch,
                 draining: shared.draining.clone(),
                 metrics: None,
-                per_ip: Arc::default(),
             });
             ops_task = Some(tokio::spawn(serve_ops(ops_listener, ops_shared)));
         }
@@ -316,7 +315,8 @@ fn build_router(
             .max_message_size(Some(opts.max_message))
             .max_frame_size(Some(opts.max_message));
         let metrics = metrics.map(|m| m.route(def.path)).transpose().map_err(Error::Metrics)?;
-        resolved.push((def, Arc::new(RouteRt { def, opts, ws, metrics, open: Arc::default() })));
+        let per_ip = opts.max_connections_per_ip.map(|_| Arc::default());
+        resolved.push((def, Arc::new(RouteRt { def, opts, ws, metrics, open: Arc::default(), per_ip })));
     }
     router::build(resolved, |rt| rt.def)
 }

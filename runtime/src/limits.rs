@@ -18,7 +18,8 @@ use crate::hub::lock;
 
 const SHARDS: usize = 16;
 
-/// Open connections per client IP, sharded.
+/// Open connections per client IP on one route (only routes with a
+/// `max_connections_per_ip` keep one), sharded.
 #[derive(Debug)]
 pub(crate) struct PerIp {
     shards: Box<[Mutex<HashMap<IpAddr, usize>>]>,
@@ -80,15 +81,17 @@ pub(crate) enum CapReached {
 #[derive(Debug)]
 pub(crate) struct Slot {
     route_open: Arc<AtomicUsize>,
-    per_ip: Arc<PerIp>,
+    per_ip: Option<Arc<PerIp>>,
     ip: IpAddr,
 }
 
 impl Slot {
+    /// Takes a place on a route (`route_max`) and, when the route caps
+    /// connections per IP, in its per-IP table (`per_ip`, `ip_max`).
     pub(crate) fn acquire(
         route_open: &Arc<AtomicUsize>,
         route_max: Option<usize>,
-        per_ip: &Arc<PerIp>,
+        per_ip: Option<&Arc<PerIp>>,
         ip: IpAddr,
         ip_max: Option<usize>,
     ) -> Result<Slot, CapReached> {
@@ -97,18 +100,20 @@ impl Slot {
             route_open.fetch_sub(1, Ordering::AcqRel);
             return Err(CapReached::Route);
         }
-        if !per_ip.try_add(ip, ip_max) {
+        if per_ip.is_some_and(|table| !table.try_add(ip, ip_max)) {
             route_open.fetch_sub(1, Ordering::AcqRel);
             return Err(CapReached::Ip);
         }
-        Ok(Slot { route_open: route_open.clone(), per_ip: per_ip.clone(), ip })
+        Ok(Slot { route_open: route_open.clone(), per_ip: per_ip.cloned(), ip })
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         self.route_open.fetch_sub(1, Ordering::AcqRel);
-        self.per_ip.remove(self.ip);
+        if let Some(table) = &self.per_ip {
+            table.remove(self.ip);
+        }
     }
 }
 
@@ -172,11 +177,11 @@ mod tests {
         let per_ip = Arc::new(PerIp::default());
         let ip: IpAddr = "10.0.0.1".parse().expect("ip");
         let other: IpAddr = "10.0.0.2".parse().expect("ip");
-        let a = Slot::acquire(&open, Some(3), &per_ip, ip, Some(2)).expect("first");
-        let b = Slot::acquire(&open, Some(3), &per_ip, ip, Some(2)).expect("second");
-        assert_eq!(Slot::acquire(&open, Some(3), &per_ip, ip, Some(2)).err(), Some(CapReached::Ip));
-        let c = Slot::acquire(&open, Some(3), &per_ip, other, Some(2)).expect("other ip");
-        assert_eq!(Slot::acquire(&open, Some(3), &per_ip, other, Some(2)).err(), Some(CapReached::Route));
+        let a = Slot::acquire(&open, Some(3), Some(&per_ip), ip, Some(2)).expect("first");
+        let b = Slot::acquire(&open, Some(3), Some(&per_ip), ip, Some(2)).expect("second");
+        assert_eq!(Slot::acquire(&open, Some(3), Some(&per_ip), ip, Some(2)).err(), Some(CapReached::Ip));
+        let c = Slot::acquire(&open, Some(3), Some(&per_ip), other, Some(2)).expect("other ip");
+        assert_eq!(Slot::acquire(&open, Some(3), Some(&per_ip), other, Some(2)).err(), Some(CapReached::Route));
         drop((a, b, c));
         assert_eq!(open.load(Ordering::Acquire), 0);
         assert_eq!(per_ip.ips(), 0);

@@ -87,7 +87,7 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
     let slot = match Slot::acquire(
         &route.open,
         route.opts.max_connections,
-        &shared.per_ip,
+        route.per_ip.as_ref(),
         peer.ip(),
         route.opts.max_connections_per_ip,
     ) {
