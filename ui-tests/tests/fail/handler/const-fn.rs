@@ -1,0 +1,8 @@
+use wirehub::prelude::*;
+
+#[ws_route("/echo")]
+const fn echo(text: String) -> String {
+    text
+}
+
+fn main() {}

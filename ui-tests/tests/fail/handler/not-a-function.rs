@@ -1,0 +1,6 @@
+use wirehub::prelude::*;
+
+#[ws_route("/echo")]
+struct Echo;
+
+fn main() {}

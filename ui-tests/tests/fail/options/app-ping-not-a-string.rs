@@ -1,0 +1,8 @@
+use wirehub::prelude::*;
+
+#[ws_route("/chat", app_ping = ping)]
+async fn chat(text: String) -> String {
+    text
+}
+
+fn main() {}
