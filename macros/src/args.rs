@@ -142,11 +142,20 @@ impl Parse for RouteArgs {
         })?;
         let mut args = RouteArgs { path, options: Vec::new(), krate: None, errors: Errors::default() };
         while !input.is_empty() {
-            input.parse::<Token![,]>()?;
+            if let Err(e) = input.parse::<Token![,]>() {
+                args.errors.add(syn::Error::new(e.span(), "expected `,` between options"));
+                skip_option(input);
+                continue;
+            }
             if input.is_empty() {
                 break;
             }
-            args.parse_option(input)?;
+            if let Err(e) = args.parse_option(input) {
+                // Record the problem, skip to the next `,` and keep going, so
+                // one compile reports every bad option.
+                args.errors.add(e);
+                skip_option(input);
+            }
         }
         Ok(args)
     }
@@ -173,8 +182,7 @@ impl RouteArgs {
                 )
             })?;
             self.errors.push(unknown.span(), format!("unknown option `{unknown}`: valid options are {}", valid_keys()));
-            input.parse::<Token![=]>()?;
-            input.parse::<syn::Expr>()?;
+            skip_option(input);
             return Ok(());
         };
         input.parse::<Token![=]>().map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`")))?;
@@ -265,4 +273,11 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, kind: Kind, errors: &mut Err
             Some(Value::Hook(input.parse().map_err(|e| expect("a function path such as `my_hook`", e.span()))?))
         }
     })
+}
+
+/// Skips the rest of the current option: every token up to the next top-level `,`.
+fn skip_option(input: ParseStream<'_>) {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        let _ = input.parse::<proc_macro2::TokenTree>();
+    }
 }

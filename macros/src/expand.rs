@@ -28,9 +28,20 @@ pub(crate) fn route(route: &Route) -> TokenStream {
     let kinds = handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::KINDS));
     let needs = handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::NEEDS));
     let output = &handler.output;
-    let reply_check = quote_spanned! {output.span()=>
-        fn __wirehub_reply_check<T: #private::IntoReply>() {}
-        let _ = __wirehub_reply_check::<#output>;
+    let private_at_output = quote_spanned!(output.span()=> __wirehub_private);
+    let into_reply = quote_spanned! {output.span()=>
+        #private_at_output::IntoReply::into_reply(__wirehub_fut.await)
+    };
+    let call = quote_spanned! {name.span()=>
+        let __wirehub_fut = #name(#(#arg_names),*);
+        ::core::result::Result::Ok(async move { #into_reply })
+    };
+    let private_at_name = quote_spanned!(name.span()=> __wirehub_private);
+    let serve_call = quote_spanned! {name.span()=>
+        #private_at_name::serve(__wirehub_setup, |__wirehub_cx: &#private::CallCx<'_>| {
+            #(#extracts)*
+            #call
+        })
     };
 
     let segments = segments.iter().map(|s| match s {
@@ -46,6 +57,7 @@ pub(crate) fn route(route: &Route) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_snake_case, clippy::all, clippy::pedantic)]
         const _: () = {
+            use #private as __wirehub_private;
             fn __wirehub_check(
                 __wirehub_cx: &#private::CheckCx<'_>,
             ) -> ::core::result::Result<(), ::std::string::String> {
@@ -54,11 +66,7 @@ pub(crate) fn route(route: &Route) -> TokenStream {
             }
 
             fn __wirehub_serve(__wirehub_setup: #private::Setup) -> #private::BoxFuture<'static, ()> {
-                #reply_check
-                #private::serve(__wirehub_setup, |__wirehub_cx: &#private::CallCx<'_>| {
-                    #(#extracts)*
-                    ::core::result::Result::Ok(#name(#(#arg_names),*))
-                })
+                #serve_call
             }
 
             #hooks
@@ -160,20 +168,22 @@ fn hooks(private: &TokenStream, o: &Options) -> (TokenStream, Vec<TokenStream>) 
     let mut items = TokenStream::new();
     let mut fields = Vec::new();
     if let Some(path) = &o.on_open {
+        let hooks_at = quote_spanned!(path.span()=> __wirehub_private::hooks);
         items.extend(quote_spanned! {path.span()=>
             fn __wirehub_on_open(conn: #private::Conn) -> #private::BoxFuture<'static, ()> {
-                #private::box_hook(#path(conn))
+                #hooks_at::on_open(#path, conn)
             }
         });
         fields.push(quote!(on_open: ::core::option::Option::Some(__wirehub_on_open)));
     }
     if let Some(path) = &o.on_close {
+        let hooks_at = quote_spanned!(path.span()=> __wirehub_private::hooks);
         items.extend(quote_spanned! {path.span()=>
             fn __wirehub_on_close(
                 conn: #private::Conn,
                 reason: #private::CloseReason,
             ) -> #private::BoxFuture<'static, ()> {
-                #private::box_hook(#path(conn, reason))
+                #hooks_at::on_close(#path, conn, reason)
             }
         });
         fields.push(quote!(on_close: ::core::option::Option::Some(__wirehub_on_close)));
@@ -191,11 +201,11 @@ fn hooks(private: &TokenStream, o: &Options) -> (TokenStream, Vec<TokenStream>) 
 fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> TokenStream {
     let same_type = auth_types.iter().map(|ty| {
         quote_spanned! {ty.span()=>
-            let _: &#ty = &__wirehub_identity;
+            #private::same_identity::<#ty, _>(&__wirehub_identity);
         }
     });
     let call = quote_spanned! {path.span()=>
-        (&&#private::AuthWrap::new(#path(__wirehub_hs))).auth_output()
+        (&&__wirehub_private::AuthWrap::new(#path(__wirehub_hs))).auth_output()
     };
     quote! {
         fn __wirehub_auth(

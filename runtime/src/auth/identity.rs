@@ -126,7 +126,10 @@ pub trait AuthFuture {
     fn auth_output(self) -> Self::Fut;
 }
 
-impl<F: Future> AuthFuture for &&AuthWrap<F> {
+impl<F, T> AuthFuture for &&AuthWrap<F>
+where
+    F: Future<Output = Result<T, Reject>>,
+{
     type Fut = OptionFuture<F>;
     fn auth_output(self) -> OptionFuture<F> {
         self.0.take().into()
@@ -170,3 +173,40 @@ impl<T> PrincipalNone for &PrincipalProbe<'_, T> {
         None
     }
 }
+
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned by an `auth` validator",
+    label = "this validator returns `{Self}`",
+    note = "a validator is `fn name(hs: &Handshake) -> Result<T, Reject>` or an `async fn` with that signature"
+)]
+pub trait ValidatorOutput {}
+
+impl<T> AuthWrap<T> {
+    /// Last resort of the autoref probe: only reached by a validator whose
+    /// output is neither `Result<T, Reject>` nor a future of one.
+    #[doc(hidden)]
+    pub fn auth_output<U>(self) -> OptionFuture<Ready<Result<U, Reject>>>
+    where
+        T: ValidatorOutput,
+    {
+        None.into()
+    }
+}
+
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`Auth<{Self}>` does not match the identity type of the route's `auth` validator",
+    label = "the validator returns `{V}`",
+    note = "write `Auth<{V}>`, the type in the validator's `Result<{V}, Reject>`"
+)]
+pub trait SameIdentity<V> {}
+impl<T> SameIdentity<T> for T {}
+/// A second impl, so the compiler does not infer `V` from `A`.
+#[doc(hidden)]
+pub struct NotAnIdentity<T>(T);
+impl<T> SameIdentity<NotAnIdentity<T>> for T {}
+
+#[doc(hidden)]
+pub fn same_identity<A: SameIdentity<V>, V>(_: &V) {}
+
