@@ -181,7 +181,9 @@ impl RouteArgs {
                     format!("expected an option `key = value`; valid options are {}", valid_keys()),
                 )
             })?;
-            self.errors.push(unknown.span(), format!("unknown option `{unknown}`: valid options are {}", valid_keys()));
+            let hint = closest_key(&unknown.to_string()).map(|k| format!("did you mean `{k}`? ")).unwrap_or_default();
+            self.errors
+                .push(unknown.span(), format!("unknown option `{unknown}`: {hint}valid options are {}", valid_keys()));
             skip_option(input);
             return Ok(());
         };
@@ -202,6 +204,9 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, kind: Kind, errors: &mut Err
     Ok(match kind {
         Kind::List => {
             // [ "a", "b", ... ]
+            if !input.peek(syn::token::Bracket) {
+                return Err(expect("a list of string literals, such as `[\"chat.v1\", \"chat.v2\"]`", input.span()));
+            }
             let content;
             syn::bracketed!(content in input);
             let items = content.parse_terminated(|p| p.parse::<LitStr>(), Token![,]).map_err(|e| {
@@ -231,7 +236,8 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, kind: Kind, errors: &mut Err
                 Kind::Room => "a room name or template such as `\"chat:{room}\"`",
                 Kind::OnFull => "`\"close\"` or `\"drop\"`",
                 Kind::Rate => "a rate literal such as `\"50/s\"`",
-                _ => "a string literal",
+                _ if key == "app_pong" => "a string literal such as `\"{\\\"type\\\":\\\"pong\\\"}\"`",
+                _ => "a string literal such as `\"ping\"`",
             };
             let lit: LitStr = input.parse().map_err(|e| expect(example, e.span()))?;
             let text = lit.value();
@@ -261,6 +267,10 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, kind: Kind, errors: &mut Err
         Kind::Count => {
             let lit: LitInt = input.parse().map_err(|e| expect("a whole number such as `1024`", e.span()))?;
             match lit.base10_parse::<usize>() {
+                Ok(n) if key == "burst" && u32::try_from(n).is_err() => {
+                    errors.push(lit.span(), format!("`burst` must be at most {}", u32::MAX));
+                    None
+                }
                 Ok(n) if n > 0 => Some(Value::Count(n)),
                 _ => {
                     errors
@@ -270,9 +280,34 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, kind: Kind, errors: &mut Err
             }
         }
         Kind::Hook => {
-            Some(Value::Hook(input.parse().map_err(|e| expect("a function path such as `my_hook`", e.span()))?))
+            let what = match key.to_string().as_str() {
+                "auth" => "a validator function such as `validate`, written `fn validate(hs: &Handshake) -> Result<T, Reject>` (or `async fn`)",
+                "on_close" => "a function such as `closed`, written `async fn closed(conn: Conn, reason: CloseReason)`",
+                _ => "a function such as `opened`, written `async fn opened(conn: Conn)`",
+            };
+            Some(Value::Hook(input.parse().map_err(|e| expect(what, e.span()))?))
         }
     })
+}
+
+/// The option key closest to a misspelled one (edit distance at most 2).
+fn closest_key(unknown: &str) -> Option<&'static str> {
+    OPTIONS.iter().map(|(key, _)| (edit_distance(unknown, key), *key)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Skips the rest of the current option: every token up to the next top-level `,`.

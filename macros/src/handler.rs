@@ -26,7 +26,20 @@ impl HandlerFn {
             );
         }
         if let Some(param) = sig.generics.params.first() {
-            errors.add(syn::Error::new_spanned(param, "`#[ws_route]` handlers cannot be generic: use concrete types"));
+            let message = match param {
+                syn::GenericParam::Lifetime(_) => {
+                    "`#[ws_route]` handlers cannot take lifetime parameters: extractors are owned values, \
+                     such as `text: String`"
+                }
+                _ => "`#[ws_route]` handlers cannot be generic: use concrete types",
+            };
+            errors.add(syn::Error::new_spanned(param, message));
+        }
+        if let Some(u) = &sig.unsafety {
+            errors.push(
+                u.span,
+                "`#[ws_route]` handlers cannot be `unsafe`: remove `unsafe` and keep unsafe code in a block",
+            );
         }
         if let Some(c) = &sig.constness {
             errors.push(c.span, "`#[ws_route]` handlers cannot be `const`: remove `const`");
@@ -46,6 +59,12 @@ impl HandlerFn {
                         errors.add(syn::Error::new_spanned(
                             r,
                             "handler arguments are owned extractors: remove the `&`, such as `conn: Conn`",
+                        ));
+                    }
+                    if let Type::ImplTrait(t) = &*pat.ty {
+                        errors.add(syn::Error::new_spanned(
+                            t,
+                            "handler arguments must be concrete extractor types, such as `text: String` or `msg: Message`",
                         ));
                     }
                     args.push((*pat.ty).clone());

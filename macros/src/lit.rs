@@ -50,7 +50,8 @@ pub(crate) fn parse_rate(text: &str) -> Result<(u32, u64), String> {
         return Err(format!("invalid rate `\"{text}\"`: {help}"));
     };
     let count: u32 = match count.parse() {
-        Ok(n) if n > 0 && count.bytes().all(|b| b.is_ascii_digit()) => n,
+        Ok(0) => return Err(format!("invalid rate `\"{text}\"`: it must be greater than zero, such as `\"50/s\"`")),
+        Ok(n) if count.bytes().all(|b| b.is_ascii_digit()) => n,
         _ => return Err(format!("invalid rate `\"{text}\"`: {help}")),
     };
     let per = match per {

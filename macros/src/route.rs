@@ -53,11 +53,11 @@ impl Route {
     pub(crate) fn validate(args: RouteArgs, handler: HandlerFn, errors: &mut Errors) -> Option<Route> {
         let RouteArgs { path, options: raw, krate, errors: parse_errors } = args;
         errors.absorb(parse_errors);
-        let segments = match parse_path(&path.value()) {
-            Ok(segments) => segments,
+        let (segments, path_ok) = match parse_path(&path.value()) {
+            Ok(segments) => (segments, true),
             Err(message) => {
                 errors.push(path.span(), message);
-                Vec::new()
+                (Vec::new(), false)
             }
         };
         let params: Vec<String> =
@@ -80,15 +80,19 @@ impl Route {
                 ("app_ping", Value::Text(lit)) => options.app_ping = Some(lit),
                 ("app_pong", Value::Text(lit)) => options.app_pong = Some(lit),
                 ("broadcast", Value::Room(lit)) => {
+                    // With a broken path the params are unknown: report the path only.
                     match parse_room(&lit.value(), &params, &path.value()) {
                         Ok(parts) => options.room = Some(parts),
-                        Err(message) => errors.push(lit.span(), message),
+                        Err(message) if path_ok => errors.push(lit.span(), message),
+                        Err(_) => {}
                     }
                     room_lit = Some(lit);
                 }
                 ("exclude_sender", Value::Flag(b)) => {
                     options.exclude_sender = b;
-                    exclude_key = Some(option.key.clone());
+                    if b {
+                        exclude_key = Some(option.key.clone());
+                    }
                 }
                 ("queue", Value::Count(n)) => options.queue = Some(n),
                 ("on_full", Value::OnFullDrop(d)) => options.on_full_drop = Some(d),
@@ -123,9 +127,6 @@ impl Route {
         }
         if let (Some(key), None) = (&burst_key, &options.rate) {
             errors.push(key.span(), "`burst` needs `rate = \"N/s\"`: add it, or remove `burst`");
-        }
-        if let Some(n) = options.burst.filter(|n| u32::try_from(*n).is_err()) {
-            errors.push(path.span(), format!("`burst = {n}` is too large"));
         }
         for ty in &handler.args {
             let Some(identity) = auth_identity(ty) else { continue };
@@ -179,11 +180,19 @@ pub(crate) fn expand(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStr
         }
     };
     let mut errors = Errors::default();
-    let handler = HandlerFn::new(item_fn.clone(), &mut errors);
-    let route = match syn::parse2::<RouteArgs>(attr) {
-        Ok(args) => Route::validate(args, handler, &mut errors),
+    let args = syn::parse2::<RouteArgs>(attr);
+    let mut handler_errors = Errors::default();
+    let handler = HandlerFn::new(item_fn.clone(), &mut handler_errors);
+    let route = match args {
+        Ok(mut args) => {
+            // The attribute's problems first, then the signature's.
+            errors.absorb(std::mem::take(&mut args.errors));
+            errors.absorb(handler_errors);
+            Route::validate(args, handler, &mut errors)
+        }
         Err(e) => {
             errors.add(e);
+            errors.absorb(handler_errors);
             None
         }
     };

@@ -58,6 +58,10 @@ fn parse_segment(path: &str, raw: &str) -> Result<Segment, String> {
             "malformed path parameter `{raw}` in `\"{path}\"`: write `{{name}}` with `name` an identifier, such as `{{room}}`"
         ));
     }
+    if raw.starts_with('{') && !raw.contains('}') {
+        let name = &raw[1..];
+        return Err(format!("unclosed `{{` in `{raw}` in `\"{path}\"`: write `{{{name}}}`"));
+    }
     if raw.contains(['{', '}']) {
         return Err(format!(
             "malformed path parameter `{raw}` in `\"{path}\"`: a parameter takes a whole segment, written `{{name}}`, such as `/chat/{{room}}`"
@@ -139,7 +143,7 @@ mod tests {
         }
         let bad = [
             ("echo", "must start with `/`"),
-            ("/chat/{room", "malformed"),
+            ("/chat/{room", "unclosed `{`"),
             ("/chat/room}", "malformed"),
             ("/chat/{}", "malformed"),
             ("/chat/{1x}", "malformed"),

@@ -32,6 +32,8 @@ pub mod config;
 pub mod connection;
 mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod hooks;
 pub mod hub;
 mod limits;
 mod message;
@@ -69,9 +71,12 @@ pub mod prelude {
 /// What the `#[ws_route]` expansion refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::auth::{same_identity, AuthFuture, AuthReady, AuthWrap, PrincipalKey, PrincipalNone, PrincipalProbe};
+    pub use crate::auth::{
+        same_identity, AuthFuture, AuthReady, AuthWrap, PrincipalKey, PrincipalNone, PrincipalProbe,
+    };
     pub use crate::connection::{serve, Setup};
     pub use crate::extract::{CallCx, CheckCx, Extract, Kinds, Needs, Rejection};
+    pub use crate::hooks;
     pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;
     pub use crate::route::{AuthFn, OnFull, RouteDef, RouteOptions, Segment, TemplatePart};
@@ -79,63 +84,4 @@ pub mod __private {
     pub use core::time::Duration;
     pub use futures_util::future::BoxFuture;
     pub use inventory;
-    pub use crate::hooks;
-
-    /// Boxes an `on_open` hook's future.
-    pub fn box_hook<F: core::future::Future<Output = ()> + Send + 'static>(f: F) -> BoxFuture<'static, ()> {
-        Box::pin(f)
-    }
-}
-
-#[doc(hidden)]
-pub mod hooks {
-    use crate::{CloseReason, Conn};
-    use futures_util::future::BoxFuture;
-    use std::future::Future;
-
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot be an `on_open` hook",
-        label = "not an `async fn(Conn)`",
-        note = "an `on_open` hook is written `async fn name(conn: Conn) {{ ... }}` (its future must be `Send`)"
-    )]
-    pub trait OnOpen {
-        fn call(&self, conn: Conn) -> BoxFuture<'static, ()>;
-    }
-
-    impl<F, Fut> OnOpen for F
-    where
-        F: Fn(Conn) -> Fut,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        fn call(&self, conn: Conn) -> BoxFuture<'static, ()> {
-            Box::pin(self(conn))
-        }
-    }
-
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot be an `on_close` hook",
-        label = "not an `async fn(Conn, CloseReason)`",
-        note = "an `on_close` hook is written `async fn name(conn: Conn, reason: CloseReason) {{ ... }}` (its future must be `Send`)"
-    )]
-    pub trait OnClose {
-        fn call(&self, conn: Conn, reason: CloseReason) -> BoxFuture<'static, ()>;
-    }
-
-    impl<F, Fut> OnClose for F
-    where
-        F: Fn(Conn, CloseReason) -> Fut,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        fn call(&self, conn: Conn, reason: CloseReason) -> BoxFuture<'static, ()> {
-            Box::pin(self(conn, reason))
-        }
-    }
-
-    pub fn on_open<H: OnOpen>(hook: H, conn: Conn) -> BoxFuture<'static, ()> {
-        hook.call(conn)
-    }
-
-    pub fn on_close<H: OnClose>(hook: H, conn: Conn, reason: CloseReason) -> BoxFuture<'static, ()> {
-        hook.call(conn, reason)
-    }
 }

@@ -209,4 +209,3 @@ impl<T> SameIdentity<NotAnIdentity<T>> for T {}
 
 #[doc(hidden)]
 pub fn same_identity<A: SameIdentity<V>, V>(_: &V) {}
-

@@ -45,4 +45,7 @@ pub(crate) use origin::origin_allowed;
 pub use origin::Origins;
 
 #[doc(hidden)]
-pub use identity::{same_identity, AuthFuture, AuthReady, AuthWrap, PrincipalKey, PrincipalNone, PrincipalProbe, SameIdentity, ValidatorOutput};
+pub use identity::{
+    same_identity, AuthFuture, AuthReady, AuthWrap, PrincipalKey, PrincipalNone, PrincipalProbe, SameIdentity,
+    ValidatorOutput,
+};

@@ -52,7 +52,7 @@ use crate::message::Message;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a `#[ws_route]` handler argument",
     label = "not an extractor",
-    note = "handler arguments must implement `wirehub::Extract`: use `Conn`, `Message`, `String`, `Utf8Bytes`, \
+    note = "handler arguments must implement `wirehub::Extract`: use `Conn`, `Message`, `String`, `Utf8Bytes`, `Auth<T>`, \
             `Bytes`, `Vec<u8>`, `Json<T>`, `Path<T>`, `Query<T>`, `State<T>` or `Headers`"
 )]
 pub trait Extract: Sized + Send + 'static {
