@@ -274,6 +274,13 @@ fn page_response(reply: super::HttpReply) -> Response<Body> {
     r
 }
 
+pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut r = Response::new(Body::new(Bytes::from_static(text.as_bytes())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::valid_key;
@@ -287,11 +294,4 @@ mod tests {
             assert!(!valid_key(bad), "{}", String::from_utf8_lossy(bad));
         }
     }
-}
-
-pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
-    let mut r = Response::new(Body::new(Bytes::from_static(text.as_bytes())));
-    *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    r
 }
