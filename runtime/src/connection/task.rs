@@ -174,78 +174,24 @@ where
                 }
                 if let Some(message) = pending.take() {
                     conn.0.paused.store(false, Ordering::Relaxed);
-                    busy = match start(conn, handler, &message, inflight.as_mut()).await {
-                        Some(true) => {
-                            started = conn.metrics().map(|_| std::time::Instant::now());
-                            true
-                        }
-                        Some(false) => false,
+                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started).await {
+                        Some(started) => started,
                         None => return,
                     };
                 }
             }
             frame = stream.next(), if pending.is_none() => {
-                conn.touch();
-                let message = match frame {
-                    Some(Ok(wire)) => match Message::from_wire(wire) {
-                        Some(message) => {
-                            if let Some(m) = conn.metrics() {
-                                m.received(message.kind(), message.len());
-                            }
-                            message
-                        }
-                        None => continue,
-                    },
-                    Some(Err(e)) => {
-                        let (reason, frame) = classify(e);
-                        conn.request_close(reason, frame);
-                        return;
-                    }
-                    None => {
-                        conn.request_close(CloseReason::Io, None);
-                        return;
-                    }
+                let message = match on_frame(conn, frame, &mut last_data, bucket.as_mut()) {
+                    Frame::Dispatch(message) => message,
+                    Frame::Skip => continue,
+                    Frame::Stop => return,
                 };
-                match &message {
-                    Message::Close(frame) => {
-                        conn.request_close(CloseReason::Peer { code: frame.as_ref().map(|f| f.code) }, None);
-                        return;
-                    }
-                    Message::Pong(payload) => conn.record_rtt(payload),
-                    Message::Ping(_) => {}
-                    Message::Text(text) if route.def.options.app_ping == Some(text.as_str()) => {
-                        let pong = route.def.options.app_pong.unwrap_or(r#"{"type":"pong"}"#);
-                        let _ = conn.push(tungstenite::Message::Text(Utf8Bytes::from_static(pong)));
-                        continue;
-                    }
-                    Message::Text(_) | Message::Binary(_) => {
-                        last_data = Instant::now();
-                        if bucket.as_mut().is_some_and(|b| !b.take(last_data)) {
-                            tracing::debug!("message rate exceeded");
-                            conn.request_close(CloseReason::RateLimited, Some(CloseFrame::new(CloseCode::Policy, "message rate limit exceeded")));
-                            return;
-                        }
-                        if !route.def.kinds.accepts(&message) {
-                            let expected = if message.is_text() { "binary" } else { "text" };
-                            let reason = format!("this endpoint takes {expected} messages");
-                            conn.request_close(CloseReason::UnsupportedData, Some(CloseFrame::new(CloseCode::Unsupported, &reason)));
-                            return;
-                        }
-                    }
-                }
-                if !route.def.kinds.accepts(&message) {
-                    continue;
-                }
                 if busy {
                     pending = Some(message);
                     conn.0.paused.store(true, Ordering::Relaxed);
                 } else {
-                    busy = match start(conn, handler, &message, inflight.as_mut()).await {
-                        Some(true) => {
-                            started = conn.metrics().map(|_| std::time::Instant::now());
-                            true
-                        }
-                        Some(false) => false,
+                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started).await {
+                        Some(started) => started,
                         None => return,
                     };
                 }
@@ -284,6 +230,78 @@ async fn revalidate(conn: &Conn) -> bool {
     }
 }
 
+/// What the reader does with a frame.
+enum Frame {
+    /// Hand it to the handler.
+    Dispatch(Message),
+    /// Answered or ignored by the runtime.
+    Skip,
+    /// The connection ends (the close reason is recorded).
+    Stop,
+}
+
+/// Counts a frame and applies the runtime's own rules to it: close frames,
+/// pongs (RTT), `app_ping`, the message rate, and the handler's kinds (1003).
+fn on_frame(
+    conn: &Conn,
+    frame: Option<Result<tungstenite::Message, WsError>>,
+    last_data: &mut Instant,
+    bucket: Option<&mut Bucket>,
+) -> Frame {
+    conn.touch();
+    let message = match frame.map(|f| f.map(Message::from_wire)) {
+        Some(Ok(Some(message))) => message,
+        Some(Ok(None)) => return Frame::Skip,
+        Some(Err(e)) => {
+            let (reason, frame) = classify(e);
+            conn.request_close(reason, frame);
+            return Frame::Stop;
+        }
+        None => {
+            conn.request_close(CloseReason::Io, None);
+            return Frame::Stop;
+        }
+    };
+    if let Some(m) = conn.metrics() {
+        m.received(message.kind(), message.len());
+    }
+    let route = &conn.0.route.def;
+    match &message {
+        Message::Close(frame) => {
+            conn.request_close(CloseReason::Peer { code: frame.as_ref().map(|f| f.code) }, None);
+            return Frame::Stop;
+        }
+        Message::Pong(payload) => conn.record_rtt(payload),
+        Message::Ping(_) => {}
+        Message::Text(text) if route.options.app_ping == Some(text.as_str()) => {
+            let pong = route.options.app_pong.unwrap_or(r#"{"type":"pong"}"#);
+            let _ = conn.push(tungstenite::Message::Text(Utf8Bytes::from_static(pong)));
+            return Frame::Skip;
+        }
+        Message::Text(_) | Message::Binary(_) => {
+            *last_data = Instant::now();
+            if bucket.is_some_and(|b| !b.take(*last_data)) {
+                tracing::debug!("message rate exceeded");
+                let frame = CloseFrame::new(CloseCode::Policy, "message rate limit exceeded");
+                conn.request_close(CloseReason::RateLimited, Some(frame));
+                return Frame::Stop;
+            }
+            if !route.kinds.accepts(&message) {
+                let expected = if message.is_text() { "binary" } else { "text" };
+                let frame =
+                    CloseFrame::new(CloseCode::Unsupported, &format!("this endpoint takes {expected} messages"));
+                conn.request_close(CloseReason::UnsupportedData, Some(frame));
+                return Frame::Stop;
+            }
+        }
+    }
+    if route.kinds.accepts(&message) {
+        Frame::Dispatch(message)
+    } else {
+        Frame::Skip
+    }
+}
+
 /// Extracts the arguments and starts the handler. `Some(true)`: a call is in
 /// flight; `Some(false)`: the extractor answered the peer itself; `None`: the
 /// connection is closing.
@@ -292,6 +310,7 @@ async fn start<F, Fut>(
     handler: &mut F,
     message: &Message,
     mut inflight: Pin<&mut InFlight<Fut>>,
+    started: &mut Option<std::time::Instant>,
 ) -> Option<bool>
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection>,
@@ -300,6 +319,7 @@ where
     match handler(&CallCx { conn, message }) {
         Ok(fut) => {
             inflight.set(Some(AssertUnwindSafe(fut).catch_unwind()).into());
+            *started = conn.metrics().map(|_| std::time::Instant::now());
             Some(true)
         }
         Err(Rejection { action: RejectAction::Reply(reply) }) => conn.send(reply).await.ok().map(|()| false),
