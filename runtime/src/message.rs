@@ -29,7 +29,9 @@ pub enum Message {
     Ping(Bytes),
     /// A pong control frame (payload at most 125 bytes).
     Pong(Bytes),
-    /// A close frame, with its code and reason when the peer sent one.
+    /// A close frame, with its code and reason when there is one. Handlers
+    /// never receive it (the peer's close reaches `on_close`); it is here so
+    /// a `Message` can say everything the wire can.
     Close(Option<CloseFrame>),
 }
 

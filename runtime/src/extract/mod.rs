@@ -7,7 +7,7 @@
 //! | extractor | gives | message kinds |
 //! |---|---|---|
 //! | [`Conn`](crate::Conn) | the connection handle: id, peer, params, send, close, rooms | any |
-//! | [`Message`](crate::Message) | the message itself, any of the five kinds | all, including ping, pong and close |
+//! | [`Message`](crate::Message) | the message itself: text, binary, ping or pong | all, including ping and pong |
 //! | `String`, [`Utf8Bytes`](crate::Utf8Bytes) | the text | text only |
 //! | [`Bytes`](bytes::Bytes), `Vec<u8>` | the payload | binary only |
 //! | [`Json<T>`] | `T` deserialized from the payload | text and binary |
@@ -20,7 +20,9 @@
 //! - The kinds a handler accepts are the intersection of its arguments' kinds.
 //!   A data message of another kind closes the connection with 1003
 //!   (unsupported data). A handler with no message argument takes text and binary.
-//! - Ping, pong and close frames reach a handler only if it takes `Message`;
+//! - Ping and pong frames reach a handler only if it takes `Message`; the
+//!   peer's close frame ends the connection and is reported to `on_close`
+//!   (`CloseReason::Peer { code }`), not to the handler;
 //!   the runtime answers pings and close frames itself either way.
 //! - A message `Json<T>` cannot parse gets an error reply
 //!   `{"type":"error","error":"..."}` and the connection stays open.
