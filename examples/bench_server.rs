@@ -1,0 +1,48 @@
+//! Benchmark target: `cargo run --release --example bench_server` serves on
+//! 127.0.0.1:8000 (env `PORT` overrides), with the runtime's production
+//! defaults (heartbeat, timeouts, `on_full = "close"`, 2 KiB read buffer):
+//!
+//! - `/echo`: every text and binary message echoed back unchanged (up to 16 MiB);
+//! - `/room`: one room; every text or binary message reaches every *other*
+//!   connection on `/room` unchanged (same frame kind, same bytes).
+//!
+//! The load generator in `bench/` (`cargo run --release -p wirehub-bench -- full`)
+//! starts this binary as a child process so that its RSS can be measured.
+
+use wirehub::prelude::*;
+
+/// Echoes every text and binary message back unchanged.
+#[ws_route("/echo", max_message = "16MiB")]
+async fn echo(msg: Message) -> Option<Message> {
+    match msg {
+        Message::Text(_) | Message::Binary(_) => Some(msg),
+        _ => None,
+    }
+}
+
+/// Relays every text and binary message to the other members of the room.
+///
+/// `queue = 65536`: the fan-out benchmarks publish as fast as the slowest
+/// subscriber keeps up (a bounded window of messages in flight), but with a
+/// thousand subscribers on two shared cores one subscriber's task can be
+/// descheduled for a while and fall tens of thousands of messages behind the
+/// publisher's connection for a moment. With the default queue (1024) and
+/// `on_full = "close"`, the runtime would rightly close that slow consumer
+/// with 1013, and the benchmark would measure drops instead of throughput.
+/// The naive peers it is compared with use unbounded queues, so a large
+/// bound keeps the comparison about fan-out speed. Memory is not at stake:
+/// the queue is a bound, not a preallocation.
+#[ws_route("/room", broadcast = "room", exclude_sender = true, queue = 65536)]
+async fn room(msg: Message) -> Option<Message> {
+    match msg {
+        Message::Text(_) | Message::Binary(_) => Some(msg),
+        _ => None,
+    }
+}
+
+#[tokio::main]
+async fn main() -> wirehub::Result<()> {
+    let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
+    println!("bench server on ws://127.0.0.1:{port}/echo and ws://127.0.0.1:{port}/room");
+    wirehub::App::new().bind(format!("127.0.0.1:{port}")).serve().await
+}
