@@ -44,5 +44,7 @@ async fn room(msg: Message) -> Option<Message> {
 async fn main() -> wirehub::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
     println!("bench server on ws://127.0.0.1:{port}/echo and ws://127.0.0.1:{port}/room");
-    wirehub::App::new().bind(format!("127.0.0.1:{port}")).serve().await
+    // WIREHUB_METRICS=off: the same server without metrics, to measure their cost.
+    let metrics = std::env::var("WIREHUB_METRICS").map_or(true, |v| v != "off");
+    wirehub::App::new().bind(format!("127.0.0.1:{port}")).config(|c| c.metrics = metrics).serve().await
 }

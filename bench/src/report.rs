@@ -178,6 +178,19 @@ pub(crate) fn targets(summaries: &[Summary]) -> Vec<Target> {
     ratio_target("broadcast-1000", "deliveries/s", true, 1.0);
     ratio_target("broadcast-1000", "p99 µs", false, 1.0);
     ratio_target("idle", "KiB/conn", false, 0.5);
+    // Metrics cost: wirehub (metrics on) ÷ the same server with metrics off.
+    let s = find("echo");
+    let on = s.and_then(|s| s.figure(Peer::Wirehub, "msgs/s"));
+    let off = s.and_then(|s| s.figure(Peer::WirehubNoMetrics, "msgs/s"));
+    let value = on.zip(off).map(|(on, off)| on / off);
+    out.push(Target {
+        what: "echo msgs/s: metrics on / metrics off".to_owned(),
+        wirehub: on,
+        baseline: off,
+        value,
+        goal: ">= 0.97".to_owned(),
+        met: value.map(|v| v >= 0.97),
+    });
     let absolute = find("idle").and_then(|s| s.figure(Peer::Wirehub, "KiB/conn"));
     out.push(Target {
         what: "idle KiB/conn: wirehub absolute".to_owned(),
@@ -331,6 +344,7 @@ fn markdown(summaries: &[Summary], targets: &[Target], meta: &Meta) -> String {
 fn color(peer: Peer) -> RGBColor {
     match peer {
         Peer::Wirehub => RGBColor(0xd9, 0x48, 0x1c),
+        Peer::WirehubNoMetrics => RGBColor(0xf2, 0xa0, 0x7b),
         Peer::Baseline => RGBColor(0x31, 0x6b, 0xb5),
         Peer::BaselineTuned => RGBColor(0x8f, 0xb8, 0xe6),
         Peer::Axum => RGBColor(0x8a, 0x5c, 0xc2),

@@ -12,6 +12,8 @@ use crate::{fail, Res};
 pub(crate) enum Peer {
     /// wirehub's `bench_server` example.
     Wirehub,
+    /// The same with metrics off (`WIREHUB_METRICS=off`), for the metrics overhead.
+    WirehubNoMetrics,
     /// The naive plain tokio-tungstenite server (`serve-baseline`), default config.
     Baseline,
     /// The same with a 2 KiB read buffer, like wirehub's (`serve-baseline --read-buffer 2048`).
@@ -24,12 +26,14 @@ pub(crate) enum Peer {
 
 impl Peer {
     /// Every server, in report order.
-    pub(crate) const ALL: [Peer; 5] = [Peer::Wirehub, Peer::Baseline, Peer::BaselineTuned, Peer::Axum, Peer::Node];
+    pub(crate) const ALL: [Peer; 6] =
+        [Peer::Wirehub, Peer::WirehubNoMetrics, Peer::Baseline, Peer::BaselineTuned, Peer::Axum, Peer::Node];
 
     /// The server's name in reports and on the command line.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Peer::Wirehub => "wirehub",
+            Peer::WirehubNoMetrics => "wirehub-nometrics",
             Peer::Baseline => "tokio-tungstenite",
             Peer::BaselineTuned => "tokio-tungstenite-2k",
             Peer::Axum => "axum",
@@ -42,7 +46,7 @@ impl Peer {
         match Peer::ALL.into_iter().find(|p| p.name() == name || (name == "baseline" && *p == Peer::Baseline)) {
             Some(peer) => Ok(peer),
             None => fail(format!(
-                "unknown server {name:?} (wirehub, tokio-tungstenite, tokio-tungstenite-2k, axum, node-ws)"
+                "unknown server {name:?} (wirehub, wirehub-nometrics, tokio-tungstenite, tokio-tungstenite-2k, axum, node-ws)"
             )),
         }
     }
@@ -85,9 +89,12 @@ impl Launcher {
     pub(crate) async fn start(&self, peer: Peer) -> Res<ServerProc> {
         let port = free_port()?;
         let mut command = match peer {
-            Peer::Wirehub => {
+            Peer::Wirehub | Peer::WirehubNoMetrics => {
                 let mut c = Command::new(&self.wirehub);
                 c.env("PORT", port.to_string());
+                if peer == Peer::WirehubNoMetrics {
+                    c.env("WIREHUB_METRICS", "off");
+                }
                 c
             }
             Peer::Baseline | Peer::BaselineTuned | Peer::Axum => {

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -87,6 +87,10 @@ pub(crate) struct ConnInner {
     pub(crate) protocol: Option<Box<str>>,
     /// The upgrade request, kept only for routes with `reauth`.
     pub(crate) handshake: Option<Box<Handshake>>,
+    /// What the connection's own task sends it (see `replies`).
+    pub(crate) replies: super::Replies,
+    /// The connection's task, to tell its own sends from other tasks'.
+    pub(crate) task: OnceLock<tokio::task::Id>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -197,7 +201,17 @@ impl Conn {
             return Err(SendError::Closed);
         }
         let wire = message.into().into_wire();
+        if self.own_task() {
+            self.0.replies.push(wire).await;
+            return Ok(());
+        }
         self.0.outbound.send(wire).await.map_err(|_| SendError::Closed)
+    }
+
+    /// Whether the caller runs on this connection's own task (a handler or
+    /// hook of this connection).
+    fn own_task(&self) -> bool {
+        tokio::task::try_id().is_some_and(|id| self.0.task.get() == Some(&id))
     }
 
     /// Queues a message for this connection without waiting.
@@ -208,6 +222,9 @@ impl Conn {
     pub(crate) fn push(&self, wire: tungstenite::Message) -> Result<(), SendError> {
         if self.is_closing() {
             return Err(SendError::Closed);
+        }
+        if self.own_task() {
+            return self.0.replies.try_push(wire).map_err(|_| SendError::Full);
         }
         self.0.outbound.try_send(wire).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SendError::Full,

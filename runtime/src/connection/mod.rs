@@ -17,12 +17,14 @@
 
 mod close;
 mod handle;
+mod replies;
 mod task;
 
 pub use close::{CloseCode, CloseReason};
 pub use handle::{Conn, ConnId, ConnState, SendError};
 
 pub(crate) use handle::ConnInner;
+pub(crate) use replies::Replies;
 #[doc(hidden)]
 pub use task::serve;
 

@@ -23,6 +23,7 @@ use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
 use tracing::Instrument;
 
+use super::Replies;
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
 use crate::extract::{CallCx, RejectAction, Rejection};
 use crate::limits::Bucket;
@@ -73,6 +74,9 @@ where
     Fut::Output: IntoReply + Send,
 {
     let Setup { ws, conn, mut outbound, slot } = setup;
+    if let Some(id) = tokio::task::try_id() {
+        let _ = conn.0.task.set(id);
+    }
     let registered = Registered(&conn);
     conn.hub().register(&conn);
     if let Some(m) = conn.metrics() {
@@ -369,6 +373,7 @@ fn classify(error: WsError) -> (CloseReason, Option<CloseFrame>) {
 
 /// Writes queued messages in batches and sends heartbeat pings.
 async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
+    let replies = &conn.0.replies;
     let opts = &conn.0.route.opts;
     let mut heartbeat = opts.heartbeat.map(|every| Heartbeat::new(every, opts.heartbeat_timeout));
     let mut hb_timer = pin!(sleep_until(heartbeat.as_ref().map_or_else(far_future, |h| h.next_ping)));
@@ -381,21 +386,12 @@ async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
             () = conn.0.close_notify.notified() => return,
             first = outbound.recv() => {
                 let Some(first) = first else { return };
-                let metrics = conn.metrics();
-                if let Some(m) = metrics {
-                    m.queue_depth.observe((outbound.len() + 1) as f64);
+                if !write_batch(conn, sink, outbound, replies, Some(first)).await {
+                    return;
                 }
-                let batch = async {
-                    feed(sink, metrics, first).await?;
-                    for _ in 1..opts.batch {
-                        match outbound.try_recv() {
-                            Ok(next) => feed(sink, metrics, next).await?,
-                            Err(_) => break,
-                        }
-                    }
-                    sink.flush().await
-                };
-                if !finish_write(conn, opts.write_timeout, batch).await {
+            }
+            () = replies.ready() => {
+                if !write_batch(conn, sink, outbound, replies, None).await {
                     return;
                 }
             }
@@ -422,6 +418,42 @@ async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
             }
         }
     }
+}
+
+/// Writes one batch: `first`, then what the outbound queue holds, then the
+/// sender's buffered replies (so a handler's `conn.send` calls precede its
+/// returned reply), at most `batch` frames, then one flush.
+async fn write_batch(
+    conn: &Conn,
+    sink: &mut Sink,
+    outbound: &mut Outbound,
+    replies: &Replies,
+    first: Option<tungstenite::Message>,
+) -> bool {
+    let opts = &conn.0.route.opts;
+    let metrics = conn.metrics();
+    if let Some(m) = metrics {
+        m.queue_depth.observe((outbound.len() + usize::from(first.is_some())) as f64);
+    }
+    let batch = async {
+        let mut written = 0;
+        if let Some(first) = first {
+            feed(sink, metrics, first).await?;
+            written += 1;
+        }
+        while written < opts.batch {
+            match outbound.try_recv() {
+                Ok(next) => feed(sink, metrics, next).await?,
+                Err(_) => break,
+            }
+            written += 1;
+        }
+        for reply in replies.take(opts.batch.saturating_sub(written)) {
+            feed(sink, metrics, reply).await?;
+        }
+        sink.flush().await
+    };
+    finish_write(conn, opts.write_timeout, batch).await
 }
 
 /// Queues one frame into the socket's write buffer, counting it.
@@ -491,6 +523,7 @@ async fn close_phase(
     outbound: &mut Outbound,
 ) {
     let limit = conn.0.route.opts.close_timeout;
+    let replies = &conn.0.replies;
     outbound.close();
     let close = tungstenite::Message::Close(frame.map(CloseFrame::into_wire));
     match reason {
@@ -505,6 +538,9 @@ async fn close_phase(
             let graceful = async {
                 while let Ok(queued) = outbound.try_recv() {
                     sink.feed(queued).await?;
+                }
+                for reply in replies.take(usize::MAX) {
+                    sink.feed(reply).await?;
                 }
                 sink.send(close).await
             };

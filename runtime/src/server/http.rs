@@ -157,6 +157,8 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
         identity,
         protocol: protocol.clone().map(Into::into),
         handshake,
+        replies: crate::connection::Replies::new(route.opts.queue),
+        task: std::sync::OnceLock::new(),
     }));
     tokio::spawn(async move {
         match on_upgrade.await {

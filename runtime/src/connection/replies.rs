@@ -1,0 +1,85 @@
+//! Messages a connection's own task sends it (a handler's reply or
+//! `conn.send` calls), handed from the reader to the writer inside that task
+//! without a wake-up. Other tasks send through the outbound mpsc queue.
+//!
+//! A reply pushed through the outbound mpsc queue would wake the task that
+//! is running it; tokio treats such a self-wake like a yield and may hand
+//! the task to the other worker thread, which costs tail latency (the echo
+//! benchmark's p99 was 5x plain tokio-tungstenite's). The reader and writer
+//! are polled in the same task, the reader first, so a reply the reader
+//! buffers here is seen by the writer in the same poll.
+//!
+//! Invariants: bounded (`queue` replies); a full buffer makes the reader
+//! wait (backpressure on the peer's requests, as the queue would), and the
+//! writer wakes it once it drained; everything the task itself sends goes
+//! through this one FIFO, so a handler's `conn.send` calls and its returned
+//! reply keep their order.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::Mutex;
+use std::task::{Poll, Waker};
+
+use tokio_tungstenite::tungstenite;
+
+use crate::hub::lock;
+
+#[derive(Debug)]
+pub(crate) struct Replies {
+    queue: Mutex<VecDeque<tungstenite::Message>>,
+    cap: usize,
+    reader: Mutex<Option<Waker>>,
+}
+
+impl Replies {
+    pub(crate) fn new(cap: usize) -> Self {
+        Replies { queue: Mutex::new(VecDeque::new()), cap: cap.max(1), reader: Mutex::new(None) }
+    }
+
+    /// Buffers a reply, waiting while the buffer is full.
+    pub(crate) async fn push(&self, reply: tungstenite::Message) {
+        let mut reply = Some(reply);
+        poll_fn(|cx| {
+            let mut queue = lock(&self.queue);
+            if queue.len() < self.cap {
+                queue.extend(reply.take());
+                Poll::Ready(())
+            } else {
+                *lock(&self.reader) = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+
+    /// Buffers a reply unless the buffer is full (then gives it back).
+    pub(crate) fn try_push(&self, reply: tungstenite::Message) -> Result<(), tungstenite::Message> {
+        let mut queue = lock(&self.queue);
+        if queue.len() < self.cap {
+            queue.push_back(reply);
+            Ok(())
+        } else {
+            Err(reply)
+        }
+    }
+
+    /// Resolves when a reply is buffered. Registers no waker: the reader
+    /// pushes during the same task poll, before the writer is polled.
+    pub(crate) async fn ready(&self) {
+        poll_fn(|_| if lock(&self.queue).is_empty() { Poll::Pending } else { Poll::Ready(()) }).await;
+    }
+
+    /// Takes up to `max` buffered replies, waking the reader if it waited.
+    pub(crate) fn take(&self, max: usize) -> Vec<tungstenite::Message> {
+        let mut queue = lock(&self.queue);
+        let n = queue.len().min(max);
+        let taken: Vec<_> = queue.drain(..n).collect();
+        drop(queue);
+        if n > 0 {
+            if let Some(reader) = lock(&self.reader).take() {
+                reader.wake();
+            }
+        }
+        taken
+    }
+}
