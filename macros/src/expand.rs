@@ -65,7 +65,7 @@ pub(crate) fn route(route: &Route) -> TokenStream {
                 ::core::result::Result::Ok(())
             }
 
-            fn __wirehub_serve(__wirehub_setup: #private::Setup) -> #private::BoxFuture<'static, ()> {
+            fn __wirehub_serve(__wirehub_setup: #private::Setup) {
                 #serve_call
             }
 

@@ -37,8 +37,8 @@ pub struct RouteDef {
     pub needs: Needs,
     /// Checks the handler's extractors against the app when it starts.
     pub check: fn(&crate::extract::CheckCx<'_>) -> Result<(), String>,
-    /// Runs one upgraded connection.
-    pub serve: fn(Setup) -> BoxFuture<'static, ()>,
+    /// Spawns the task of one connection (it completes the upgrade, then runs).
+    pub serve: fn(Setup),
 }
 
 inventory::collect!(RouteDef);

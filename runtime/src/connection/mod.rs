@@ -31,7 +31,8 @@ pub use task::serve;
 /// Everything a connection task starts from (built by the server at upgrade).
 #[doc(hidden)]
 pub struct Setup {
-    pub(crate) ws: crate::server::WsStream,
+    /// Resolves to the upgraded TCP connection once the 101 answer is sent.
+    pub(crate) upgrade: hyper::upgrade::OnUpgrade,
     pub(crate) conn: Conn,
     pub(crate) outbound: tokio::sync::mpsc::Receiver<tokio_tungstenite::tungstenite::Message>,
     /// The connection's place under the connection caps, released when its task ends.

@@ -15,12 +15,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::{BoxFuture, CatchUnwind, FutureExt, OptionFuture};
+use futures_util::future::{CatchUnwind, FutureExt, OptionFuture};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
+use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
 use super::Replies;
@@ -36,10 +39,12 @@ type Sink = SplitSink<WsStream, tungstenite::Message>;
 type Stream = SplitStream<WsStream>;
 type Outbound = mpsc::Receiver<tungstenite::Message>;
 
-/// Runs one connection with a handler (the macro's generated closure, which
-/// extracts the arguments and calls the user's function).
+/// Spawns the task of one connection with a handler (the macro's generated
+/// closure, which extracts the arguments and calls the user's function). The
+/// task's future is the whole connection, unboxed: one allocation per
+/// connection for the task, none per message.
 #[doc(hidden)]
-pub fn serve<F, Fut>(setup: Setup, handler: F) -> BoxFuture<'static, ()>
+pub fn serve<F, Fut>(setup: Setup, handler: F)
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection> + Send + 'static,
     Fut: Future + Send + 'static,
@@ -51,7 +56,7 @@ where
         id = %setup.conn.id(),
         peer = %setup.conn.peer_addr()
     );
-    Box::pin(run(setup, handler).instrument(span))
+    tokio::spawn(run(setup, handler).instrument(span));
 }
 
 /// Removes the connection from the hub when the task ends, however it ends.
@@ -73,7 +78,16 @@ where
     Fut: Future + Send,
     Fut::Output: IntoReply + Send,
 {
-    let Setup { ws, conn, mut outbound, slot } = setup;
+    let Setup { upgrade, conn, mut outbound, slot } = setup;
+    let ws = match upgrade.await {
+        Ok(upgraded) => {
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(conn.0.route.ws)).await
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "upgrade failed");
+            return;
+        }
+    };
     if let Some(id) = tokio::task::try_id() {
         let _ = conn.0.task.set(id);
     }

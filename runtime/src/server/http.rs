@@ -21,8 +21,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::WebSocketStream;
 
 use crate::app::Shared;
 use crate::auth::{handshake::offered_protocols, origin_allowed, Handshake, Reject};
@@ -160,15 +158,7 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
         replies: crate::connection::Replies::new(route.opts.queue),
         task: std::sync::OnceLock::new(),
     }));
-    tokio::spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(route.ws)).await;
-                (route.def.serve)(Setup { ws, conn, outbound, slot }).await;
-            }
-            Err(e) => tracing::debug!(%peer, error = %e, "upgrade failed"),
-        }
-    });
+    (route.def.serve)(Setup { upgrade: on_upgrade, conn, outbound, slot });
     let mut response = switching_protocols(&accept);
     if let Some(protocol) = protocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
         response.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
