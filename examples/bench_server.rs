@@ -46,5 +46,10 @@ async fn main() -> wirehub::Result<()> {
     println!("bench server on ws://127.0.0.1:{port}/echo and ws://127.0.0.1:{port}/room");
     // WIREHUB_METRICS=off: the same server without metrics, to measure their cost.
     let metrics = std::env::var("WIREHUB_METRICS").map_or(true, |v| v != "off");
-    wirehub::App::new().bind(format!("127.0.0.1:{port}")).config(|c| c.metrics = metrics).serve().await
+    let mut app = wirehub::App::new().bind(format!("127.0.0.1:{port}")).config(|c| c.metrics = metrics);
+    // WIREHUB_REDIS_URL: share `/room` with other instances (cross-instance fan-out).
+    if let Some(redis) = wirehub::backplane::Redis::from_env() {
+        app = app.backplane(redis);
+    }
+    app.serve().await
 }

@@ -371,9 +371,17 @@ struct SubOut {
 /// subscriber. Every subscriber checks every delivery: in order, none
 /// missing, none duplicated, bytes and frame kind unchanged; and the
 /// publisher checks it never gets its own messages back.
-pub(crate) async fn broadcast(port: u16, subs: usize, window: usize, timing: Timing) -> Res<Vec<Figure>> {
+/// Fan-out: `subs` subscribers on `port`, one publisher on `publish_port`
+/// (another instance sharing a backplane, or `port` itself).
+pub(crate) async fn broadcast(
+    port: u16,
+    publish_port: u16,
+    subs: usize,
+    window: usize,
+    timing: Timing,
+) -> Res<Vec<Figure>> {
     let subscribers = connect_many(port, "/room", subs, 64).await?;
-    let publisher = connect(port, "/room").await?;
+    let publisher = connect(publish_port, "/room").await?;
     let fan = Arc::new(Fan {
         subs,
         bucket: (window as u64 / 2).max(1),

@@ -122,11 +122,19 @@ fn plan(mode: Mode) -> Vec<Scenario> {
 }
 
 /// Runs `kind` against a server on `port` (process `pid`, for RSS).
-async fn run_one(kind: Kind, timing: Timing, port: u16, pid: Option<u32>) -> Res<Vec<Figure>> {
+async fn run_one(
+    kind: Kind,
+    timing: Timing,
+    port: u16,
+    publish_port: Option<u16>,
+    pid: Option<u32>,
+) -> Res<Vec<Figure>> {
     match kind {
         Kind::Echo { conns, size } => load::echo(port, conns, size, timing).await,
         Kind::Pipelined { conns, size, depth } => load::pipelined(port, conns, size, depth, timing).await,
-        Kind::Broadcast { subs, window } => load::broadcast(port, subs, window, timing).await,
+        Kind::Broadcast { subs, window } => {
+            load::broadcast(port, publish_port.unwrap_or(port), subs, window, timing).await
+        }
         Kind::ConnRate { workers } => load::connrate(port, workers, timing.warmup + timing.measure).await,
         Kind::Idle { conns } => match pid {
             Some(pid) => load::idle_memory(port, pid, conns, timing.measure).await,
@@ -256,7 +264,7 @@ pub(crate) async fn run(mode: Mode, args: &[String]) -> Res<()> {
 /// Starts a fresh `peer` process, runs the scenario once, stops it.
 async fn run_on(launcher: &Launcher, peer: Peer, scenario: &Scenario) -> Res<Vec<Figure>> {
     let mut server = launcher.start(peer).await?;
-    let figures = run_one(scenario.kind, scenario.timing, server.port, Some(server.pid())).await;
+    let figures = run_one(scenario.kind, scenario.timing, server.port, None, Some(server.pid())).await;
     server.check_alive()?;
     figures
 }
@@ -279,7 +287,9 @@ pub(crate) async fn drive(args: &[String]) -> Res<()> {
         "idle" => Kind::Idle { conns: conns.unwrap_or(10_000) },
         other => return fail(format!("unknown scenario {other:?}")),
     };
-    let figures = run_one(kind, timing, port, pid).await?;
+    // --publish-port Q: the publisher on another instance (cross-instance fan-out).
+    let publish_port: Option<u16> = flag(args, "--publish-port").map(str::parse).transpose()?;
+    let figures = run_one(kind, timing, port, publish_port, pid).await?;
     println!("{}", report::inline(&figures));
     Ok(())
 }

@@ -16,7 +16,8 @@
 //! instance's members disappear within `presence_ttl` (default 15 s).
 //!
 //! Faults: local delivery never waits for Redis. Commands go through a
-//! bounded queue (4096) to one publishing connection; while Redis is down,
+//! bounded queue (4096) to one publishing connection, which sends what has
+//! queued up in one pipeline (up to 256 commands per round trip); while Redis is down,
 //! messages for other instances are **dropped and counted**
 //! (`wirehub_backplane_dropped_total`), not buffered: a burst of stale chat
 //! messages after an outage is worse than a gap clients can resync from.
@@ -43,6 +44,8 @@ use crate::connection::ConnId;
 use crate::hub::{lock, Hub, Member};
 
 const QUEUE: usize = 4096;
+/// Commands sent in one pipeline, at most.
+const BATCH: usize = 256;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
@@ -269,23 +272,31 @@ async fn publisher(inner: Arc<Inner>, mut queue: mpsc::Receiver<Command>) {
             _ = stop.changed() => return,
             command = queue.recv() => {
                 let Some(command) = command else { return };
+                // Everything queued meanwhile goes in the same pipeline: one
+                // round trip for up to BATCH commands, in queue order.
+                let mut batch = vec![command];
+                while batch.len() < BATCH {
+                    match queue.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
                 let Some(mut conn) = inner.link().await else {
-                    inner.metrics.dropped.inc();
+                    inner.metrics.dropped.inc_by(batch.len() as u64);
                     continue;
                 };
-                let result = match command {
-                    Command::Publish { channel, frame } => {
-                        redis::cmd("PUBLISH").arg(channel).arg(frame.as_ref()).query_async::<()>(&mut conn).await
+                let expiry = now_ms() + inner.ttl.as_millis() as u64;
+                let mut pipe = redis::pipe();
+                for command in &batch {
+                    match command {
+                        Command::Publish { channel, frame } => pipe.cmd("PUBLISH").arg(channel).arg(frame.as_ref()),
+                        Command::PresenceAdd { key, member } => pipe.cmd("ZADD").arg(key).arg(expiry).arg(member),
+                        Command::PresenceRemove { key, member } => pipe.cmd("ZREM").arg(key).arg(member),
                     }
-                    Command::PresenceAdd { key, member } => {
-                        let expiry = now_ms() + inner.ttl.as_millis() as u64;
-                        redis::cmd("ZADD").arg(key).arg(expiry).arg(member).query_async::<()>(&mut conn).await
-                    }
-                    Command::PresenceRemove { key, member } => {
-                        redis::cmd("ZREM").arg(key).arg(member).query_async::<()>(&mut conn).await
-                    }
-                };
-                if let Err(e) = result {
+                    .ignore();
+                }
+                if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+                    inner.metrics.dropped.inc_by(batch.len() as u64);
                     inner.lost(&e).await;
                 }
             }
