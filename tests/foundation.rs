@@ -291,6 +291,18 @@ async fn unknown_path_is_404() {
 }
 
 #[tokio::test]
+async fn an_oversized_request_head_is_refused_with_431() {
+    // Config::max_handshake_headers defaults to 16 KiB.
+    let server = server().await;
+    let big = "x".repeat(20 * 1024);
+    let request = format!("GET /f/echo HTTP/1.1\r\nHost: localhost\r\nX-Big: {big}\r\nConnection: close\r\n\r\n");
+    assert_eq!(http_status(server.local_addr(), &request).await, 431);
+    let fits =
+        format!("GET /f/echo HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\nConnection: close\r\n\r\n", &big[..8000]);
+    assert_eq!(http_status(server.local_addr(), &fits).await, 426, "a head under the limit is served");
+}
+
+#[tokio::test]
 async fn plain_get_on_a_ws_route_is_426() {
     let server = server().await;
     assert_eq!(http_status(server.local_addr(), &get("/f/echo")).await, 426);
