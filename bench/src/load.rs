@@ -661,7 +661,7 @@ mod tests {
         let port = listener.local_addr().expect("local addr").port();
         let server = tokio::spawn(serve_baseline_on(listener, None, fault));
         let timing = Timing { warmup: Duration::ZERO, measure: Duration::from_millis(300) };
-        let result = tokio::time::timeout(Duration::from_secs(30), broadcast(port, 10, 16, timing))
+        let result = tokio::time::timeout(Duration::from_secs(30), broadcast(port, port, 10, 16, timing))
             .await
             .expect("the broadcast scenario finishes");
         server.abort();
