@@ -11,7 +11,7 @@
 //! }
 //!
 //! async fn validate(hs: &Handshake) -> Result<User, Reject> {
-//!     match hs.token() {                       // bearer header, `bearer, <token>` subprotocol, ?token=, cookie
+//!     match hs.token().as_deref() {            // bearer header, `bearer, <token>` subprotocol, ?token=, cookie
 //!         Some("secret") => Ok(User { name: "ada".into() }),
 //!         Some(_) => Err(Reject::forbidden("bad token")),
 //!         None => Err(Reject::unauthorized("token required")),
