@@ -13,6 +13,8 @@ mod errors;
 mod expand;
 mod handler;
 mod lit;
+#[cfg(test)]
+mod props;
 mod route;
 mod template;
 

@@ -15,9 +15,11 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
     };
     let n: u64 = digits.parse().map_err(|_| format!("invalid duration `\"{text}\"`: {help}"))?;
     if n == 0 {
-        return Err(format!("invalid duration `\"{text}\"`: it must be greater than zero"));
+        return Err(format!("invalid duration `\"{text}\"`: it must be greater than zero, such as `\"30s\"`"));
     }
-    n.checked_mul(scale).ok_or_else(|| format!("duration `\"{text}\"` is too large"))
+    n.checked_mul(scale).ok_or_else(|| {
+        format!("duration `\"{text}\"` is too large: write a smaller one, such as `\"24h\"` or `\"90m\"`")
+    })
 }
 
 /// Parses a size literal such as `"1MiB"`, `"64KiB"`, `"512B"` or `"2GiB"`
@@ -37,9 +39,11 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     };
     let n: u64 = digits.parse().map_err(|_| format!("invalid size `\"{text}\"`: {help}"))?;
     if n == 0 {
-        return Err(format!("invalid size `\"{text}\"`: it must be greater than zero"));
+        return Err(format!("invalid size `\"{text}\"`: it must be greater than zero, such as `\"1MiB\"`"));
     }
-    n.checked_mul(scale).ok_or_else(|| format!("size `\"{text}\"` is too large"))
+    n.checked_mul(scale).ok_or_else(|| {
+        format!("size `\"{text}\"` is too large: write a smaller one, such as `\"1GiB\"` or `\"64MiB\"`")
+    })
 }
 
 /// Parses a rate literal such as `"50/s"`, `"600/m"` or `"10000/h"` into

@@ -3,6 +3,9 @@
 //! puts them on the literal's span (a string literal cannot be sub-spanned
 //! on stable, so messages quote the bad fragment).
 
+/// A well-formed path, suggested when the user's cannot be repaired.
+const EXAMPLE: &str = "/items/{id}";
+
 /// One `/`-separated piece of a path pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Segment {
@@ -22,7 +25,9 @@ pub(crate) enum Part {
 /// static text without `{`, `}`, `?`, `#`, or `{name}` with `name` an identifier.
 pub(crate) fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
     let Some(rest) = path.strip_prefix('/') else {
-        return Err(format!("path `\"{path}\"` must start with `/`: write `\"/{path}\"`"));
+        let fixed = format!("/{path}");
+        let example = if !path.is_empty() && parse_path(&fixed).is_ok() { fixed } else { EXAMPLE.to_owned() };
+        return Err(format!("path `\"{path}\"` must start with `/`: write `\"{example}\"`"));
     };
     if rest.is_empty() {
         return Ok(Vec::new());
@@ -33,7 +38,8 @@ pub(crate) fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
         if let Segment::Param(name) = &segment {
             if segments.iter().any(|s| matches!(s, Segment::Param(n) if n == name)) {
                 return Err(format!(
-                    "duplicate path parameter `{{{name}}}` in `\"{path}\"`: give each parameter its own name"
+                    "duplicate path parameter `{{{name}}}` in `\"{path}\"`: give each parameter its own name, \
+                     such as `\"/items/{{id}}/{{sub_id}}\"`"
                 ));
             }
         }
@@ -44,10 +50,17 @@ pub(crate) fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
 
 fn parse_segment(path: &str, raw: &str) -> Result<Segment, String> {
     if raw.is_empty() {
-        return Err(format!("path `\"{path}\"` has an empty segment (`//` or a trailing `/`): remove the extra `/`"));
+        let fixed: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        return Err(format!(
+            "path `\"{path}\"` has an empty segment (`//` or a trailing `/`): remove the extra `/`, \
+             as in `\"/{}\"`, or write a path such as `\"{EXAMPLE}\"`",
+            fixed.join("/")
+        ));
     }
     if let Some(c) = raw.chars().find(|c| matches!(c, '?' | '#' | ' ')) {
-        return Err(format!("path `\"{path}\"` contains `{c}`: a route path has no query, fragment or spaces"));
+        return Err(format!(
+            "path `\"{path}\"` contains `{c}`: a route path has no query, fragment or spaces, such as `\"{EXAMPLE}\"`"
+        ));
     }
     // `{name}`
     if let Some(inner) = raw.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
@@ -60,6 +73,7 @@ fn parse_segment(path: &str, raw: &str) -> Result<Segment, String> {
     }
     if raw.starts_with('{') && !raw.contains('}') {
         let name = &raw[1..];
+        let name = if is_ident(name) { name } else { "room" };
         return Err(format!("unclosed `{{` in `{raw}` in `\"{path}\"`: write `{{{name}}}`"));
     }
     if raw.contains(['{', '}']) {
@@ -82,7 +96,9 @@ pub(crate) fn parse_room(template: &str, params: &[String], path: &str) -> Resul
     let mut rest = template;
     while let Some(open) = rest.find(['{', '}']) {
         if rest[open..].starts_with('}') {
-            return Err(format!("unmatched `}}` in room template `\"{template}\"`"));
+            return Err(format!(
+                "unmatched `}}` in room template `\"{template}\"`: write `{{name}}` for a parameter, such as `\"chat:{{room}}\"`"
+            ));
         }
         if open > 0 {
             parts.push(Part::Lit(rest[..open].to_owned()));
@@ -93,7 +109,7 @@ pub(crate) fn parse_room(template: &str, params: &[String], path: &str) -> Resul
         let name = &rest[open + 1..open + close];
         let Some(index) = params.iter().position(|p| p == name) else {
             let valid = if params.is_empty() {
-                format!("`\"{path}\"` has no parameters")
+                format!("`\"{path}\"` has no parameters: use a fixed name such as `\"lobby\"` or `\"news\"`")
             } else {
                 let list: Vec<String> = params.iter().map(|p| format!("`{{{p}}}`")).collect();
                 format!("use one of {}", list.join(", "))
