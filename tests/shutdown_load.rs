@@ -16,15 +16,16 @@
 //! `RLIMIT_NOFILE` of the machines this runs on.
 
 mod common;
+mod soak_proc;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::within;
 use futures_util::{SinkExt, StreamExt};
+use soak_proc::{soak_server_exe, ServerProc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
@@ -44,41 +45,6 @@ const OPENING: usize = 500;
 const DRAIN: Duration = Duration::from_secs(15);
 
 // ------------------------------------------------------------ the server process
-
-/// The `soak_server` example as a child process, killed if still running when dropped.
-struct ServerProc {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for ServerProc {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Builds `examples/soak_server` (a no-op when it is fresh: `cargo test
-/// --test shutdown_load` alone does not build examples) and returns its
-/// path next to this test binary: `target/<profile>/examples/soak_server`.
-fn soak_server_exe() -> PathBuf {
-    if let Ok(cargo) = std::env::var("CARGO") {
-        let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "--example", "soak_server"]);
-        if !cfg!(debug_assertions) {
-            build.arg("--release");
-        }
-        let status = build.stdin(Stdio::null()).status().expect("run cargo build --example soak_server");
-        assert!(status.success(), "cargo build --example soak_server failed");
-    }
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    let path = dir.join("examples").join("soak_server");
-    assert!(path.exists(), "{} is missing: run `cargo build --example soak_server`", path.display());
-    path
-}
 
 async fn start_server() -> ServerProc {
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();

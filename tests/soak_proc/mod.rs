@@ -1,0 +1,43 @@
+//! The `soak_server` example as a child process, shared by the soak and
+//! shutdown tests (10 000 connections need both ends in separate processes:
+//! the file-descriptor hard limit is 20 000).
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// The `soak_server` example as a child process, killed if still running when dropped.
+pub struct ServerProc {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Builds `examples/soak_server` (a no-op when it is fresh: `cargo test
+/// --test soak` alone does not build examples) and returns its
+/// path next to this test binary: `target/<profile>/examples/soak_server`.
+pub fn soak_server_exe() -> PathBuf {
+    if let Ok(cargo) = std::env::var("CARGO") {
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "--example", "soak_server"]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let status = build.stdin(Stdio::null()).status().expect("run cargo build --example soak_server");
+        assert!(status.success(), "cargo build --example soak_server failed");
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let path = dir.join("examples").join("soak_server");
+    assert!(path.exists(), "{} is missing: run `cargo build --example soak_server`", path.display());
+    path
+}
