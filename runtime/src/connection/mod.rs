@@ -19,6 +19,7 @@ mod close;
 mod handle;
 mod replies;
 mod task;
+mod writer;
 
 pub use close::{CloseCode, CloseReason};
 pub use handle::{Conn, ConnId, ConnState, SendError};

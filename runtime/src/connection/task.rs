@@ -1,5 +1,5 @@
-//! The task that runs one connection: a reader and a writer future polled
-//! together, then the close phase, then cleanup.
+//! The task that runs one connection: a reader (here) and a writer
+//! (`writer.rs`) future polled together, then the close phase, then cleanup.
 //!
 //! Timers: each connection has at most two tokio timer entries (the reader's
 //! idle deadline and the writer's heartbeat deadline), and they are *not*
@@ -17,7 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::{CatchUnwind, FutureExt, OptionFuture};
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
@@ -26,18 +26,18 @@ use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
-use super::Replies;
+use super::writer::{close_phase, write_loop};
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
 use crate::extract::{CallCx, RejectAction, Rejection};
 use crate::limits::Bucket;
-use crate::message::{CloseFrame, Message, MessageKind, Utf8Bytes};
+use crate::message::{CloseFrame, Message, Utf8Bytes};
 use crate::metrics::RouteMetrics;
 use crate::reply::{IntoReply, Reply};
 use crate::server::WsStream;
 
-type Sink = SplitSink<WsStream, tungstenite::Message>;
-type Stream = SplitStream<WsStream>;
-type Outbound = mpsc::Receiver<tungstenite::Message>;
+pub(super) type Sink = SplitSink<WsStream, tungstenite::Message>;
+pub(super) type Stream = SplitStream<WsStream>;
+pub(super) type Outbound = mpsc::Receiver<tungstenite::Message>;
 
 /// Spawns the task of one connection with a handler (the macro's generated
 /// closure, which extracts the arguments and calls the user's function). The
@@ -385,193 +385,6 @@ fn classify(error: WsError) -> (CloseReason, Option<CloseFrame>) {
     (CloseReason::ProtocolError { code }, Some(CloseFrame::new(code, &text)))
 }
 
-/// Writes queued messages in batches and sends heartbeat pings.
-async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
-    let replies = &conn.0.replies;
-    let opts = &conn.0.route.opts;
-    let mut heartbeat = opts.heartbeat.map(|every| Heartbeat::new(every, opts.heartbeat_timeout));
-    let mut hb_timer = pin!(sleep_until(heartbeat.as_ref().map_or_else(far_future, |h| h.next_ping)));
-    loop {
-        if conn.is_closing() {
-            return;
-        }
-        tokio::select! {
-            biased;
-            () = conn.0.close_notify.notified() => return,
-            first = outbound.recv() => {
-                let Some(first) = first else { return };
-                if !write_batch(conn, sink, outbound, replies, Some(first)).await {
-                    return;
-                }
-            }
-            () = replies.ready() => {
-                if !write_batch(conn, sink, outbound, replies, None).await {
-                    return;
-                }
-            }
-            () = &mut hb_timer, if heartbeat.is_some() => {
-                let Some(hb) = heartbeat.as_mut() else { continue };
-                let now = Instant::now();
-                let last_seen = conn.last_seen();
-                if now >= last_seen + hb.every + hb.timeout && !conn.0.paused.load(Ordering::Relaxed) {
-                    tracing::debug!("heartbeat timeout");
-                    conn.request_close(CloseReason::HeartbeatTimeout, None);
-                    return;
-                }
-                if now >= hb.next_ping {
-                    hb.next_ping = now + hb.every;
-                    let ping = tungstenite::Message::Ping(conn.ping_payload());
-                    if let Some(m) = conn.metrics() {
-                        m.sent(crate::MessageKind::Ping, 8);
-                    }
-                    if !finish_write(conn, opts.write_timeout, sink.send(ping)).await {
-                        return;
-                    }
-                }
-                hb_timer.as_mut().reset(hb.next_ping.min(last_seen.max(now) + hb.every + hb.timeout));
-            }
-        }
-    }
-}
-
-/// Writes one batch: `first`, then what the outbound queue holds, then the
-/// sender's buffered replies (so a handler's `conn.send` calls precede its
-/// returned reply), at most `batch` frames, then one flush.
-async fn write_batch(
-    conn: &Conn,
-    sink: &mut Sink,
-    outbound: &mut Outbound,
-    replies: &Replies,
-    first: Option<tungstenite::Message>,
-) -> bool {
-    let opts = &conn.0.route.opts;
-    let metrics = conn.metrics();
-    if let Some(m) = metrics {
-        m.queue_depth.observe((outbound.len() + usize::from(first.is_some())) as f64);
-    }
-    let batch = async {
-        let mut written = 0;
-        if let Some(first) = first {
-            feed(sink, metrics, first).await?;
-            written += 1;
-        }
-        while written < opts.batch {
-            match outbound.try_recv() {
-                Ok(next) => feed(sink, metrics, next).await?,
-                Err(_) => break,
-            }
-            written += 1;
-        }
-        for reply in replies.take(opts.batch.saturating_sub(written)) {
-            feed(sink, metrics, reply).await?;
-        }
-        sink.flush().await
-    };
-    finish_write(conn, opts.write_timeout, batch).await
-}
-
-/// Queues one frame into the socket's write buffer, counting it.
-async fn feed(sink: &mut Sink, metrics: Option<&RouteMetrics>, frame: tungstenite::Message) -> Result<(), WsError> {
-    if let Some(m) = metrics {
-        let (kind, len) = match &frame {
-            tungstenite::Message::Text(t) => (MessageKind::Text, t.len()),
-            tungstenite::Message::Binary(b) => (MessageKind::Binary, b.len()),
-            tungstenite::Message::Ping(b) => (MessageKind::Ping, b.len()),
-            tungstenite::Message::Pong(b) => (MessageKind::Pong, b.len()),
-            tungstenite::Message::Close(_) | tungstenite::Message::Frame(_) => (MessageKind::Close, 0),
-        };
-        m.sent(kind, len);
-    }
-    sink.feed(frame).await
-}
-
-struct Heartbeat {
-    every: Duration,
-    timeout: Duration,
-    next_ping: Instant,
-}
-
-impl Heartbeat {
-    fn new(every: Duration, timeout: Duration) -> Self {
-        Heartbeat { every, timeout, next_ping: Instant::now() + every }
-    }
-}
-
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365)
-}
-
-/// Runs a write; when it cannot finish at once, bounds it by `limit`. False
-/// (and a close request) when it failed or timed out.
-async fn finish_write(conn: &Conn, limit: Duration, write: impl Future<Output = Result<(), WsError>>) -> bool {
-    let mut write = pin!(write);
-    let result = match write.as_mut().now_or_never() {
-        Some(done) => done,
-        None => match tokio::time::timeout(limit, write).await {
-            Ok(done) => done,
-            Err(_elapsed) => {
-                tracing::debug!("write timeout");
-                conn.request_close(CloseReason::WriteTimeout, None);
-                return false;
-            }
-        },
-    };
-    match result {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::debug!(error = %e, "write failed");
-            conn.request_close(CloseReason::Io, None);
-            false
-        }
-    }
-}
-
-/// Ends the connection as its close reason says: drop at once, answer the
-/// peer's Close, or send ours (after what is queued) and wait for the answer.
-async fn close_phase(
-    conn: &Conn,
-    reason: &CloseReason,
-    frame: Option<CloseFrame>,
-    sink: &mut Sink,
-    stream: &mut Stream,
-    outbound: &mut Outbound,
-) {
-    let limit = conn.0.route.opts.close_timeout;
-    let replies = &conn.0.replies;
-    outbound.close();
-    let close = tungstenite::Message::Close(frame.map(CloseFrame::into_wire));
-    match reason {
-        r if r.drops() => {}
-        CloseReason::Peer { .. } => {
-            let _ = tokio::time::timeout(limit, sink.flush()).await;
-        }
-        CloseReason::ProtocolError { .. } => {
-            let _ = tokio::time::timeout(limit, sink.send(close)).await;
-        }
-        _ => {
-            let graceful = async {
-                while let Ok(queued) = outbound.try_recv() {
-                    sink.feed(queued).await?;
-                }
-                for reply in replies.take(usize::MAX) {
-                    sink.feed(reply).await?;
-                }
-                sink.send(close).await
-            };
-            if let Ok(Ok(())) = tokio::time::timeout(limit, graceful).await {
-                let answer = async {
-                    while let Some(Ok(frame)) = stream.next().await {
-                        if frame.is_close() {
-                            break;
-                        }
-                    }
-                };
-                let _ = tokio::time::timeout(limit, answer).await;
-            }
-        }
-    }
-}
-
 impl Conn {
     /// Notes that a frame arrived (for the heartbeat).
     fn touch(&self) {
@@ -579,7 +392,7 @@ impl Conn {
         self.0.last_seen.store(ms, Ordering::Relaxed);
     }
 
-    fn last_seen(&self) -> Instant {
+    pub(super) fn last_seen(&self) -> Instant {
         let ms = self.0.last_seen.load(Ordering::Relaxed);
         Instant::from_std(self.shared().epoch) + Duration::from_millis(ms)
     }
@@ -592,7 +405,7 @@ impl Conn {
         self.0.route.metrics.as_ref()
     }
 
-    fn ping_payload(&self) -> Bytes {
+    pub(super) fn ping_payload(&self) -> Bytes {
         let micros = self.shared().epoch.elapsed().as_micros() as u64;
         Bytes::copy_from_slice(&micros.to_be_bytes())
     }

@@ -1,0 +1,204 @@
+//! The writing side of a connection: the outbound queue and the in-task
+//! reply FIFO to the socket in batches (one flush per batch), heartbeat
+//! pings and dead-peer detection, write timeouts, and the close phase.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::time::{sleep_until, Instant};
+use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
+
+use super::task::{Outbound, Sink, Stream};
+use super::{CloseReason, Conn, Replies};
+use crate::message::{CloseFrame, MessageKind};
+use crate::metrics::RouteMetrics;
+
+/// Writes queued messages in batches and sends heartbeat pings.
+pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
+    let replies = &conn.0.replies;
+    let opts = &conn.0.route.opts;
+    let mut heartbeat = opts.heartbeat.map(|every| Heartbeat::new(every, opts.heartbeat_timeout));
+    let mut hb_timer = pin!(sleep_until(heartbeat.as_ref().map_or_else(far_future, |h| h.next_ping)));
+    loop {
+        if conn.is_closing() {
+            return;
+        }
+        tokio::select! {
+            biased;
+            () = conn.0.close_notify.notified() => return,
+            first = outbound.recv() => {
+                let Some(first) = first else { return };
+                if !write_batch(conn, sink, outbound, replies, Some(first)).await {
+                    return;
+                }
+            }
+            () = replies.ready() => {
+                if !write_batch(conn, sink, outbound, replies, None).await {
+                    return;
+                }
+            }
+            () = &mut hb_timer, if heartbeat.is_some() => {
+                let Some(hb) = heartbeat.as_mut() else { continue };
+                let now = Instant::now();
+                let last_seen = conn.last_seen();
+                if now >= last_seen + hb.every + hb.timeout && !conn.0.paused.load(Ordering::Relaxed) {
+                    tracing::debug!("heartbeat timeout");
+                    conn.request_close(CloseReason::HeartbeatTimeout, None);
+                    return;
+                }
+                if now >= hb.next_ping {
+                    hb.next_ping = now + hb.every;
+                    let ping = tungstenite::Message::Ping(conn.ping_payload());
+                    if let Some(m) = conn.metrics() {
+                        m.sent(crate::MessageKind::Ping, 8);
+                    }
+                    if !finish_write(conn, opts.write_timeout, sink.send(ping)).await {
+                        return;
+                    }
+                }
+                hb_timer.as_mut().reset(hb.next_ping.min(last_seen.max(now) + hb.every + hb.timeout));
+            }
+        }
+    }
+}
+
+/// Writes one batch: `first`, then what the outbound queue holds, then the
+/// sender's buffered replies (so a handler's `conn.send` calls precede its
+/// returned reply), at most `batch` frames, then one flush.
+async fn write_batch(
+    conn: &Conn,
+    sink: &mut Sink,
+    outbound: &mut Outbound,
+    replies: &Replies,
+    first: Option<tungstenite::Message>,
+) -> bool {
+    let opts = &conn.0.route.opts;
+    let metrics = conn.metrics();
+    if let Some(m) = metrics {
+        m.queue_depth.observe((outbound.len() + usize::from(first.is_some())) as f64);
+    }
+    let batch = async {
+        let mut written = 0;
+        if let Some(first) = first {
+            feed(sink, metrics, first).await?;
+            written += 1;
+        }
+        while written < opts.batch {
+            match outbound.try_recv() {
+                Ok(next) => feed(sink, metrics, next).await?,
+                Err(_) => break,
+            }
+            written += 1;
+        }
+        for reply in replies.take(opts.batch.saturating_sub(written)) {
+            feed(sink, metrics, reply).await?;
+        }
+        sink.flush().await
+    };
+    finish_write(conn, opts.write_timeout, batch).await
+}
+
+/// Queues one frame into the socket's write buffer, counting it.
+async fn feed(sink: &mut Sink, metrics: Option<&RouteMetrics>, frame: tungstenite::Message) -> Result<(), WsError> {
+    if let Some(m) = metrics {
+        let (kind, len) = match &frame {
+            tungstenite::Message::Text(t) => (MessageKind::Text, t.len()),
+            tungstenite::Message::Binary(b) => (MessageKind::Binary, b.len()),
+            tungstenite::Message::Ping(b) => (MessageKind::Ping, b.len()),
+            tungstenite::Message::Pong(b) => (MessageKind::Pong, b.len()),
+            tungstenite::Message::Close(_) | tungstenite::Message::Frame(_) => (MessageKind::Close, 0),
+        };
+        m.sent(kind, len);
+    }
+    sink.feed(frame).await
+}
+
+struct Heartbeat {
+    every: Duration,
+    timeout: Duration,
+    next_ping: Instant,
+}
+
+impl Heartbeat {
+    fn new(every: Duration, timeout: Duration) -> Self {
+        Heartbeat { every, timeout, next_ping: Instant::now() + every }
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+/// Runs a write; when it cannot finish at once, bounds it by `limit`. False
+/// (and a close request) when it failed or timed out.
+async fn finish_write(conn: &Conn, limit: Duration, write: impl Future<Output = Result<(), WsError>>) -> bool {
+    let mut write = pin!(write);
+    let result = match write.as_mut().now_or_never() {
+        Some(done) => done,
+        None => match tokio::time::timeout(limit, write).await {
+            Ok(done) => done,
+            Err(_elapsed) => {
+                tracing::debug!("write timeout");
+                conn.request_close(CloseReason::WriteTimeout, None);
+                return false;
+            }
+        },
+    };
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(error = %e, "write failed");
+            conn.request_close(CloseReason::Io, None);
+            false
+        }
+    }
+}
+
+/// Ends the connection as its close reason says: drop at once, answer the
+/// peer's Close, or send ours (after what is queued) and wait for the answer.
+pub(super) async fn close_phase(
+    conn: &Conn,
+    reason: &CloseReason,
+    frame: Option<CloseFrame>,
+    sink: &mut Sink,
+    stream: &mut Stream,
+    outbound: &mut Outbound,
+) {
+    let limit = conn.0.route.opts.close_timeout;
+    let replies = &conn.0.replies;
+    outbound.close();
+    let close = tungstenite::Message::Close(frame.map(CloseFrame::into_wire));
+    match reason {
+        r if r.drops() => {}
+        CloseReason::Peer { .. } => {
+            let _ = tokio::time::timeout(limit, sink.flush()).await;
+        }
+        CloseReason::ProtocolError { .. } => {
+            let _ = tokio::time::timeout(limit, sink.send(close)).await;
+        }
+        _ => {
+            let graceful = async {
+                while let Ok(queued) = outbound.try_recv() {
+                    sink.feed(queued).await?;
+                }
+                for reply in replies.take(usize::MAX) {
+                    sink.feed(reply).await?;
+                }
+                sink.send(close).await
+            };
+            if let Ok(Ok(())) = tokio::time::timeout(limit, graceful).await {
+                let answer = async {
+                    while let Some(Ok(frame)) = stream.next().await {
+                        if frame.is_close() {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(limit, answer).await;
+            }
+        }
+    }
+}
