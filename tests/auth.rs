@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use common::{connect, eventually, expect_close, recv_text, send, spawn_prefix, within, Client};
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
@@ -286,20 +285,8 @@ async fn finish(mut ws: Client) {
 async fn raw_upgrade_from(from: IpAddr, addr: SocketAddr, path: &str) -> (u16, TcpStream) {
     let socket = TcpSocket::new_v4().expect("socket");
     socket.bind(SocketAddr::new(from, 0)).expect("bind the client address");
-    let mut tcp = within(socket.connect(addr)).await.expect("tcp connect");
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    within(tcp.write_all(request.as_bytes())).await.expect("write the upgrade request");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(within(tcp.read_u8()).await.expect("read the response head"));
-        assert!(head.len() < 8192, "response head too long");
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
-    (status, tcp)
+    let tcp = within(socket.connect(addr)).await.expect("tcp connect");
+    common::raw_upgrade_on(tcp, addr, path).await
 }
 
 // ---------------------------------------------------------------- token sources

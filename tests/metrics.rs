@@ -208,19 +208,9 @@ async fn keep_alive_get(tcp: &mut TcpStream, path: &str) -> (u16, String) {
 
 /// A hand-written upgrade (this client never answers pings or closes).
 async fn raw_upgrade(addr: SocketAddr, path: &str) -> TcpStream {
-    let mut tcp = within(TcpStream::connect(addr)).await.expect("tcp connect");
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    within(tcp.write_all(request.as_bytes())).await.expect("write the upgrade request");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(within(tcp.read_u8()).await.expect("read the response head"));
-        assert!(head.len() < 8192, "response head too long");
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    assert!(head.starts_with("HTTP/1.1 101 "), "expected 101, got {head}");
+    let tcp = within(TcpStream::connect(addr)).await.expect("tcp connect");
+    let (status, tcp) = common::raw_upgrade_on(tcp, addr, path).await;
+    assert_eq!(status, 101, "expected a 101 for {path}");
     tcp
 }
 

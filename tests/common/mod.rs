@@ -119,3 +119,22 @@ pub async fn eventually(mut cond: impl FnMut() -> bool) {
     })
     .await
 }
+
+/// Sends a hand-written upgrade request for `path` on an open TCP
+/// connection and reads the response head; returns the status and the
+/// stream (a raw WebSocket after a 101: it never answers pings or closes).
+pub async fn raw_upgrade_on(mut tcp: TcpStream, addr: SocketAddr, path: &str) -> (u16, TcpStream) {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    within(tcp.write_all(request.as_bytes())).await.expect("write the upgrade request");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(within(tcp.read_u8()).await.expect("read the response head"));
+        assert!(head.len() < 8192, "response head too long");
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    (status, tcp)
+}
