@@ -65,6 +65,17 @@ impl RedisServer {
         Self::start_on(port).await
     }
 
+    /// Starts one on a port outside the kernel's ephemeral range, so that no
+    /// other test's `free_port()` can take it while this server is down for
+    /// a restart.
+    async fn start_restartable() -> Option<RedisServer> {
+        let base = 20_000 + (std::process::id() as u16 % 4000);
+        let port = (base..base + 1000)
+            .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+            .expect("a free port below the ephemeral range");
+        Self::start_on(port).await
+    }
+
     async fn start_on(port: u16) -> Option<RedisServer> {
         let spawned = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -79,13 +90,18 @@ impl RedisServer {
             }
             Err(e) => panic!("redis-server is required under CI: {e}"),
         };
-        let server = RedisServer { child, port };
+        let mut server = RedisServer { child, port };
         within(async {
             while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                assert!(matches!(server.child.try_wait(), Ok(None)), "redis-server exited: port {port} taken?");
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
         .await;
+        // Something answers on the port: make sure it is our server.
+        let reply = server.command(&["PING"]).await;
+        assert!(reply.starts_with("+PONG"), "unexpected reply on port {port}: {reply}");
+        assert!(matches!(server.child.try_wait(), Ok(None)), "redis-server exited: port {port} taken by another?");
         Some(server)
     }
 
@@ -324,7 +340,7 @@ async fn presence_spans_instances_and_a_killed_instance_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restart_keeps_local_delivery_and_resumes_without_duplicates() {
-    let Some(mut redis) = RedisServer::start().await else { return };
+    let Some(mut redis) = RedisServer::start_restartable().await else { return };
     let port = redis.port;
     let p = prefix();
     let (a, b) = (instance(&redis.url(), &p).await, instance(&redis.url(), &p).await);
