@@ -23,17 +23,14 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::within;
+use common::{connect, within};
 use futures_util::{SinkExt, StreamExt};
-use soak_proc::{soak_server_exe, ServerProc};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use soak_proc::{soak_server_exe, try_get, ServerProc};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use common::Client as Ws;
 
 const CLIENTS: usize = 10_000;
 const ROOMS: usize = 100;
@@ -66,18 +63,6 @@ async fn start_server() -> ServerProc {
         assert!(Instant::now() < deadline, "soak_server did not answer /healthz within 20 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// A plain HTTP GET over a fresh TCP connection, read to EOF: (status, body).
-async fn try_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut tcp = TcpStream::connect(addr).await?;
-    tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
-    let mut buf = Vec::new();
-    tcp.read_to_end(&mut buf).await?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Ok((status, body))
 }
 
 /// `/stats` of the hub: (connections, rooms).
@@ -137,11 +122,6 @@ async fn read_all(mut ws: Ws, signal: Arc<std::sync::OnceLock<Instant>>, limit: 
     }
 }
 
-async fn ws_connect(addr: SocketAddr, path: &str) -> Ws {
-    let (ws, _) = within(tokio_tungstenite::connect_async(format!("ws://{addr}{path}"))).await.expect("connect");
-    ws
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_10000_connections_delivers_the_queued_burst_then_1001() {
     let mut server = start_server().await;
@@ -158,7 +138,7 @@ async fn sigterm_with_10000_connections_delivers_the_queued_burst_then_1001() {
         let (opening, ready, signal) = (opening.clone(), ready_tx.clone(), signal.clone());
         clients.spawn(async move {
             let permit = opening.acquire_owned().await.expect("semaphore");
-            let ws = ws_connect(addr, &format!("/calm/{}", i % ROOMS)).await;
+            let ws = connect(addr, &format!("/calm/{}", i % ROOMS)).await;
             drop(permit);
             let _ = ready.send(()).await;
             read_all(ws, signal, limit).await
@@ -168,7 +148,7 @@ async fn sigterm_with_10000_connections_delivers_the_queued_burst_then_1001() {
     for _ in 0..CLIENTS {
         tokio::time::timeout(Duration::from_secs(120), ready_rx.recv()).await.expect("clients connect").expect("ready");
     }
-    let mut ctl = ws_connect(addr, "/soak-ctl").await;
+    let mut ctl = connect(addr, "/soak-ctl").await;
     let poll_deadline = Instant::now() + Duration::from_secs(30);
     while stats(addr).await != (CLIENTS + 1, ROOMS) {
         assert!(Instant::now() < poll_deadline, "not all connections registered: {:?}", stats(addr).await);

@@ -48,9 +48,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::within;
+use common::{connect, within};
 use futures_util::{SinkExt, StreamExt};
-use soak_proc::{soak_server_exe, ServerProc};
+use soak_proc::{soak_server_exe, try_get, ServerProc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{watch, Semaphore};
@@ -58,9 +58,9 @@ use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame as WsCloseFrame;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::MaybeTlsStream;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use common::Client as Ws;
 
 const CYCLES: usize = 3;
 const ROOMS: usize = 100;
@@ -130,18 +130,6 @@ async fn terminate(server: &mut ServerProc, limit: Duration) -> (std::process::E
         assert!(sent.elapsed() < limit, "soak_server did not exit within {limit:?} of SIGTERM");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-/// A plain HTTP GET over a fresh TCP connection, read to EOF: (status, body).
-async fn try_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut tcp = TcpStream::connect(addr).await?;
-    tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
-    let mut buf = Vec::new();
-    tcp.read_to_end(&mut buf).await?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Ok((status, body))
 }
 
 /// What the test reads from `/metrics`.
@@ -256,11 +244,6 @@ async fn raw_upgrade(addr: SocketAddr, path: &str, recv_buffer: Option<u32>) -> 
     let head = String::from_utf8_lossy(&head);
     assert!(head.starts_with("HTTP/1.1 101"), "upgrade of {path}: {head}");
     tcp
-}
-
-async fn ws_connect(addr: SocketAddr, path: &str) -> Ws {
-    let (ws, _) = within(tokio_tungstenite::connect_async(format!("ws://{addr}{path}"))).await.expect("connect");
-    ws
 }
 
 /// How a client's connection ended, as the client saw it.
@@ -393,7 +376,7 @@ async fn healthy(
     mut stop: watch::Receiver<Option<Stop>>,
 ) -> Result<Outcome, String> {
     let permit = opening.enter().await?;
-    let mut ws = ws_connect(addr, &path).await;
+    let mut ws = connect(addr, &path).await;
     drop(permit);
     let mut last: Option<u64> = None;
     let deadline = tokio::time::Instant::now() + PHASE * 2;
@@ -431,7 +414,7 @@ async fn heavy_healthy(
     room: &'static str,
     mut stop: watch::Receiver<Option<Stop>>,
 ) -> Result<Outcome, String> {
-    let mut ws = ws_connect(addr, &format!("/soak/{room}")).await;
+    let mut ws = connect(addr, &format!("/soak/{room}")).await;
     let size = if room == "slow" { 16 << 10 } else { 1 << 20 };
     let mut got = 0u64;
     let deadline = tokio::time::Instant::now() + PHASE * 2;
@@ -578,7 +561,7 @@ async fn short_lived(
         drop(permit);
         return Ok((Outcome::Vanished, Some(tcp)));
     }
-    let mut ws = ws_connect(addr, &path).await;
+    let mut ws = connect(addr, &path).await;
     drop(permit);
     let first = loop {
         match next_event(&mut ws).await {
@@ -652,7 +635,7 @@ async fn cycle(server: &ServerProc, n: usize, fd_baseline: usize) -> Figures {
     assert_eq!((before.connections_open, before.rooms_open), (0, 0), "cycle {n} starts on an empty server");
 
     let (stop_tx, stop_rx) = watch::channel(None::<Stop>);
-    let ctl = Ctl { ws: ws_connect(addr, "/soak-ctl").await };
+    let ctl = Ctl { ws: connect(addr, "/soak-ctl").await };
 
     // Heavy rooms first: their victims and healthy members are all in before the flood.
     let mut stalled_tasks = JoinSet::new();

@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
 /// The `soak_server` example as a child process, killed if still running when dropped.
 pub struct ServerProc {
     pub child: Child,
@@ -40,4 +43,16 @@ pub fn soak_server_exe() -> PathBuf {
     let path = dir.join("examples").join("soak_server");
     assert!(path.exists(), "{} is missing: run `cargo build --example soak_server`", path.display());
     path
+}
+
+/// A plain HTTP GET over a fresh TCP connection, read to EOF: (status, body).
+pub async fn try_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut tcp = TcpStream::connect(addr).await?;
+    tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut buf = Vec::new();
+    tcp.read_to_end(&mut buf).await?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
 }
