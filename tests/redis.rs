@@ -61,8 +61,7 @@ impl RedisServer {
     /// Starts one, or returns `None` (after printing why) when the binary
     /// is missing outside CI.
     async fn start() -> Option<RedisServer> {
-        let port = free_port();
-        Self::start_on(port).await
+        Self::start_retrying(free_port).await
     }
 
     /// Starts one on a port outside the kernel's ephemeral range, so that no
@@ -70,15 +69,36 @@ impl RedisServer {
     /// a restart.
     async fn start_restartable() -> Option<RedisServer> {
         let base = 20_000 + (std::process::id() as u16 % 4000);
-        let port = (base..base + 1000)
-            .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
-            .expect("a free port below the ephemeral range");
-        Self::start_on(port).await
+        let mut candidates = (base..base + 1000).filter(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok());
+        Self::start_retrying(|| candidates.next().expect("a free port below the ephemeral range")).await
     }
 
+    /// Up to three attempts, each on the port `next_port` gives: a start
+    /// that fails (the port taken between the probe and redis's bind, or
+    /// the server gone before it answered) is reported and retried.
+    async fn start_retrying(mut next_port: impl FnMut() -> u16) -> Option<RedisServer> {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Self::try_start_on(next_port()).await {
+                Ok(server) => return server,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!("redis-server did not start:\n{}", failures.join("\n"));
+    }
+
+    /// Restarts on `port` (the clients know that address), retrying there.
     async fn start_on(port: u16) -> Option<RedisServer> {
+        Self::start_retrying(|| port).await
+    }
+
+    async fn try_start_on(port: u16) -> Result<Option<RedisServer>, String> {
+        let log = std::env::temp_dir().join(format!("wirehub-test-redis-{port}.log"));
+        let _ = std::fs::remove_file(&log);
         let spawned = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--logfile")
+            .arg(&log)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -86,23 +106,43 @@ impl RedisServer {
             Ok(child) => child,
             Err(e) if std::env::var_os("CI").is_none() => {
                 println!("skipped: redis-server is not installed ({e}); `apt-get install redis-server` to run it");
-                return None;
+                return Ok(None);
             }
             Err(e) => panic!("redis-server is required under CI: {e}"),
         };
         let mut server = RedisServer { child, port };
-        within(async {
-            while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-                assert!(matches!(server.child.try_wait(), Ok(None)), "redis-server exited: port {port} taken?");
+        let failed = |server: &mut RedisServer, why: String| {
+            server.kill();
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            Err(format!("port {port}: {why}; redis-server log:\n{log}"))
+        };
+        let ready = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if !matches!(server.child.try_wait(), Ok(None)) {
+                    return Err("redis-server exited".to_owned());
+                }
+                if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                    return Ok(());
+                }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
         .await;
+        match ready {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => return failed(&mut server, why),
+            Err(_) => return failed(&mut server, "no answer within 10 s".to_owned()),
+        }
         // Something answers on the port: make sure it is our server.
-        let reply = server.command(&["PING"]).await;
-        assert!(reply.starts_with("+PONG"), "unexpected reply on port {port}: {reply}");
-        assert!(matches!(server.child.try_wait(), Ok(None)), "redis-server exited: port {port} taken by another?");
-        Some(server)
+        match server.try_command(&["PING"]).await {
+            Ok(reply) if reply.starts_with("+PONG") => {}
+            Ok(reply) => return failed(&mut server, format!("unexpected reply {reply:?}")),
+            Err(e) => return failed(&mut server, format!("PING failed: {e}")),
+        }
+        if !matches!(server.child.try_wait(), Ok(None)) {
+            return failed(&mut server, "redis-server exited: port taken by another?".to_owned());
+        }
+        Ok(Some(server))
     }
 
     fn url(&self) -> String {
@@ -116,15 +156,22 @@ impl RedisServer {
 
     /// Sends one command in RESP and returns the raw reply.
     async fn command(&self, args: &[&str]) -> String {
-        let mut tcp = within(TcpStream::connect(("127.0.0.1", self.port))).await.expect("connect to redis");
-        let mut cmd = format!("*{}\r\n", args.len());
-        for a in args {
-            cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        within(tcp.write_all(cmd.as_bytes())).await.expect("write");
-        let mut buf = vec![0u8; 4096];
-        let n = within(tcp.read(&mut buf)).await.expect("read");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        self.try_command(args).await.expect("a redis command")
+    }
+
+    async fn try_command(&self, args: &[&str]) -> std::io::Result<String> {
+        let exchange = async {
+            let mut tcp = TcpStream::connect(("127.0.0.1", self.port)).await?;
+            let mut cmd = format!("*{}\r\n", args.len());
+            for a in args {
+                cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+            }
+            tcp.write_all(cmd.as_bytes()).await?;
+            let mut buf = vec![0u8; 4096];
+            let n = tcp.read(&mut buf).await?;
+            Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+        };
+        within(exchange).await
     }
 
     /// Waits until `channel` has `n` subscribers (subscriptions are made in
