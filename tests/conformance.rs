@@ -53,6 +53,23 @@ async fn c_panic(text: String) -> String {
     text
 }
 
+/// Echoes, and records why each connection ended (by peer address).
+#[ws_route("/c/reasons", on_close = record_reason)]
+async fn c_reasons(text: String) -> String {
+    text
+}
+
+static REASONS: std::sync::Mutex<Vec<(SocketAddr, CloseReason)>> = std::sync::Mutex::new(Vec::new());
+
+async fn record_reason(conn: Conn, reason: CloseReason) {
+    REASONS.lock().unwrap_or_else(|p| p.into_inner()).push((conn.peer_addr(), reason));
+}
+
+fn reasons_of(peer: SocketAddr) -> Vec<CloseReason> {
+    let reasons = REASONS.lock().unwrap_or_else(|p| p.into_inner());
+    reasons.iter().filter(|(p, _)| *p == peer).map(|(_, r)| r.clone()).collect()
+}
+
 // ---------------------------------------------------------------- helpers
 
 async fn server() -> Server {
@@ -569,5 +586,39 @@ async fn handler_panic_closes_only_its_connection_with_1011() {
     let mut fresh = connect(addr, "/c/panic").await;
     send(&mut fresh, WsMessage::text("fresh")).await;
     assert_eq!(recv_text(&mut fresh).await, "fresh");
+    assert_serves(addr).await;
+}
+
+// ---------------------------------------------------------------- close reasons
+
+/// What ends a connection is reported (on_close, the `reason` metric label)
+/// as the peer's protocol error when the peer broke the protocol, even where
+/// the violation was a close frame, and as a normal close otherwise.
+#[tokio::test]
+async fn close_reasons_tell_protocol_errors_from_normal_closes() {
+    let server = server().await;
+    let addr = server.local_addr();
+    let cases: Vec<(Frame, u16, CloseReason)> = vec![
+        (Frame::close(1000, "bye"), 1000, CloseReason::Peer { code: Some(CloseCode::Normal) }),
+        (Frame::close(4000, "app"), 4000, CloseReason::Peer { code: Some(CloseCode::from(4000)) }),
+        (Frame::close(1004, ""), 1002, CloseReason::ProtocolError { code: CloseCode::Protocol }),
+        (Frame::close(5000, ""), 1002, CloseReason::ProtocolError { code: CloseCode::Protocol }),
+        (Frame::new(CLOSE, vec![0x03]), 1002, CloseReason::ProtocolError { code: CloseCode::Protocol }),
+        (
+            Frame::new(CLOSE, b"\x03\xe8\xc3\x28".to_vec()),
+            1007,
+            CloseReason::ProtocolError { code: CloseCode::Invalid },
+        ),
+        (Frame::text(b"\xc3\x28"), 1007, CloseReason::ProtocolError { code: CloseCode::Invalid }),
+    ];
+    for (frame, answer, reason) in cases {
+        let mut client = Client::connect(addr, "/c/reasons").await;
+        let peer = client.local_addr();
+        let what = format!("{frame:?}");
+        client.send(frame).await;
+        assert_eq!(expect_close_code(&mut client).await, Some(answer), "answer to {what}");
+        common::eventually(|| !reasons_of(peer).is_empty()).await;
+        assert_eq!(reasons_of(peer), vec![reason], "on_close reason after {what}");
+    }
     assert_serves(addr).await;
 }

@@ -341,6 +341,11 @@ async fn bounded<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T 
 }
 
 impl Client {
+    /// The client's end of the TCP connection (the server's `peer_addr`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.tcp.local_addr().expect("a connected socket has a local address")
+    }
+
     /// Connects and upgrades, checking the 101 answer and its accept key.
     pub async fn connect(addr: SocketAddr, path: &str) -> Client {
         let key = random_key();

@@ -286,7 +286,7 @@ fn on_frame(
     let route = &conn.0.route.def;
     match &message {
         Message::Close(frame) => {
-            conn.request_close(CloseReason::Peer { code: frame.as_ref().map(|f| f.code) }, None);
+            conn.request_close(peer_close_reason(frame.as_ref()), None);
             return Frame::Stop;
         }
         Message::Pong(payload) => conn.record_rtt(payload),
@@ -374,10 +374,28 @@ async fn deliver(conn: &Conn, reply: Reply) -> bool {
 }
 
 /// The close reason and the frame to answer with for a read error.
+/// Why a peer's close frame ended the connection. tungstenite has already
+/// answered a forbidden close code (0-999, 1004-1006, 1015, unassigned
+/// 1xxx, 5000+) with 1002 and hands us the frame rewritten to that answer:
+/// that is the peer's protocol error, not a normal close.
+fn peer_close_reason(frame: Option<&CloseFrame>) -> CloseReason {
+    match frame {
+        Some(f) if f.code == CloseCode::Protocol && f.reason.as_str() == REWRITTEN_CLOSE_REASON => {
+            tracing::debug!("peer sent a forbidden close code");
+            CloseReason::ProtocolError { code: CloseCode::Protocol }
+        }
+        frame => CloseReason::Peer { code: frame.map(|f| f.code) },
+    }
+}
+
+/// The reason tungstenite puts in the 1002 it answers a forbidden close code with.
+const REWRITTEN_CLOSE_REASON: &str = "Protocol violation";
+
 fn classify(error: WsError) -> (CloseReason, Option<CloseFrame>) {
     let (code, text) = match &error {
         WsError::Capacity(e) => (CloseCode::Size, e.to_string()),
-        WsError::Utf8(_) => (CloseCode::Invalid, "invalid UTF-8 in a text message".to_owned()),
+        // A text message's payload or a close frame's reason.
+        WsError::Utf8(_) => (CloseCode::Invalid, "invalid UTF-8".to_owned()),
         WsError::Protocol(e) => (CloseCode::Protocol, e.to_string()),
         _ => return (CloseReason::Io, None),
     };

@@ -170,10 +170,13 @@ pub(super) async fn close_phase(
     let limit = conn.0.route.opts.close_timeout;
     let replies = &conn.0.replies;
     outbound.close();
+    // A peer's Close (even one with a forbidden code) was answered by
+    // tungstenite when it was read: that answer only needs flushing.
+    let answered = frame.is_none() && matches!(reason, CloseReason::Peer { .. } | CloseReason::ProtocolError { .. });
     let close = tungstenite::Message::Close(frame.map(CloseFrame::into_wire));
     match reason {
         r if r.drops() => {}
-        CloseReason::Peer { .. } => {
+        _ if answered => {
             let _ = tokio::time::timeout(limit, sink.flush()).await;
         }
         CloseReason::ProtocolError { .. } => {
