@@ -81,7 +81,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Relays each text to every member of the room, the sender included
 /// (`broadcast` room `chat:{room}`); other rooms never see it.
-#[ws_route("/ws/chat/{room}", broadcast = "chat:{room}", app_ping = "ping", on_open = chat_open, on_close = chat_close)]
+#[ws_route("/ws/chat/{room}", broadcast = "chat:{room}", on_open = chat_open, on_close = chat_close)]
 async fn chat(conn: Conn, text: String) -> String {
     #[derive(Serialize)]
     struct ChatMessage<'a> {

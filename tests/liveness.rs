@@ -117,6 +117,11 @@ async fn hb_drop(text: String) -> String {
     text
 }
 
+#[ws_route("/l/hb/short", heartbeat = "300ms", heartbeat_timeout = "100ms", on_open = opened, on_close = closed)]
+async fn hb_short(text: String) -> String {
+    text
+}
+
 #[ws_route("/l/hb/rtt", heartbeat = "50ms", heartbeat_timeout = "300ms", on_open = opened, on_close = closed)]
 async fn hb_rtt(conn: Conn, text: String) -> String {
     match (text.as_str(), conn.rtt()) {
@@ -262,8 +267,22 @@ fn ms(n: u64) -> Duration {
 /// dropped after heartbeat + heartbeat_timeout (200 ms), not before.
 #[tokio::test]
 async fn heartbeat_drops_a_peer_that_never_pongs() {
+    silent_peer_is_dropped_at("/l/hb/drop", ms(200)).await;
+}
+
+/// With a timeout shorter than the interval, the drop comes at interval +
+/// timeout (400 ms), not at the ping tick after it (600 ms).
+#[tokio::test]
+async fn heartbeat_drop_is_not_late_by_an_interval() {
+    silent_peer_is_dropped_at("/l/hb/short", ms(400)).await;
+}
+
+/// Upgrades on `route`, never answers, and checks that the server drops the
+/// connection `deadline` (heartbeat + heartbeat_timeout) after the request,
+/// well before the next ping tick.
+async fn silent_peer_is_dropped_at(route: &'static str, deadline: Duration) {
     let server = spawn_prefix(PREFIX, App::new()).await;
-    let (mut tcp, requested, upgraded) = raw_upgrade(server.local_addr(), "/l/hb/drop").await;
+    let (mut tcp, requested, upgraded) = raw_upgrade(server.local_addr(), route).await;
     let peer = tcp.local_addr().expect("local addr");
     let mut pings = 0;
     while let Some((opcode, payload)) = within(read_frame(&mut tcp)).await {
@@ -279,12 +298,12 @@ async fn heartbeat_drops_a_peer_that_never_pongs() {
     let since_request = requested.elapsed();
     let since_upgrade = upgraded.elapsed();
     // The server's deadline counts from before its 101 (so after `requested`).
-    assert!(since_request >= ms(195), "dropped after {since_request:?}, before heartbeat + timeout");
-    assert!(since_upgrade >= ms(180), "dropped {since_upgrade:?} after the handshake");
-    assert!(since_upgrade < ms(1000), "dropped only after {since_upgrade:?}");
+    assert!(since_request >= deadline - ms(5), "dropped after {since_request:?}, before heartbeat + timeout");
+    assert!(since_upgrade >= deadline - ms(20), "dropped {since_upgrade:?} after the handshake");
+    assert!(since_upgrade < deadline + ms(190), "dropped only after {since_upgrade:?} (deadline {deadline:?})");
     assert!(pings >= 1, "the server pinged before dropping");
 
-    let (reason, _) = closed_once("/l/hb/drop", peer).await;
+    let (reason, _) = closed_once(route, peer).await;
     assert_eq!(reason, CloseReason::HeartbeatTimeout);
     eventually(|| server.hub().connections() == 0).await;
 }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{connect, eventually, get, http_head, http_status, recv, send, spawn_prefix, within, Client};
+use common::{connect, eventually, get, http_head, http_status, recv, send, spawn_prefix, upgrade_get, within, Client};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -266,6 +266,12 @@ async fn counters_match_a_scripted_session() {
     }
     echo(&mut c3, WsMessage::binary(vec![3u8])).await;
     echo(&mut c3, WsMessage::binary(vec![4u8, 5])).await;
+    // One protocol ping, answered with a pong.
+    send(&mut c1, WsMessage::Ping(vec![7u8].into())).await;
+    match within(c1.next()).await {
+        Some(Ok(WsMessage::Pong(payload))) => assert_eq!(payload.as_ref(), [7u8]),
+        other => panic!("expected the pong, got {other:?}"),
+    }
 
     let head = http_head(addr, &get("/metrics")).await.to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200"), "{head}");
@@ -280,8 +286,10 @@ async fn counters_match_a_scripted_session() {
         Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
         other => panic!("expected 401, got {:?}", other.map(|(_, r)| r.status())),
     }
-    // One 404.
-    assert_eq!(http_status(addr, &get("/m/nothing/here/at/all")).await, 404);
+    // One refused upgrade for an unknown path; a plain GET 404 (a browser's
+    // favicon) is not a handshake and is not counted.
+    assert_eq!(http_status(addr, &upgrade_get("/m/nothing/here/at/all")).await, 404);
+    assert_eq!(http_status(addr, &get("/favicon.ico")).await, 404);
 
     // One heartbeat timeout: this client never answers pings.
     let mut silent = raw_upgrade(addr, "/m/hb").await;
@@ -314,12 +322,14 @@ async fn counters_match_a_scripted_session() {
     assert_eq!(must(&m, "wirehub_messages_received_total", &echo_kind("text")), 5.0);
     assert_eq!(must(&m, "wirehub_messages_received_total", &echo_kind("binary")), 3.0);
     assert_eq!(must(&m, "wirehub_messages_received_total", &echo_kind("close")), 3.0);
-    assert_eq!(must(&m, "wirehub_messages_received_total", &echo_kind("ping")), 0.0);
+    assert_eq!(must(&m, "wirehub_messages_received_total", &echo_kind("ping")), 1.0);
     assert_eq!(must(&m, "wirehub_messages_sent_total", &echo_kind("text")), 5.0);
     assert_eq!(must(&m, "wirehub_messages_sent_total", &echo_kind("binary")), 3.0);
     assert_eq!(must(&m, "wirehub_messages_sent_total", &echo_kind("ping")), 0.0);
-    assert_eq!(must(&m, "wirehub_received_bytes_total", &echo_route), 10.0);
-    assert_eq!(must(&m, "wirehub_sent_bytes_total", &echo_route), 10.0);
+    assert_eq!(must(&m, "wirehub_messages_sent_total", &echo_kind("pong")), 1.0, "the automatic pong");
+    assert_eq!(must(&m, "wirehub_messages_sent_total", &echo_kind("close")), 3.0, "each peer Close answered");
+    assert_eq!(must(&m, "wirehub_received_bytes_total", &echo_route), 11.0);
+    assert_eq!(must(&m, "wirehub_sent_bytes_total", &echo_route), 11.0);
     assert_eq!(
         must(&m, "wirehub_messages_sent_total", &[("route", "/m/hb"), ("kind", "ping")]),
         f64::from(pings),
@@ -426,14 +436,14 @@ async fn label_cardinality_does_not_grow_with_rooms() {
     }
 
     visit(addr, 0..10).await;
-    assert_eq!(http_status(addr, &get("/m/missing/0")).await, 404);
+    assert_eq!(http_status(addr, &upgrade_get("/m/missing/0")).await, 404);
     let first = scrape_until(addr, |m| {
         value(m, "wirehub_connections_closed_total", &[("route", "/m/chat/{room}"), ("reason", "normal")]) == Some(10.0)
     })
     .await;
 
     for i in 1..100 {
-        assert_eq!(http_status(addr, &get(&format!("/m/missing/{i}"))).await, 404);
+        assert_eq!(http_status(addr, &upgrade_get(&format!("/m/missing/{i}"))).await, 404);
     }
     let tasks: Vec<_> = (0..10).map(|t| tokio::spawn(visit(addr, 10 + t * 99..10 + (t + 1) * 99))).collect();
     for task in tasks {

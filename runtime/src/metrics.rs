@@ -112,6 +112,8 @@ pub(crate) struct RouteMetrics {
     pub(crate) handler_duration: Histogram,
     pub(crate) fanout: Histogram,
     pub(crate) dropped_queue_full: IntCounter,
+    /// Queued for a connection that was dropped before they could be written.
+    pub(crate) dropped_closed: IntCounter,
     pub(crate) rtt: Histogram,
     pub(crate) queue_depth: Histogram,
 }
@@ -208,6 +210,7 @@ impl Metrics {
             handler_duration: self.handler_duration.get_metric_with_label_values(&[route])?,
             fanout: self.fanout.get_metric_with_label_values(&[route])?,
             dropped_queue_full: self.dropped.get_metric_with_label_values(&[route, "queue_full"])?,
+            dropped_closed: self.dropped.get_metric_with_label_values(&[route, "closed"])?,
             rtt: self.rtt.get_metric_with_label_values(&[route])?,
             queue_depth: self.queue_depth.get_metric_with_label_values(&[route])?,
         })

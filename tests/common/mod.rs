@@ -110,6 +110,15 @@ pub fn get(path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
 }
 
+/// A WebSocket upgrade request for `path` that closes the connection after
+/// the answer (for paths that refuse the upgrade).
+pub fn upgrade_get(path: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+}
+
 /// Waits until `cond` holds, checking after each yield (bounded by [`LIMIT`]).
 pub async fn eventually(mut cond: impl FnMut() -> bool) {
     within(async {

@@ -30,7 +30,7 @@ use super::writer::{close_phase, write_loop};
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
 use crate::extract::{CallCx, RejectAction, Rejection};
 use crate::limits::Bucket;
-use crate::message::{CloseFrame, Message, Utf8Bytes};
+use crate::message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 use crate::metrics::RouteMetrics;
 use crate::reply::{IntoReply, Reply};
 use crate::server::WsStream;
@@ -290,10 +290,20 @@ fn on_frame(
             return Frame::Stop;
         }
         Message::Pong(payload) => conn.record_rtt(payload),
-        Message::Ping(_) => {}
+        // tungstenite queued the Pong that answers it; it goes out with the next write.
+        Message::Ping(payload) => {
+            if let Some(m) = conn.metrics() {
+                m.sent(MessageKind::Pong, payload.len());
+            }
+        }
         Message::Text(text) if route.options.app_ping == Some(text.as_str()) => {
             let pong = route.options.app_pong.unwrap_or(r#"{"type":"pong"}"#);
-            let _ = conn.push(tungstenite::Message::Text(Utf8Bytes::from_static(pong)));
+            let answer = conn.push(tungstenite::Message::Text(Utf8Bytes::from_static(pong)));
+            if answer == Err(super::SendError::Full) {
+                if let Some(m) = conn.metrics() {
+                    m.dropped_queue_full.inc();
+                }
+            }
             return Frame::Skip;
         }
         Message::Text(_) | Message::Binary(_) => {

@@ -59,7 +59,11 @@ pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outb
                         return;
                     }
                 }
-                hb_timer.as_mut().reset(hb.next_ping.min(last_seen.max(now) + hb.every + hb.timeout));
+                // Wake for the next ping or the moment the peer becomes
+                // dead, whichever comes first (a peer seen after this
+                // wake-up pushes the deadline on; the check above re-reads).
+                let dead_at = last_seen + hb.every + hb.timeout;
+                hb_timer.as_mut().reset(if dead_at > now { hb.next_ping.min(dead_at) } else { hb.next_ping });
             }
         }
     }
@@ -169,28 +173,44 @@ pub(super) async fn close_phase(
 ) {
     let limit = conn.0.route.opts.close_timeout;
     let replies = &conn.0.replies;
+    let metrics = conn.metrics();
     outbound.close();
     // A peer's Close (even one with a forbidden code) was answered by
     // tungstenite when it was read: that answer only needs flushing.
     let answered = frame.is_none() && matches!(reason, CloseReason::Peer { .. } | CloseReason::ProtocolError { .. });
     let close = tungstenite::Message::Close(frame.map(CloseFrame::into_wire));
     match reason {
-        r if r.drops() => {}
+        r if r.drops() => {
+            // No close handshake with a dead or unwritable peer: what was
+            // queued for it is lost, and counted.
+            let lost = outbound.len() + replies.take(usize::MAX).len();
+            if let Some(m) = metrics {
+                m.dropped_closed.inc_by(lost as u64);
+            }
+        }
         _ if answered => {
+            if let Some(m) = metrics {
+                m.sent(MessageKind::Close, 0);
+            }
             let _ = tokio::time::timeout(limit, sink.flush()).await;
         }
         CloseReason::ProtocolError { .. } => {
-            let _ = tokio::time::timeout(limit, sink.send(close)).await;
+            let answer = async {
+                feed(sink, metrics, close).await?;
+                sink.flush().await
+            };
+            let _ = tokio::time::timeout(limit, answer).await;
         }
         _ => {
             let graceful = async {
                 while let Ok(queued) = outbound.try_recv() {
-                    sink.feed(queued).await?;
+                    feed(sink, metrics, queued).await?;
                 }
                 for reply in replies.take(usize::MAX) {
-                    sink.feed(reply).await?;
+                    feed(sink, metrics, reply).await?;
                 }
-                sink.send(close).await
+                feed(sink, metrics, close).await?;
+                sink.flush().await
             };
             if let Ok(Ok(())) = tokio::time::timeout(limit, graceful).await {
                 let answer = async {

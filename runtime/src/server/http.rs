@@ -57,7 +57,11 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
         return page_response(page.reply(&shared.hub));
     }
     let Some(found) = shared.router.find(req.uri().path()) else {
-        shared.reject("none", Rejected::NotFound);
+        // Only a WebSocket upgrade is a refused handshake; a browser's
+        // `/favicon.ico` is not.
+        if asks_for_websocket(&req) {
+            shared.reject("none", Rejected::NotFound);
+        }
         return plain(StatusCode::NOT_FOUND, "no route for this path\n");
     };
     let route = found.value.clone();
@@ -192,8 +196,13 @@ fn rejection(reject: Reject) -> Response<Body> {
 }
 
 /// Checks that a request on a WebSocket route is a valid upgrade request.
+/// Whether the request asks for a WebSocket (`Upgrade: websocket`).
+fn asks_for_websocket(req: &Request<Incoming>) -> bool {
+    header_has(req.headers(), header::UPGRADE, "websocket")
+}
+
 fn check_upgrade(req: &Request<Incoming>) -> Result<(), (Rejected, Box<Response<Body>>)> {
-    let upgrade = header_has(req.headers(), header::UPGRADE, "websocket");
+    let upgrade = asks_for_websocket(req);
     let connection = header_has(req.headers(), header::CONNECTION, "upgrade");
     if !upgrade || !connection {
         let mut r = plain(StatusCode::UPGRADE_REQUIRED, "this path serves WebSocket connections only\n");
