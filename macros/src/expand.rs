@@ -197,11 +197,14 @@ fn hooks(private: &TokenStream, o: &Options) -> (TokenStream, Vec<TokenStream>) 
 
 /// The validator wrapper: calls the user's validator (sync or async, told
 /// apart by autoref on its concrete return type), checks every `Auth<T>`
-/// against the identity type, and boxes the identity with its principal.
+/// argument (whatever its type is called) against the identity type, and
+/// boxes the identity with its principal.
 fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> TokenStream {
     let same_type = auth_types.iter().map(|ty| {
-        quote_spanned! {ty.span()=>
-            #private::same_identity::<#ty, _>(&__wirehub_identity);
+        // On the `T` of a literal `Auth<T>`, on the whole type otherwise (an alias).
+        let span = crate::handler::auth_identity(ty).map_or_else(|| ty.span(), Spanned::span);
+        quote_spanned! {span=>
+            (&#private::ArgProbe::<#ty>::new()).same_identity(&__wirehub_identity);
         }
     });
     let call = quote_spanned! {path.span()=>
@@ -212,7 +215,9 @@ fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> To
             __wirehub_hs: &#private::Handshake,
         ) -> #private::BoxFuture<'_, ::core::result::Result<#private::Identity, #private::Reject>> {
             #[allow(unused_imports)]
-            use #private::{AuthFuture as _, AuthReady as _, PrincipalKey as _, PrincipalNone as _};
+            use #private::{
+                AuthArg as _, AuthFuture as _, AuthReady as _, OtherArg as _, PrincipalKey as _, PrincipalNone as _,
+            };
             let __wirehub_pending = #call;
             ::std::boxed::Box::pin(async move {
                 let __wirehub_identity = match __wirehub_pending.await {

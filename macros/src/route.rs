@@ -37,7 +37,8 @@ pub(crate) struct Options {
     pub(crate) on_open: Option<syn::Path>,
     pub(crate) on_close: Option<syn::Path>,
     pub(crate) auth: Option<syn::Path>,
-    /// The `T` of every `Auth<T>` argument, checked against the validator.
+    /// The handler's argument types (with `auth`): each `Auth<T>` among
+    /// them, however named, is checked against the validator's identity.
     pub(crate) auth_types: Vec<syn::Type>,
     pub(crate) reauth: Option<u64>,
     pub(crate) protocols: Vec<LitStr>,
@@ -129,14 +130,16 @@ impl Route {
             errors.push(key.span(), "`burst` needs `rate = \"N/s\"`: add it, or remove `burst`");
         }
         for ty in &handler.args {
-            let Some(identity) = auth_identity(ty) else { continue };
-            if options.auth.is_none() {
+            if auth_identity(ty).is_some() && options.auth.is_none() {
                 errors.push(
                     ty.span(),
                     "`Auth<..>` needs `auth = validator` on the route: add `auth = my_validator` to `#[ws_route]`",
                 );
             }
-            options.auth_types.push(identity.clone());
+        }
+        if options.auth.is_some() {
+            // Every argument: an alias of `Auth<T>` is checked like `Auth<T>`.
+            options.auth_types.clone_from(&handler.args);
         }
         check_path_tuples(&handler, &params, &path, errors);
 

@@ -72,7 +72,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::auth::{
-        same_identity, AuthFuture, AuthReady, AuthWrap, PrincipalKey, PrincipalNone, PrincipalProbe,
+        ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
     };
     pub use crate::connection::{serve, Setup};
     pub use crate::extract::{CallCx, CheckCx, Extract, Kinds, Needs, Rejection};

@@ -207,5 +207,36 @@ impl<T> SameIdentity<T> for T {}
 pub struct NotAnIdentity<T>(T);
 impl<T> SameIdentity<NotAnIdentity<T>> for T {}
 
+/// Checks one handler argument type against the validator's identity type
+/// `V`, whatever name the argument's type is written with (a type alias of
+/// `Auth<T>` included): called as `(&ArgProbe::<A>::new()).same_identity(&v)`,
+/// `A = Auth<T>` finds [`AuthArg::same_identity`] (which needs
+/// `T: SameIdentity<V>`) before autoref reaches [`OtherArg::same_identity`],
+/// which every other argument finds and which checks nothing.
 #[doc(hidden)]
-pub fn same_identity<A: SameIdentity<V>, V>(_: &V) {}
+pub struct ArgProbe<A>(std::marker::PhantomData<fn() -> A>);
+
+impl<A> ArgProbe<A> {
+    #[doc(hidden)]
+    pub const fn new() -> Self {
+        ArgProbe(std::marker::PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait AuthArg<T> {
+    /// The argument is `Auth<T>`: `T` must be the identity type.
+    fn same_identity<V>(&self, _identity: &V)
+    where
+        T: SameIdentity<V>,
+    {
+    }
+}
+impl<T> AuthArg<T> for ArgProbe<Auth<T>> {}
+
+#[doc(hidden)]
+pub trait OtherArg {
+    /// The argument is not `Auth<T>`: nothing to check.
+    fn same_identity<V>(&self, _identity: &V) {}
+}
+impl<A> OtherArg for &ArgProbe<A> {}

@@ -46,6 +46,6 @@ pub use origin::Origins;
 
 #[doc(hidden)]
 pub use identity::{
-    same_identity, AuthFuture, AuthReady, AuthWrap, PrincipalKey, PrincipalNone, PrincipalProbe, SameIdentity,
-    ValidatorOutput,
+    ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
+    SameIdentity, ValidatorOutput,
 };
