@@ -174,6 +174,12 @@ async fn f_send_then_reply(conn: Conn, text: String) -> String {
     format!("reply:{text}")
 }
 
+/// A route whose close handshake could wait 10 s for the peer's answer.
+#[ws_route("/f/stubborn", close_timeout = "10s")]
+async fn f_stubborn(text: String) -> String {
+    text
+}
+
 /// A plain route for the shutdown test.
 #[ws_route("/f/shutdown")]
 async fn f_shutdown(text: String) -> String {
@@ -551,4 +557,48 @@ async fn graceful_shutdown_closes_every_client_with_1001() {
     assert_eq!(hub.connections(), 0);
     // Not accepting any more.
     assert!(within(tokio::net::TcpStream::connect(addr)).await.is_err(), "still accepting after shutdown");
+}
+
+/// When the drain time is up, connections still in their close handshake
+/// (a peer that never answers Close, on a route with a long close_timeout)
+/// and idle keep-alive HTTP connections are cut: `shutdown` returns soon
+/// after the drain time and leaves no socket open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cuts_what_is_left_when_the_drain_time_is_up() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let drain = Duration::from_millis(200);
+    let server = spawn_prefix("/f/", app().config(|c| c.drain_timeout = drain)).await;
+    let addr = server.local_addr();
+    let hub = server.hub().clone();
+
+    let tcp = within(tokio::net::TcpStream::connect(addr)).await.expect("connect");
+    let (status, mut stubborn) = common::raw_upgrade_on(tcp, addr, "/f/stubborn").await;
+    assert_eq!(status, 101);
+    eventually(|| hub.connections() == 1).await;
+    // A keep-alive HTTP client (a load balancer polling /healthz).
+    let mut keep_alive = within(tokio::net::TcpStream::connect(addr)).await.expect("connect");
+    within(keep_alive.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")).await.expect("write");
+    let mut answer = [0u8; 12];
+    within(keep_alive.read_exact(&mut answer)).await.expect("read the status line");
+    assert_eq!(&answer, b"HTTP/1.1 200");
+
+    let started = Instant::now();
+    within(server.shutdown()).await.expect("shutdown returns Ok");
+    let took = started.elapsed();
+    assert!(took >= drain, "returned after {took:?}, before the drain time");
+    assert!(took < drain + Duration::from_millis(900), "returned {took:?} after the request: nothing was cut");
+    assert_eq!(hub.connections(), 0, "every connection is gone");
+
+    // Both sockets end: the WebSocket after its (unanswered) Close 1001.
+    let mut rest = Vec::new();
+    within(stubborn.read_to_end(&mut rest)).await.expect("read to EOF");
+    assert_eq!(rest.first(), Some(&0x88), "a Close frame came first: {rest:?}");
+    assert_eq!(rest.get(2..4), Some(&[0x03, 0xe9][..]), "with code 1001: {rest:?}");
+    let mut rest = Vec::new();
+    within(keep_alive.read_to_end(&mut rest)).await.expect("keep-alive connection read to EOF");
+    assert!(
+        started.elapsed() < drain + Duration::from_millis(900),
+        "sockets closed only after {:?}",
+        started.elapsed()
+    );
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{connect, recv_text, send, within, Client};
+use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wirehub::backplane::Redis;
@@ -307,6 +308,46 @@ async fn ten_thousand_messages_from_three_instances_arrive_exactly_once_in_order
     }
 }
 
+/// A publisher that never waits (20 000 messages written back to back) is
+/// not throttled into drops while Redis is healthy: every message reaches
+/// the other instance, once and in order, and nothing is counted as dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaced_burst_reaches_the_other_instance_without_drops() {
+    const BURST: usize = 20_000;
+    let Some(redis) = RedisServer::start().await else { return };
+    let p = prefix();
+    let (a, b) = (instance(&redis.url(), &p).await, instance(&redis.url(), &p).await);
+    let sender = connect(a.local_addr(), "/r/room/burst").await;
+    let mut receiver = connect(b.local_addr(), "/r/room/burst").await;
+    redis.await_subscribers(&format!("{p}:r:burst"), 2).await;
+
+    let (mut sink, mut stream) = sender.split();
+    // The sender's own copies come back too: drain them so its socket never stalls.
+    let drain = tokio::spawn(async move {
+        let mut own = 0;
+        while own < BURST {
+            match within(stream.next()).await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_))) => own += 1,
+                Some(Ok(_)) => {}
+                other => panic!("sender's stream ended early: {other:?}"),
+            }
+        }
+    });
+    let write = async {
+        for i in 0..BURST {
+            sink.feed(tokio_tungstenite::tungstenite::Message::text(i.to_string())).await?;
+        }
+        sink.flush().await
+    };
+    within(write).await.expect("write the burst");
+    for i in 0..BURST {
+        assert_eq!(recv_text(&mut receiver).await, i.to_string(), "message {i} missing, duplicated or late");
+    }
+    within(drain).await.expect("sender drained");
+    let metrics = metrics_text(a.local_addr()).await;
+    assert!(metrics.lines().any(|l| l == "wirehub_backplane_dropped_total 0"), "no drops:\n{metrics}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_to_an_id_and_to_an_identity_reach_other_instances() {
     let Some(redis) = RedisServer::start().await else { return };
@@ -333,6 +374,43 @@ async fn sends_to_an_id_and_to_an_identity_reach_other_instances() {
     assert_eq!(recv_text(&mut grace).await, "for grace");
     a.hub().send_to_principal("grace", "again");
     assert_eq!(recv_text(&mut grace).await, "again", "ada's tabs got nothing meant for grace");
+}
+
+/// An instance that shuts down cleanly takes its members out of presence at
+/// once (long before their entries would expire), and its presence keys
+/// carry an expiry, so Redis keeps nothing of a room nobody refreshes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_instance_leaves_presence_at_once_and_keys_expire() {
+    let Some(redis) = RedisServer::start().await else { return };
+    let p = prefix();
+    let long_ttl = |url: &str| {
+        let backplane = Redis::connect(url).prefix(&p).presence_ttl(Duration::from_secs(60));
+        App::new().routes(|path| path.starts_with("/r/")).backplane(backplane).config(|c| c.heartbeat = None)
+    };
+    let a = common::spawn(long_ttl(&redis.url())).await;
+    let b = common::spawn(long_ttl(&redis.url())).await;
+    let _ada = connect(a.local_addr(), "/r/user/gone?user=ada").await;
+    let _bob = connect(b.local_addr(), "/r/user/gone?user=bob").await;
+    let hub = a.hub().clone();
+    eventually_async(|| {
+        let hub = hub.clone();
+        async move { hub.presence_all("u:gone").await.len() == 2 }
+    })
+    .await;
+    let key = format!("{p}:presence:u:gone");
+    let ttl: i64 = redis.command(&["PTTL", &key]).await.trim().trim_start_matches(':').parse().expect("PTTL reply");
+    assert!(ttl > 60_000 && ttl <= 120_000, "presence key expires two TTLs after its last refresh: {ttl} ms");
+
+    within(b.shutdown()).await.expect("b stops");
+    let started = tokio::time::Instant::now();
+    eventually_async(|| {
+        let hub = hub.clone();
+        async move { hub.presence_all("u:gone").await.len() == 1 }
+    })
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(5), "bob left presence when b stopped, not after the 60 s TTL");
+    let members = hub.presence_all("u:gone").await;
+    assert_eq!(members[0].principal.as_deref(), Some("ada"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,7 +88,18 @@ pub(crate) struct Shared {
     /// The instant timestamps of the app count from.
     pub(crate) epoch: Instant,
     pub(crate) draining: Arc<AtomicBool>,
+    /// Set when the drain time is up: connections still closing drop their
+    /// TCP connection, and plain HTTP connections end.
+    pub(crate) hard_stop: tokio::sync::watch::Sender<bool>,
     pub(crate) metrics: Option<Metrics>,
+}
+
+impl Shared {
+    /// Resolves once the drain time is up (at once if it already is).
+    pub(crate) async fn hard_stopped(&self) {
+        let mut stop = self.hard_stop.subscribe();
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    }
 }
 
 impl Shared {
@@ -248,6 +259,7 @@ impl App {
             pages,
             epoch: Instant::now(),
             draining,
+            hard_stop: tokio::sync::watch::Sender::new(false),
             metrics,
         });
         let mut metrics_addr = None;
@@ -262,6 +274,7 @@ impl App {
                 pages: ops_pages,
                 epoch: shared.epoch,
                 draining: shared.draining.clone(),
+                hard_stop: shared.hard_stop.clone(),
                 metrics: None,
             });
             ops_task = Some(tokio::spawn(serve_ops(ops_listener, ops_shared)));
@@ -336,6 +349,10 @@ async fn serve_ops(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// How long connections cut at the end of the drain time get to finish
+/// (release their socket, run `on_close`) before `serve` returns.
+const HARD_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: ShutdownHandle) -> Result<()> {
     loop {
         tokio::select! {
@@ -359,6 +376,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: Shutd
     shared.hub.close_all(&CloseReason::Shutdown, &CloseFrame::new(CloseCode::Away, "server shutting down"));
     if !shared.hub.wait_empty(shared.config.drain_timeout).await {
         tracing::warn!(left = shared.hub.connections(), "drain timeout: dropping the remaining connections");
+        shared.hard_stop.send_replace(true);
+        // Their close phases end at once; on_close hooks get a moment to run.
+        if !shared.hub.wait_empty(HARD_STOP_GRACE).await {
+            tracing::warn!(left = shared.hub.connections(), "connections still running after the drain time");
+        }
+    } else {
+        shared.hard_stop.send_replace(true);
     }
     shared.hub.shutdown_relay();
     Ok(())

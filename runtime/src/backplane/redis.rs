@@ -43,9 +43,8 @@ use super::{decode, encode, member_key, parse_member, Backplane, Relay, StartCx,
 use crate::connection::ConnId;
 use crate::hub::{lock, Hub, Member};
 
-const QUEUE: usize = 4096;
-/// Commands sent in one pipeline, at most.
-const BATCH: usize = 256;
+/// Commands waiting for Redis, at most, by default (see [`Redis::queue`]).
+const QUEUE: usize = 16_384;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
@@ -56,12 +55,13 @@ pub struct Redis {
     url: String,
     prefix: String,
     presence_ttl: Duration,
+    queue: usize,
 }
 
 impl Redis {
     /// A backplane on the Redis server at `url` (connected when the app starts).
     pub fn connect(url: impl Into<String>) -> Self {
-        Redis { url: url.into(), prefix: "wirehub".to_owned(), presence_ttl: Duration::from_secs(15) }
+        Redis { url: url.into(), prefix: "wirehub".to_owned(), presence_ttl: Duration::from_secs(15), queue: QUEUE }
     }
 
     /// The backplane of `WIREHUB_REDIS_URL`, if that variable is set, with
@@ -86,6 +86,17 @@ impl Redis {
         self
     }
 
+    /// How many commands (publishes, presence updates) may wait for Redis
+    /// (default 16 384). Each round trip sends everything waiting in one
+    /// pipeline, so the queue only fills when messages are published faster
+    /// than Redis takes them, or while Redis is unreachable: what does not
+    /// fit is dropped and counted in `wirehub_backplane_dropped_total`
+    /// (local members still get it).
+    pub fn queue(mut self, commands: usize) -> Self {
+        self.queue = commands.max(1);
+        self
+    }
+
     /// How long a presence entry outlives its instance (default 15 s).
     pub fn presence_ttl(mut self, ttl: Duration) -> Self {
         self.presence_ttl = ttl.max(Duration::from_millis(300));
@@ -97,7 +108,7 @@ impl Backplane for Redis {
     fn start(self: Box<Self>, cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>> {
         let client = redis::Client::open(self.url.as_str()).map_err(|e| crate::Error::Backplane(e.to_string()))?;
         let metrics = BackplaneMetrics::new(cx.registry.as_ref()).map_err(crate::Error::Metrics)?;
-        let (commands, queue) = mpsc::channel(QUEUE);
+        let (commands, queue) = mpsc::channel(self.queue);
         let (stop, _) = watch::channel(false);
         let inner = Arc::new(Inner {
             client,
@@ -199,6 +210,12 @@ impl Inner {
         format!("{}:presence:{room}", self.prefix)
     }
 
+    /// A presence key outlives its last refresh by two TTLs, then Redis
+    /// deletes it: rooms of crashed instances leave no keys behind.
+    fn key_ttl_ms(&self) -> u64 {
+        2 * self.ttl.as_millis() as u64
+    }
+
     fn send(&self, command: Command) {
         if self.commands.try_send(command).is_err() {
             self.metrics.dropped.inc();
@@ -269,39 +286,62 @@ async fn publisher(inner: Arc<Inner>, mut queue: mpsc::Receiver<Command>) {
     let mut refresh = tokio::time::interval(inner.ttl / 3);
     loop {
         tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                // The last presence removals (and publishes) of a stopping
+                // instance still go out, so other instances do not list its
+                // members until their entries expire.
+                let mut batch = Vec::with_capacity(queue.len());
+                while let Ok(next) = queue.try_recv() {
+                    batch.push(next);
+                }
+                if !batch.is_empty() {
+                    let _ = timeout(CONNECT_TIMEOUT, run_batch(&inner, &batch)).await;
+                }
+                return;
+            }
             command = queue.recv() => {
                 let Some(command) = command else { return };
-                // Everything queued meanwhile goes in the same pipeline: one
-                // round trip for up to BATCH commands, in queue order.
-                let mut batch = vec![command];
-                while batch.len() < BATCH {
-                    match queue.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
+                // Everything queued meanwhile goes in the same pipeline, in
+                // queue order: the busier the publishers, the bigger the
+                // batch, so one round trip per batch keeps up with them.
+                let mut batch = Vec::with_capacity(1 + queue.len());
+                batch.push(command);
+                while batch.len() < queue.max_capacity() {
+                    let Ok(next) = queue.try_recv() else { break };
+                    batch.push(next);
                 }
-                let Some(mut conn) = inner.link().await else {
-                    inner.metrics.dropped.inc_by(batch.len() as u64);
-                    continue;
-                };
-                let expiry = now_ms() + inner.ttl.as_millis() as u64;
-                let mut pipe = redis::pipe();
-                for command in &batch {
-                    match command {
-                        Command::Publish { channel, frame } => pipe.cmd("PUBLISH").arg(channel).arg(frame.as_ref()),
-                        Command::PresenceAdd { key, member } => pipe.cmd("ZADD").arg(key).arg(expiry).arg(member),
-                        Command::PresenceRemove { key, member } => pipe.cmd("ZREM").arg(key).arg(member),
-                    }
-                    .ignore();
-                }
-                if let Err(e) = pipe.query_async::<()>(&mut conn).await {
-                    inner.metrics.dropped.inc_by(batch.len() as u64);
-                    inner.lost(&e).await;
-                }
+                run_batch(&inner, &batch).await;
             }
             _ = refresh.tick() => refresh_presence(&inner).await,
         }
+    }
+}
+
+/// Sends `batch` in one pipeline; on failure counts it dropped.
+async fn run_batch(inner: &Inner, batch: &[Command]) {
+    let Some(mut conn) = inner.link().await else {
+        inner.metrics.dropped.inc_by(batch.len() as u64);
+        return;
+    };
+    let expiry = now_ms() + inner.ttl.as_millis() as u64;
+    let mut pipe = redis::pipe();
+    for command in batch {
+        match command {
+            Command::Publish { channel, frame } => {
+                pipe.cmd("PUBLISH").arg(channel).arg(frame.as_ref()).ignore();
+            }
+            Command::PresenceAdd { key, member } => {
+                pipe.cmd("ZADD").arg(key).arg(expiry).arg(member).ignore();
+                pipe.cmd("PEXPIRE").arg(key).arg(inner.key_ttl_ms()).ignore();
+            }
+            Command::PresenceRemove { key, member } => {
+                pipe.cmd("ZREM").arg(key).arg(member).ignore();
+            }
+        }
+    }
+    if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+        inner.metrics.dropped.inc_by(batch.len() as u64);
+        inner.lost(&e).await;
     }
 }
 
@@ -321,6 +361,7 @@ async fn refresh_presence(inner: &Inner) {
         pipe.cmd("ZADD").arg(&key).arg(expiry).arg(member_key(member)).ignore();
         if rooms.insert(room.clone()) {
             pipe.cmd("ZREMRANGEBYSCORE").arg(&key).arg("-inf").arg(now).ignore();
+            pipe.cmd("PEXPIRE").arg(&key).arg(inner.key_ttl_ms()).ignore();
         }
     }
     if let Err(e) = pipe.query_async::<()>(&mut conn).await {

@@ -44,8 +44,16 @@ pub(crate) async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
         let shared = shared.clone();
         async move { Ok::<_, Infallible>(handle(req, peer, shared).await) }
     });
-    if let Err(e) = http.serve_connection(TokioIo::new(tcp), service).with_upgrades().await {
-        tracing::debug!(%peer, error = %e, "http connection ended with an error");
+    let connection = http.serve_connection(TokioIo::new(tcp), service).with_upgrades();
+    tokio::select! {
+        ended = connection => {
+            if let Err(e) = ended {
+                tracing::debug!(%peer, error = %e, "http connection ended with an error");
+            }
+        }
+        // A keep-alive connection (a load balancer polling /healthz) ends
+        // with the drain time.
+        () = shared.hard_stopped() => {}
     }
 }
 
