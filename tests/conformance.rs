@@ -2,18 +2,24 @@
 //! client of `tests/raw` (which sends what WebSocket libraries refuse to).
 //!
 //! Every case checks the server's answer (the close code RFC 6455 requires,
-//! then the TCP close) and that the server still serves a fresh connection
-//! afterwards (an echo round trip).
+//! then the TCP close), that a bystander connection opened before the
+//! violation is still served after it (an echo, then a clean close), and
+//! that the server still serves a fresh connection afterwards.
 //!
 //! Every route of this file lives under `/c/`.
 
 mod common;
 mod raw;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use common::{connect, expect_close, recv_text, send, spawn_prefix};
+use common::{connect, expect_close, recv_text, send, spawn_prefix, within};
+use futures_util::StreamExt;
 use raw::{expect_close_code, Client, Data, Ended, Frame, LenForm, BINARY, CLOSE, TEXT};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use wirehub::prelude::*;
 use wirehub::Server;
@@ -78,12 +84,27 @@ async fn server() -> Server {
 
 /// A fresh connection gets an echo, then a clean close handshake.
 async fn assert_serves(addr: SocketAddr) {
-    let mut client = Client::connect(addr, "/c/echo").await;
-    client.send(Frame::text("still serving")).await;
-    assert_eq!(client.recv_data().await, Ok(Data::Text(b"still serving".to_vec())), "fresh connection echo");
+    echo_then_close(Client::connect(addr, "/c/echo").await, "fresh connection").await;
+}
+
+/// Echoes one message on an open `/c/echo` connection, then closes it with
+/// a clean close handshake (`who` names the connection in failures).
+async fn echo_then_close(mut client: Client, who: &str) {
+    let text = format!("{who}: still serving");
+    client.send(Frame::text(&text)).await;
+    assert_eq!(client.recv_data().await, Ok(Data::Text(text.into_bytes())), "{who}: echo");
     client.send(Frame::close(1000, "bye")).await;
-    assert_eq!(expect_close_code(&mut client).await, Some(1000), "fresh connection close");
-    assert!(client.expect_eof().await, "server keeps TCP open after the close handshake");
+    assert_eq!(expect_close_code(&mut client).await, Some(1000), "{who}: close");
+    assert!(client.expect_eof().await, "{who}: server sent frames after the close handshake");
+}
+
+/// A `/c/echo` connection opened (and served once) before another
+/// connection breaks the protocol.
+async fn bystander(addr: SocketAddr) -> Client {
+    let mut client = Client::connect(addr, "/c/echo").await;
+    client.send(Frame::text("bystander")).await;
+    assert_eq!(client.recv_data().await, Ok(Data::Text(b"bystander".to_vec())), "bystander: echo before");
+    client
 }
 
 /// Sends `frames` on a fresh connection to `path` and returns the close
@@ -108,8 +129,9 @@ async fn fail_case(addr: SocketAddr, path: &str, frames: Vec<Frame>) -> Option<u
     code
 }
 
-/// One test: `frames` sent to `path` must be answered with `expected`, and a
-/// fresh connection is served afterwards.
+/// One test: `frames` sent to `path` must be answered with `expected`; a
+/// bystander connection opened before them is still served, and so is a
+/// fresh connection afterwards.
 macro_rules! case {
     ($(#[$meta:meta])* $name:ident, $path:expr, $expected:expr, [$($frame:expr),* $(,)?]) => {
         $(#[$meta])*
@@ -117,8 +139,10 @@ macro_rules! case {
         async fn $name() {
             let server = server().await;
             let addr = server.local_addr();
+            let bystander = bystander(addr).await;
             let got = fail_case(addr, $path, vec![$($frame),*]).await;
             assert_eq!(got, $expected, "close code answered (None = dropped without a close frame)");
+            echo_then_close(bystander, "bystander").await;
             assert_serves(addr).await;
         }
     };
@@ -565,20 +589,107 @@ async fn binary_to_binary_only_handler_is_echoed() {
 
 // ---------------------------------------------------------------- panic isolation
 
-/// A panicking handler closes its own connection with 1011; another open
-/// connection keeps working, and new connections are served.
+/// One metric sample: name and labels (sorted, so label order in the text
+/// output does not matter).
+type Series = (String, BTreeMap<String, String>);
+
+/// Parses the Prometheus text format (comments skipped; label values may
+/// hold escaped quotes, commas and braces).
+fn parse_metrics(text: &str) -> BTreeMap<Series, f64> {
+    let mut samples = BTreeMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let malformed = |what: &str| -> ! { panic!("malformed sample ({what}): {line}") };
+        let name_end = line.find(['{', ' ']).unwrap_or_else(|| malformed("no value"));
+        let mut labels = BTreeMap::new();
+        let mut rest = line[name_end..].chars();
+        if line[name_end..].starts_with('{') {
+            rest.next();
+            while !rest.as_str().starts_with('}') {
+                let key: String = rest.by_ref().take_while(|c| *c != '=').collect();
+                if rest.next() != Some('"') {
+                    malformed("unquoted label value");
+                }
+                let mut value = String::new();
+                loop {
+                    match rest.next().unwrap_or_else(|| malformed("unterminated label value")) {
+                        '\\' => match rest.next().unwrap_or_else(|| malformed("dangling escape")) {
+                            'n' => value.push('\n'),
+                            c => value.push(c),
+                        },
+                        '"' => break,
+                        c => value.push(c),
+                    }
+                }
+                labels.insert(key, value);
+                if rest.as_str().starts_with(',') {
+                    rest.next();
+                }
+            }
+            rest.next();
+        }
+        let value = rest.as_str().split_whitespace().next().and_then(|v| v.parse().ok());
+        let value = value.unwrap_or_else(|| malformed("bad value"));
+        assert!(samples.insert((line[..name_end].to_owned(), labels), value).is_none(), "duplicate sample: {line}");
+    }
+    samples
+}
+
+/// The value of the sample `name` with exactly `labels` (in any order).
+fn sample(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    samples.get(&(name.to_owned(), labels)).copied()
+}
+
+/// GETs `/metrics` (same port as the WebSocket server) and parses it.
+async fn scrape(addr: SocketAddr) -> BTreeMap<Series, f64> {
+    let mut tcp = within(TcpStream::connect(addr)).await.expect("tcp connect");
+    within(tcp.write_all(common::get("/metrics").as_bytes())).await.expect("write request");
+    let mut raw = Vec::new();
+    within(tcp.read_to_end(&mut raw)).await.expect("read the response to EOF");
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    assert!(head.starts_with("HTTP/1.1 200 "), "GET /metrics: {head}");
+    parse_metrics(body)
+}
+
+#[test]
+fn metrics_parser_ignores_label_order_and_reads_escapes() {
+    let samples = parse_metrics(
+        "# HELP x A counter.\n# TYPE x counter\nx 3\nx{b=\"2\",a=\"1\"} 4\n\
+         y{route=\"/r/{id}\",reason=\"q\\\"u,o}te\"} 5\n",
+    );
+    assert_eq!(sample(&samples, "x", &[]), Some(3.0));
+    assert_eq!(sample(&samples, "x", &[("a", "1"), ("b", "2")]), Some(4.0));
+    assert_eq!(sample(&samples, "y", &[("reason", "q\"u,o}te"), ("route", "/r/{id}")]), Some(5.0));
+    assert_eq!(sample(&samples, "x", &[("a", "1")]), None, "labels must match exactly");
+}
+
+/// A panicking handler closes its own connection with 1011 and is counted
+/// (`wirehub_handler_panics_total`, and one close with reason `panic`);
+/// another open connection keeps working, and new connections are served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handler_panic_closes_only_its_connection_with_1011() {
+    const PANICS: &str = "wirehub_handler_panics_total";
+    const CLOSED: &str = "wirehub_connections_closed_total";
+    let panics = [("route", "/c/panic")];
+    let closed_by_panic = [("reason", "panic"), ("route", "/c/panic")];
+
     let server = server().await;
     let addr = server.local_addr();
     let mut victim = connect(addr, "/c/panic").await;
     let mut bystander = connect(addr, "/c/panic").await;
     send(&mut bystander, "before").await;
     assert_eq!(recv_text(&mut bystander).await, "before");
+    let before = scrape(addr).await;
+    let panics_before = sample(&before, PANICS, &panics).unwrap_or(0.0);
+    assert_eq!(sample(&before, CLOSED, &closed_by_panic).unwrap_or(0.0), 0.0, "panic closes before the panic");
 
     send(&mut victim, "panic").await;
     let (code, reason) = expect_close(&mut victim).await;
     assert_eq!(code, 1011, "reason {reason:?}");
+    // Answer the close (tungstenite does on the next read) and wait for the
+    // server to end the TCP connection: the close is counted after that.
+    while let Some(Ok(_)) = within(victim.next()).await {}
 
     send(&mut bystander, "after").await;
     assert_eq!(recv_text(&mut bystander).await, "after");
@@ -587,6 +698,21 @@ async fn handler_panic_closes_only_its_connection_with_1011() {
     send(&mut fresh, WsMessage::text("fresh")).await;
     assert_eq!(recv_text(&mut fresh).await, "fresh");
     assert_serves(addr).await;
+
+    // The close is counted just after the server drops the victim's TCP
+    // connection: scrape until it shows, then check the exact counts.
+    let after = within(async {
+        loop {
+            let samples = scrape(addr).await;
+            if sample(&samples, CLOSED, &closed_by_panic).unwrap_or(0.0) > 0.0 {
+                return samples;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert_eq!(sample(&after, PANICS, &panics), Some(panics_before + 1.0), "{PANICS}{panics:?} after one panic");
+    assert_eq!(sample(&after, CLOSED, &closed_by_panic), Some(1.0), "{CLOSED}{closed_by_panic:?} after one panic");
 }
 
 // ---------------------------------------------------------------- close reasons
@@ -617,8 +743,26 @@ async fn close_reasons_tell_protocol_errors_from_normal_closes() {
         let what = format!("{frame:?}");
         client.send(frame).await;
         assert_eq!(expect_close_code(&mut client).await, Some(answer), "answer to {what}");
+        drop(client); // the server may linger until we close
         common::eventually(|| !reasons_of(peer).is_empty()).await;
         assert_eq!(reasons_of(peer), vec![reason], "on_close reason after {what}");
     }
+    assert_serves(addr).await;
+}
+
+/// A peer that writes a whole oversized message before it reads anything
+/// still gets the 1009 and a clean end of the connection: the server reads
+/// and discards the rest (lingering close) instead of closing with unread
+/// bytes, which would make the kernel answer with a reset.
+#[tokio::test]
+async fn oversized_message_written_in_one_go_gets_1009_and_a_clean_end() {
+    let server = server().await;
+    let addr = server.local_addr();
+    let mut client = Client::connect(addr, "/c/small").await;
+    let frame = Frame::binary(vec![0x61; 4 << 20]).encode();
+    common::within(client.write_raw(&frame)).await.expect("the whole message is taken, not reset");
+    let close = common::within(client.read_frame()).await.expect("no reset before the close frame");
+    assert_eq!(close.and_then(|f| f.close_code()), Some(1009));
+    assert!(matches!(common::within(client.read_frame()).await, Ok(None)), "a clean end, not a reset");
     assert_serves(addr).await;
 }

@@ -226,4 +226,12 @@ async fn sigterm_with_10000_connections_delivers_the_queued_burst_then_1001() {
     );
     assert!(exit.0.success(), "soak_server exit status {}", exit.0);
     assert!(exit.1 < DRAIN, "exit {:?} after SIGTERM is beyond the drain timeout {DRAIN:?}", exit.1);
+    // Without this the test passes vacuously: had every client read the whole
+    // burst before the signal, the shutdown delivered nothing.
+    assert!(
+        after_signal > 0,
+        "no message of the burst arrived after SIGTERM was sent: every client had already read all {} messages, so \
+         the shutdown was not tested with messages in flight",
+        CLIENTS * BURST
+    );
 }

@@ -129,7 +129,16 @@ where
     conn.set_state(ConnState::Closing);
     let (reason, frame) = conn.close_request().unwrap_or((CloseReason::Io, None));
     close_phase(&conn, &reason, frame, &mut sink, &mut stream, &mut outbound).await;
-    drop((sink, stream));
+    if matches!(reason, CloseReason::ProtocolError { .. }) {
+        // The peer may still be sending the message we refused (1009):
+        // closing with its bytes unread would make the kernel reset the
+        // connection, and the peer could lose our close frame.
+        if let Ok(ws) = sink.reunite(stream) {
+            super::writer::linger(ws, conn.0.route.opts.close_timeout).await;
+        }
+    } else {
+        drop((sink, stream));
+    }
     drop(registered);
     drop(slot);
     if let Some(m) = conn.metrics() {

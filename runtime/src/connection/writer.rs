@@ -242,3 +242,28 @@ async fn close_exchange(
         }
     }
 }
+
+/// Lingering close: ends our sending side (FIN), then reads and discards
+/// what the peer still sends, until it closes or `limit` (at most 2 s) or
+/// [`LINGER_MAX_BYTES`] is reached, so our close frame is not lost to a
+/// reset. The buffer is allocated only here.
+pub(super) async fn linger(ws: crate::server::WsStream, limit: Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut io = ws.into_inner();
+    let discard = async {
+        io.shutdown().await.ok()?;
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut total = 0;
+        while total < LINGER_MAX_BYTES {
+            match io.read(&mut buf).await.ok()? {
+                0 => break,
+                n => total += n,
+            }
+        }
+        Some(())
+    };
+    let _ = tokio::time::timeout(limit.min(Duration::from_secs(2)), discard).await;
+}
+
+/// What a lingering close reads and discards, at most.
+const LINGER_MAX_BYTES: usize = 64 << 20;
