@@ -1,13 +1,16 @@
 //! Prometheus metrics, resolved once per route so the hot path never hashes
 //! a label or looks up a map: each connection holds an `Arc<RouteMetrics>`
-//! of ready counter handles, and counting is one relaxed atomic add.
+//! of ready counter handles. Message and byte counts and handler durations
+//! are added up in the connection's task and added to those shared
+//! counters once per read burst or write batch (and when the connection
+//! ends), so a scrape may lag a busy connection by one burst.
 //!
 //! | metric | type | labels |
 //! |---|---|---|
 //! | `wirehub_connections_open` | gauge | route |
 //! | `wirehub_connections_opened_total` | counter | route |
 //! | `wirehub_connections_closed_total` | counter | route, reason |
-//! | `wirehub_handshakes_rejected_total` | counter | route, reason (`not_found`, `bad_request`, `upgrade_required`, `auth`, `origin`, `limit`) |
+//! | `wirehub_handshakes_rejected_total` | counter | route, reason (`not_found` (upgrade requests only), `bad_request`, `upgrade_required`, `auth`, `origin`, `limit`) |
 //! | `wirehub_messages_received_total` | counter | route, kind (`text`, `binary`, `ping`, `pong`, `close`) |
 //! | `wirehub_messages_sent_total` | counter | route, kind |
 //! | `wirehub_received_bytes_total` | counter | route |
@@ -16,14 +19,15 @@
 //! | `wirehub_handler_panics_total` | counter | route |
 //! | `wirehub_handler_duration_seconds` | histogram | route |
 //! | `wirehub_broadcast_fanout` | histogram | route (`external` for broadcasts from outside handlers) |
-//! | `wirehub_messages_dropped_total` | counter | route, reason (`queue_full`) |
-//! | `wirehub_rooms_open` | gauge | |
+//! | `wirehub_messages_dropped_total` | counter | route, reason (`queue_full`; `closed`: still queued when the connection was dropped) |
+//! | `wirehub_rooms_open` | gauge | (none: rooms are shared by routes) |
 //! | `wirehub_heartbeat_rtt_seconds` | histogram | route |
-//! | `wirehub_outbound_queue_depth` | histogram | route (queue length seen at each write batch) |
+//! | `wirehub_outbound_queue_depth` | histogram | route (outbound queue length seen when the writer takes from it: sends from other tasks, broadcasts) |
 //!
 //! The `route` label is the route *pattern* (`/chat/{room}`), never the
 //! concrete path, so cardinality is bounded by the number of routes.
 
+use prometheus::local::LocalHistogram;
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts};
 
 use crate::connection::CloseReason;
@@ -183,7 +187,7 @@ impl Metrics {
             queue_depth: histogram(
                 r,
                 "wirehub_outbound_queue_depth",
-                "Outbound queue length seen at each write batch.",
+                "Outbound queue length seen when the writer takes from it.",
                 prometheus::exponential_buckets(1.0, 4.0, 8)?,
             )?,
             registry,
@@ -239,14 +243,99 @@ impl RouteMetrics {
         self.closed[reason_index(reason)].inc();
     }
 
-    pub(crate) fn received(&self, kind: MessageKind, bytes: usize) {
-        self.received[kind as usize].inc();
-        self.received_bytes.inc_by(bytes as u64);
-    }
-
     pub(crate) fn sent(&self, kind: MessageKind, bytes: usize) {
         self.sent[kind as usize].inc();
         self.sent_bytes.inc_by(bytes as u64);
+    }
+}
+
+/// What a connection's reader counts (received messages and bytes, handler
+/// durations), added to the route's metrics when the reader has nothing
+/// more to read at once, and when it ends.
+#[derive(Debug)]
+pub(crate) struct Received<'a> {
+    metrics: Option<&'a RouteMetrics>,
+    tally: Tally,
+    /// Allocated with the first handler call, so idle connections pay nothing.
+    durations: Option<Box<LocalHistogram>>,
+    pending: bool,
+}
+
+impl<'a> Received<'a> {
+    pub(crate) fn new(metrics: Option<&'a RouteMetrics>) -> Self {
+        Received { metrics, tally: Tally::default(), durations: None, pending: false }
+    }
+
+    pub(crate) fn message(&mut self, kind: MessageKind, bytes: usize) {
+        if self.metrics.is_some() {
+            self.tally.add(kind, bytes);
+            self.pending = true;
+        }
+    }
+
+    pub(crate) fn handler_took(&mut self, took: std::time::Duration) {
+        let Some(m) = self.metrics else { return };
+        self.durations.get_or_insert_with(|| Box::new(m.handler_duration.local())).observe(took.as_secs_f64());
+        self.pending = true;
+    }
+
+    /// Whether counts wait to be flushed.
+    pub(crate) fn pending(&self) -> bool {
+        self.pending
+    }
+
+    pub(crate) fn flush(&mut self) {
+        self.pending = false;
+        let Some(m) = self.metrics else { return };
+        self.tally.flush_received(m);
+        if let Some(durations) = &self.durations {
+            durations.flush();
+        }
+    }
+}
+
+impl Drop for Received<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Message and byte counts of one direction of one connection, added up in
+/// the connection's task and added to the route's counters once per batch
+/// (a write batch, or a read burst), so the shared counters (contended
+/// cache lines when connections run on several threads) are not touched
+/// for every message.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    counts: [u32; KINDS.len()],
+    bytes: u64,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, kind: MessageKind, bytes: usize) {
+        self.counts[kind as usize] += 1;
+        self.bytes += bytes as u64;
+    }
+
+    /// Adds the counts to the route's received counters and resets them.
+    pub(crate) fn flush_received(&mut self, m: &RouteMetrics) {
+        Self::flush(&mut self.counts, &mut self.bytes, &m.received, &m.received_bytes);
+    }
+
+    /// Adds the counts to the route's sent counters and resets them.
+    pub(crate) fn flush_sent(&mut self, m: &RouteMetrics) {
+        Self::flush(&mut self.counts, &mut self.bytes, &m.sent, &m.sent_bytes);
+    }
+
+    fn flush(counts: &mut [u32; KINDS.len()], bytes: &mut u64, to: &[IntCounter], to_bytes: &IntCounter) {
+        for (count, counter) in counts.iter_mut().zip(to) {
+            if *count > 0 {
+                counter.inc_by(u64::from(std::mem::take(count)));
+            }
+        }
+        if *bytes > 0 {
+            to_bytes.inc_by(std::mem::take(bytes));
+        }
     }
 }
 

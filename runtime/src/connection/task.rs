@@ -31,7 +31,7 @@ use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
 use crate::extract::{CallCx, RejectAction, Rejection};
 use crate::limits::Bucket;
 use crate::message::{CloseFrame, Message, MessageKind, Utf8Bytes};
-use crate::metrics::RouteMetrics;
+use crate::metrics::{Received, RouteMetrics};
 use crate::reply::{IntoReply, Reply};
 use crate::server::WsStream;
 
@@ -168,7 +168,9 @@ where
     let mut inflight: Pin<&mut InFlight<Fut>> = pin!(OptionFuture::from(None));
     let mut busy = false;
     let mut pending: Option<Message> = None;
-    let mut started: Option<std::time::Instant> = None;
+    // When the handler call in flight started (only counted with metrics).
+    let mut started: Option<Instant> = None;
+    let mut counted = Received::new(conn.metrics());
     let mut last_data = Instant::now();
     let mut idle_timer = pin!(sleep_until(last_data + idle.unwrap_or(Duration::from_secs(86_400))));
     let options = &route.def.options;
@@ -181,9 +183,11 @@ where
             biased;
             out = &mut inflight, if busy => {
                 busy = false;
-                if let (Some(m), Some(t)) = (conn.metrics(), started.take()) {
-                    m.handler_duration.observe(t.elapsed().as_secs_f64());
-                }
+                let done = started.take().map(|t| {
+                    let now = Instant::now();
+                    counted.handler_took(now.saturating_duration_since(t));
+                    now
+                });
                 let reply = match out {
                     Some(Ok(value)) => value.into_reply(),
                     Some(Err(_panic)) => {
@@ -201,14 +205,15 @@ where
                 }
                 if let Some(message) = pending.take() {
                     conn.0.paused.store(false, Ordering::Relaxed);
-                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started).await {
+                    let at = done.unwrap_or(last_data);
+                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started, at).await {
                         Some(started) => started,
                         None => return,
                     };
                 }
             }
             frame = stream.next(), if pending.is_none() => {
-                let message = match on_frame(conn, frame, &mut last_data, bucket.as_mut()) {
+                let message = match on_frame(conn, frame, &mut last_data, bucket.as_mut(), &mut counted) {
                     Frame::Dispatch(message) => message,
                     Frame::Skip => continue,
                     Frame::Stop => return,
@@ -217,7 +222,13 @@ where
                     pending = Some(message);
                     conn.0.paused.store(true, Ordering::Relaxed);
                 } else {
-                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started).await {
+                    // A data message's arrival time was just read; a control
+                    // frame (for handlers taking `Message`) reads the clock.
+                    let at = match message {
+                        Message::Text(_) | Message::Binary(_) => last_data,
+                        _ => Instant::now(),
+                    };
+                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started, at).await {
                         Some(started) => started,
                         None => return,
                     };
@@ -238,6 +249,8 @@ where
                 }
                 idle_timer.as_mut().reset(deadline);
             }
+            // Nothing else is ready: the read burst is over, count it.
+            () = std::future::ready(()), if counted.pending() => counted.flush(),
         }
     }
 }
@@ -274,6 +287,7 @@ fn on_frame(
     frame: Option<Result<tungstenite::Message, WsError>>,
     last_data: &mut Instant,
     bucket: Option<&mut Bucket>,
+    counted: &mut Received<'_>,
 ) -> Frame {
     conn.touch();
     let message = match frame.map(|f| f.map(Message::from_wire)) {
@@ -289,9 +303,7 @@ fn on_frame(
             return Frame::Stop;
         }
     };
-    if let Some(m) = conn.metrics() {
-        m.received(message.kind(), message.len());
-    }
+    counted.message(message.kind(), message.len());
     let route = &conn.0.route.def;
     match &message {
         Message::Close(frame) => {
@@ -347,7 +359,8 @@ async fn start<F, Fut>(
     handler: &mut F,
     message: &Message,
     mut inflight: Pin<&mut InFlight<Fut>>,
-    started: &mut Option<std::time::Instant>,
+    started: &mut Option<Instant>,
+    at: Instant,
 ) -> Option<bool>
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection>,
@@ -356,7 +369,7 @@ where
     match handler(&CallCx { conn, message }) {
         Ok(fut) => {
             inflight.set(Some(AssertUnwindSafe(fut).catch_unwind()).into());
-            *started = conn.metrics().map(|_| std::time::Instant::now());
+            *started = conn.metrics().map(|_| at);
             Some(true)
         }
         Err(Rejection { action: RejectAction::Reply(reply) }) => conn.send(reply).await.ok().map(|()| false),

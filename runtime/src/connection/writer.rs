@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
 use super::task::{Outbound, Sink, Stream};
 use super::{CloseReason, Conn, Replies};
 use crate::message::{CloseFrame, MessageKind};
-use crate::metrics::RouteMetrics;
+use crate::metrics::{RouteMetrics, Tally};
 
 /// Writes queued messages in batches and sends heartbeat pings.
 pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
@@ -81,42 +81,62 @@ async fn write_batch(
 ) -> bool {
     let opts = &conn.0.route.opts;
     let metrics = conn.metrics();
-    if let Some(m) = metrics {
-        m.queue_depth.observe((outbound.len() + usize::from(first.is_some())) as f64);
+    // The depth of the queue other tasks fill, seen when the writer takes
+    // from it (a handler's own replies do not go through it).
+    if let (Some(m), true) = (metrics, first.is_some()) {
+        m.queue_depth.observe((outbound.len() + 1) as f64);
     }
+    let mut tally = Tally::default();
     let batch = async {
         let mut written = 0;
         if let Some(first) = first {
-            feed(sink, metrics, first).await?;
+            feed(sink, &mut tally, first).await?;
             written += 1;
         }
         while written < opts.batch {
             match outbound.try_recv() {
-                Ok(next) => feed(sink, metrics, next).await?,
+                Ok(next) => feed(sink, &mut tally, next).await?,
                 Err(_) => break,
             }
             written += 1;
         }
         for reply in replies.take(opts.batch.saturating_sub(written)) {
-            feed(sink, metrics, reply).await?;
+            feed(sink, &mut tally, reply).await?;
         }
         sink.flush().await
     };
-    finish_write(conn, opts.write_timeout, batch).await
+    let written = finish_write(conn, opts.write_timeout, batch).await;
+    if let Some(m) = metrics {
+        tally.flush_sent(m);
+    }
+    written
 }
 
-/// Queues one frame into the socket's write buffer, counting it.
-async fn feed(sink: &mut Sink, metrics: Option<&RouteMetrics>, frame: tungstenite::Message) -> Result<(), WsError> {
-    if let Some(m) = metrics {
-        let (kind, len) = match &frame {
-            tungstenite::Message::Text(t) => (MessageKind::Text, t.len()),
-            tungstenite::Message::Binary(b) => (MessageKind::Binary, b.len()),
-            tungstenite::Message::Ping(b) => (MessageKind::Ping, b.len()),
-            tungstenite::Message::Pong(b) => (MessageKind::Pong, b.len()),
-            tungstenite::Message::Close(_) | tungstenite::Message::Frame(_) => (MessageKind::Close, 0),
-        };
-        m.sent(kind, len);
+/// Adds what the close exchange wrote to the route's counters, however the
+/// exchange ends.
+struct SentOnDrop<'a> {
+    tally: Tally,
+    metrics: Option<&'a RouteMetrics>,
+}
+
+impl Drop for SentOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(m) = self.metrics {
+            self.tally.flush_sent(m);
+        }
     }
+}
+
+/// Queues one frame into the socket's write buffer, counting it in `tally`.
+async fn feed(sink: &mut Sink, tally: &mut Tally, frame: tungstenite::Message) -> Result<(), WsError> {
+    let (kind, len) = match &frame {
+        tungstenite::Message::Text(t) => (MessageKind::Text, t.len()),
+        tungstenite::Message::Binary(b) => (MessageKind::Binary, b.len()),
+        tungstenite::Message::Ping(b) => (MessageKind::Ping, b.len()),
+        tungstenite::Message::Pong(b) => (MessageKind::Pong, b.len()),
+        tungstenite::Message::Close(_) | tungstenite::Message::Frame(_) => (MessageKind::Close, 0),
+    };
+    tally.add(kind, len);
     sink.feed(frame).await
 }
 
@@ -196,6 +216,9 @@ async fn close_exchange(
     // tungstenite when it was read: that answer only needs flushing.
     let answered = frame.is_none() && matches!(reason, CloseReason::Peer { .. } | CloseReason::ProtocolError { .. });
     let close = tungstenite::Message::Close(frame.map(CloseFrame::into_wire));
+    // Counted even when the exchange is cut short: the frames were fed.
+    let mut sent = SentOnDrop { tally: Tally::default(), metrics };
+    let tally = &mut sent.tally;
     match reason {
         r if r.drops() => {
             // No close handshake with a dead or unwritable peer: what was
@@ -213,7 +236,7 @@ async fn close_exchange(
         }
         CloseReason::ProtocolError { .. } => {
             let answer = async {
-                feed(sink, metrics, close).await?;
+                feed(sink, tally, close).await?;
                 sink.flush().await
             };
             let _ = tokio::time::timeout(limit, answer).await;
@@ -221,12 +244,12 @@ async fn close_exchange(
         _ => {
             let graceful = async {
                 while let Ok(queued) = outbound.try_recv() {
-                    feed(sink, metrics, queued).await?;
+                    feed(sink, tally, queued).await?;
                 }
                 for reply in replies.take(usize::MAX) {
-                    feed(sink, metrics, reply).await?;
+                    feed(sink, tally, reply).await?;
                 }
-                feed(sink, metrics, close).await?;
+                feed(sink, tally, close).await?;
                 sink.flush().await
             };
             if let Ok(Ok(())) = tokio::time::timeout(limit, graceful).await {
