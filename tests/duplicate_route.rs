@@ -52,3 +52,26 @@ async fn same_pattern_twice_is_a_duplicate_route_error() {
     }
     assert_eq!(text.matches("duplicate_route.rs:").count(), 2, "two file:line locations in: {text}");
 }
+
+#[ws_route("/pagedup/healthz")]
+async fn pagedup_health(text: String) -> String {
+    text
+}
+
+/// A page (here the health endpoint, moved onto a route's path) answers
+/// before the router, so it would hide the route: the app refuses to start
+/// and names the handler.
+#[tokio::test]
+async fn a_page_on_a_route_path_is_refused() {
+    let app = App::new()
+        .routes(|p| p.starts_with("/pagedup/"))
+        .bind("127.0.0.1:0")
+        .config(|c| c.health_path = Some("/pagedup/healthz".to_owned()));
+    let err = match common::within(app.start()).await {
+        Ok(server) => panic!("started on {} with a page hiding a route", server.local_addr()),
+        Err(e) => e,
+    };
+    let text = err.to_string();
+    assert!(matches!(err, wirehub::Error::Route { path: "/pagedup/healthz", .. }), "{err:?}");
+    assert!(text.contains("pagedup_health") && text.contains("would hide"), "{text}");
+}

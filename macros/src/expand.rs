@@ -25,7 +25,12 @@ pub(crate) fn route(route: &Route) -> TokenStream {
     let checks = handler.args.iter().map(|ty| {
         quote_spanned! {ty.span()=> <#ty as #private::Extract>::check(__wirehub_cx)?; }
     });
-    let kinds = handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::KINDS));
+    let kinds: Vec<_> =
+        handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::KINDS)).collect();
+    // Evaluated at compile time, reported on the handler's name.
+    let kinds_check = quote_spanned! {name.span()=>
+        const __WIREHUB_TAKES_DATA: () = #private::Kinds::combine(&[#(#kinds),*]).must_take_data();
+    };
     let needs = handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::NEEDS));
     let output = &handler.output;
     let private_at_output = quote_spanned!(output.span()=> __wirehub_private);
@@ -64,6 +69,8 @@ pub(crate) fn route(route: &Route) -> TokenStream {
                 #(#checks)*
                 ::core::result::Result::Ok(())
             }
+
+            #kinds_check
 
             fn __wirehub_serve(__wirehub_setup: #private::Setup) {
                 #serve_call

@@ -249,6 +249,21 @@ impl App {
             hub.attach_metrics(m);
         }
         let router = build_router(&config, &state, &routes, metrics.as_ref())?;
+        // Pages answer before the router: one on a route's path would hide it.
+        for path in pages.keys() {
+            if let Some(found) = router.find(path) {
+                let def = found.value.def;
+                return Err(Error::Route {
+                    path: def.path,
+                    handler: def.handler,
+                    at: def.location(),
+                    message: format!(
+                        "the page `{path}` (App::page/App::get, or the metrics or health endpoint) would hide this \
+                         route: serve one of them on another path"
+                    ),
+                });
+            }
+        }
         let listener = server::listen(&addr, config.backlog)?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {

@@ -157,9 +157,22 @@ impl CloseFrame {
         CloseFrame { code, reason: Utf8Bytes::from(truncate_reason(reason).to_owned()) }
     }
 
+    /// The frame as sent. A code RFC 6455 forbids on the wire (1004-1006,
+    /// 1015, anything below 1000, the unassigned 1016-2999, 5000 and up) is
+    /// sent as 1011 instead: a peer would fail the connection on it.
     pub(crate) fn into_wire(self) -> tungstenite::protocol::CloseFrame {
-        tungstenite::protocol::CloseFrame { code: TCode::from(u16::from(self.code)), reason: self.reason }
+        let mut code = u16::from(self.code);
+        if !sendable(code) {
+            tracing::debug!(code, "close code may not be sent; sending 1011");
+            code = 1011;
+        }
+        tungstenite::protocol::CloseFrame { code: TCode::from(code), reason: self.reason }
     }
+}
+
+/// Whether an endpoint may put `code` in a close frame (RFC 6455 7.4).
+const fn sendable(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 /// The longest prefix of `reason` that fits the 123 bytes of a close frame's
@@ -208,6 +221,18 @@ impl From<Bytes> for Message {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn forbidden_close_codes_go_out_as_1011() {
+        for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
+            let wire = CloseFrame::new(CloseCode::from(code), "x").into_wire();
+            assert_eq!(u16::from(wire.code), 1011, "{code}");
+        }
+        for code in [1000u16, 1001, 1003, 1007, 1008, 1011, 1013, 3000, 4999] {
+            assert_eq!(u16::from(CloseFrame::new(CloseCode::from(code), "").into_wire().code), code);
+        }
+    }
+
     use super::*;
 
     #[test]
