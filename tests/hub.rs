@@ -606,6 +606,7 @@ async fn concurrent_publishers_lose_and_duplicate_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn registry_empties_after_10000_abrupt_disconnects() {
+    common::raise_fd_limit();
     const TOTAL: usize = 10_000;
     const BATCH: usize = 200;
     const PATH_ROOMS: usize = 40;

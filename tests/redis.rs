@@ -34,6 +34,17 @@ async fn room(conn: Conn, text: String) -> Option<String> {
     Some(text)
 }
 
+/// Greets each connection once its room is joined (and, with a backplane,
+/// subscribed).
+#[ws_route("/r/welcome/{room}", broadcast = "w:{room}", on_open = welcome)]
+async fn welcome_room(text: String) -> String {
+    text
+}
+
+async fn welcome(conn: Conn) {
+    let _ = conn.send("welcome").await;
+}
+
 struct User(String);
 
 impl Principal for User {
@@ -346,6 +357,29 @@ async fn an_unpaced_burst_reaches_the_other_instance_without_drops() {
     within(drain).await.expect("sender drained");
     let metrics = metrics_text(a.local_addr()).await;
     assert!(metrics.lines().any(|l| l == "wirehub_backplane_dropped_total 0"), "no drops:\n{metrics}");
+}
+
+/// A room's first member on an instance gets everything other instances
+/// publish from the moment its `on_open` runs: the room's subscription is
+/// confirmed by Redis before that (no test-side polling of Redis here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_room_member_misses_nothing_sent_after_it_opened() {
+    let Some(redis) = RedisServer::start().await else { return };
+    let p = prefix();
+    let (a, b) = (instance(&redis.url(), &p).await, instance(&redis.url(), &p).await);
+    for round in 0..20 {
+        let path = format!("/r/welcome/fresh{round}");
+        let mut a1 = connect(a.local_addr(), &path).await;
+        assert_eq!(recv_text(&mut a1).await, "welcome");
+        let mut b1 = connect(b.local_addr(), &path).await;
+        assert_eq!(recv_text(&mut b1).await, "welcome");
+        for i in 0..20 {
+            send(&mut a1, format!("m{i}")).await;
+        }
+        for i in 0..20 {
+            assert_eq!(recv_text(&mut b1).await, format!("m{i}"), "round {round}: b1 missed a message");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,6 +44,7 @@ const DRAIN: Duration = Duration::from_secs(15);
 // ------------------------------------------------------------ the server process
 
 async fn start_server() -> ServerProc {
+    common::raise_fd_limit();
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
     let child = Command::new(soak_server_exe())
         .env("PORT", port.to_string())

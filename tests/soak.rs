@@ -85,6 +85,7 @@ fn free_port() -> u16 {
 
 /// Starts the server and waits until `/healthz` answers 200.
 async fn start_server(drain_ms: u64) -> ServerProc {
+    common::raise_fd_limit();
     let exe = soak_server_exe();
     let port = free_port();
     let child = Command::new(exe)

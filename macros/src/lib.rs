@@ -34,7 +34,7 @@ mod template;
 ///
 /// | key | value | meaning | default |
 /// |---|---|---|---|
-/// | `max_message` | `"1MiB"` (`B`, `KiB`, `MiB`, `GiB`) | largest message; bigger closes with 1009 | 1 MiB |
+/// | `max_message` | `"1MiB"` (`B`, `KiB`, `MiB`, `GiB`; `KB`, `MB`, `GB` mean the same powers of 1024) | largest message; bigger closes with 1009 | 1 MiB |
 /// | `idle_timeout` | `"60s"` (`ms`, `s`, `m`, `h`) | close (1000) after no data message for this long | off |
 /// | `heartbeat` | `"30s"` | protocol ping interval | 30 s |
 /// | `heartbeat_timeout` | `"10s"` | a peer silent for `heartbeat + heartbeat_timeout` is dropped | 10 s |
@@ -48,6 +48,14 @@ mod template;
 /// | `on_full` | `"close"`, `"drop"` | full queue: close the member with 1013, or drop for it | `"close"` |
 /// | `on_open` | `path::to::fn` | `async fn(Conn)` run when the connection opens | none |
 /// | `on_close` | `path::to::fn` | `async fn(Conn, CloseReason)` run once when it ends | none |
+/// | `auth` | `path::to::fn` | `fn` or `async fn(&Handshake) -> Result<T, Reject>` run before the upgrade; handlers take `Auth<T>` (the type is checked at compile time) | none |
+/// | `reauth` | `"15m"` | run the validator again on the kept handshake; a refusal closes with 1008 | off |
+/// | `protocols` | `["chat.v1", "chat.v2"]` | subprotocols in preference order; a client offering none gets 400 | none |
+/// | `origins` | `["https://app.example", "*.example.com"]` | allowed `Origin`s; others get 403 | the app's (same host) |
+/// | `rate` | `"50/s"` (`/s`, `/m`, `/h`) | messages per connection (token bucket); faster closes with 1008 | off |
+/// | `burst` | `100` | the bucket's size (needs `rate`) | = the rate |
+/// | `max_connections` | `10000` | concurrent connections on the route; over it the handshake gets 503 | none |
+/// | `max_connections_per_ip` | `20` | concurrent connections per client IP on the route; over it 429 | none |
 /// | `crate` | `path` | where the `wirehub` crate is, if renamed | `::wirehub` |
 ///
 /// # Handler signature

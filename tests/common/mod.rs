@@ -26,6 +26,15 @@ pub async fn within<T>(fut: impl Future<Output = T>) -> T {
     }
 }
 
+/// Raises this process's open-file soft limit to its hard limit (children
+/// inherit it): the 10 000-connection tests hold both ends of every
+/// connection, more than the usual soft limit of 1024.
+pub fn raise_fd_limit() {
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        println!("could not raise the open-file limit: {e}");
+    }
+}
+
 /// Starts `app` on 127.0.0.1 with an ephemeral port.
 pub async fn spawn(app: App) -> Server {
     within(app.bind("127.0.0.1:0").start()).await.expect("server starts")

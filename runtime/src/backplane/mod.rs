@@ -98,6 +98,10 @@ pub trait Relay: Send + Sync + 'static {
     fn presence_remove(&self, room: &Arc<str>, member: &Member);
     /// The members of a room on every instance.
     fn presence<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Vec<Member>>;
+    /// Resolves once messages other instances publish to `room` reach this
+    /// instance (its subscription is confirmed), or at once when that cannot
+    /// happen soon (the backplane is down).
+    fn subscribed<'a>(&'a self, room: &'a str) -> BoxFuture<'a, ()>;
     /// Stops the backplane's tasks (the app is shutting down).
     fn shutdown(&self);
 }

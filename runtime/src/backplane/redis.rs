@@ -118,6 +118,8 @@ impl Backplane for Redis {
             hub: cx.hub,
             desired: Mutex::default(),
             changed: Notify::new(),
+            active: Mutex::default(),
+            confirmed: Notify::new(),
             commands,
             metrics,
             conn: tokio::sync::Mutex::default(),
@@ -140,6 +142,10 @@ struct Inner {
     /// Rooms with local members: what the subscriber should be subscribed to.
     desired: Mutex<HashSet<Arc<str>>>,
     changed: Notify,
+    /// Rooms whose subscription Redis confirmed (cleared when the
+    /// subscription connection is lost); `confirmed` wakes the waiters.
+    active: Mutex<HashSet<Arc<str>>>,
+    confirmed: Notify,
     commands: mpsc::Sender<Command>,
     metrics: BackplaneMetrics,
     conn: tokio::sync::Mutex<Link>,
@@ -417,7 +423,9 @@ async fn subscriber(inner: Arc<Inner>) {
             }
         }
         tracing::warn!("backplane: lost the Redis subscription connection; reconnecting");
+        lock(&inner.active).clear();
         inner.subscriber_up.store(false, Ordering::Release);
+        inner.confirmed.notify_waiters();
         inner.set_up();
     }
 }
@@ -434,11 +442,21 @@ async fn reconcile(
     let remove: Vec<Arc<str>> = subscribed.difference(&desired).cloned().collect();
     if !add.is_empty() {
         let channels: Vec<String> = add.iter().map(|r| inner.room_channel(r)).collect();
+        // Resolves with Redis's confirmation: from here on, the room's
+        // messages reach this instance.
         sink.subscribe(&channels).await?;
+        lock(&inner.active).extend(add.iter().cloned());
         subscribed.extend(add);
+        inner.confirmed.notify_waiters();
     }
     if !remove.is_empty() {
         let channels: Vec<String> = remove.iter().map(|r| inner.room_channel(r)).collect();
+        {
+            let mut active = lock(&inner.active);
+            for room in &remove {
+                active.remove(room);
+            }
+        }
         sink.unsubscribe(&channels).await?;
         for room in remove {
             subscribed.remove(&room);
@@ -516,6 +534,20 @@ impl Relay for RedisRelay {
                     self.0.lost(&e).await;
                     self.0.hub.presence(room)
                 }
+            }
+        })
+    }
+
+    fn subscribed<'a>(&'a self, room: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            loop {
+                let confirmed = self.0.confirmed.notified();
+                let mut confirmed = std::pin::pin!(confirmed);
+                confirmed.as_mut().enable();
+                if lock(&self.0.active).contains(room) || !self.0.subscriber_up.load(Ordering::Acquire) {
+                    return;
+                }
+                confirmed.await;
             }
         })
     }

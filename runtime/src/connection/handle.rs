@@ -270,6 +270,16 @@ impl Conn {
         self.0.shared.hub.join(self, room);
     }
 
+    /// Like [`join`](Conn::join), then, with a backplane, waits (at most
+    /// 2 s) until this instance receives what other instances publish to
+    /// `room`, so nothing sent right after is missed. Without a backplane,
+    /// or while it is down, it returns at once. Rooms of `broadcast = "..."`
+    /// are joined this way before `on_open` runs.
+    pub async fn join_synced(&self, room: &str) {
+        self.join(room);
+        self.0.shared.hub.room_synced(room, std::time::Duration::from_secs(2)).await;
+    }
+
     /// Removes this connection from `room` (the room goes when it empties).
     pub fn leave(&self, room: &str) {
         self.0.shared.hub.leave(self, room);

@@ -102,7 +102,7 @@ where
         conn.request_close(CloseReason::Shutdown, Some(CloseFrame::new(CloseCode::Away, "server shutting down")));
     }
     if let Some(room) = conn.0.room.clone() {
-        conn.join(&room);
+        conn.join_synced(&room).await;
     }
     if let Some(on_open) = conn.0.route.def.options.on_open {
         if AssertUnwindSafe(on_open(conn.clone())).catch_unwind().await.is_err() {

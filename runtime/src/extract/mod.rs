@@ -15,8 +15,13 @@
 //! | [`Query<T>`] | `T` from the upgrade request's query string | any |
 //! | [`State<T>`] | shared state registered with [`App::state`](crate::App::state) | any |
 //! | [`Headers`] | the upgrade request's headers (copied only for routes that ask) | any |
+//! | [`Auth<T>`](crate::Auth) | the identity the route's `auth` validator returned (`T` checked at compile time) | any |
 //!
 //! Rules:
+//! - A `Path<T>` or `Query<T>` that does not parse (`/items/abc` into
+//!   `Path<u32>`) closes the connection with 1008 (policy) when the first
+//!   message arrives; validate such values in an `auth` validator to refuse
+//!   the upgrade itself.
 //! - The kinds a handler accepts are the intersection of its arguments' kinds.
 //!   A data message of another kind closes the connection with 1003
 //!   (unsupported data). A handler with no message argument takes text and binary.

@@ -369,6 +369,16 @@ impl Hub {
         }
     }
 
+    /// Waits (at most `limit`) until the backplane delivers other instances'
+    /// messages for `room`; at once without a backplane.
+    pub(crate) async fn room_synced(&self, room: &str, limit: std::time::Duration) {
+        if let Some(relay) = self.0.relay.get() {
+            if tokio::time::timeout(limit, relay.subscribed(room)).await.is_err() {
+                tracing::debug!(room, "backplane subscription not confirmed in time");
+            }
+        }
+    }
+
     pub(crate) fn register(&self, conn: &Conn) {
         let mut shard = write(self.conn_shard(conn.id()));
         if let Entry::Vacant(slot) = shard.entry(conn.id()) {
