@@ -13,16 +13,22 @@ use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use wirehub::{App, Server};
 
-/// The bound on every await in the tests.
-pub const LIMIT: Duration = Duration::from_secs(10);
+/// The bound on every await in the tests: 10 s, times
+/// `WIREHUB_TEST_TIME_SCALE` when set (the sanitizer run sets 6: ASan
+/// makes the heaviest tests 4-5 times slower).
+pub fn limit() -> Duration {
+    let scale: u64 = std::env::var("WIREHUB_TEST_TIME_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    Duration::from_secs(10 * scale.max(1))
+}
 
 pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Awaits `fut`, failing the test if it takes longer than [`LIMIT`].
+/// Awaits `fut`, failing the test if it takes longer than [`limit`].
 pub async fn within<T>(fut: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(LIMIT, fut).await {
+    let limit = limit();
+    match tokio::time::timeout(limit, fut).await {
         Ok(v) => v,
-        Err(_) => panic!("timed out after {LIMIT:?}"),
+        Err(_) => panic!("timed out after {limit:?}"),
     }
 }
 
@@ -128,7 +134,7 @@ pub fn upgrade_get(path: &str) -> String {
     )
 }
 
-/// Waits until `cond` holds, checking after each yield (bounded by [`LIMIT`]).
+/// Waits until `cond` holds, checking after each yield (bounded by [`limit`]).
 pub async fn eventually(mut cond: impl FnMut() -> bool) {
     within(async {
         while !cond() {
