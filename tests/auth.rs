@@ -189,6 +189,12 @@ async fn a_perip(text: String) -> String {
     text
 }
 
+/// `app_ping` answered by the runtime, still under the message rate.
+#[ws_route("/a/rate-ping", rate = "10/s", burst = 3, app_ping = "ping")]
+async fn a_rate_ping(text: String) -> String {
+    text
+}
+
 #[ws_route("/a/rate", rate = "10/s", burst = 3)]
 async fn a_rate(text: String) -> String {
     text
@@ -899,4 +905,30 @@ fn log_capture_child_process() {
         assert!(!rendering.contains("SeCrEt"), "token in a Debug rendering: {rendering}");
     }
     println!("{LOG_CHILD_DONE}");
+}
+
+/// Application pings are answered without the handler, but they are data
+/// messages like any other for the rate limit: a flood of `ping` is closed
+/// with 1008 too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_ping_flood_is_rate_limited_too() {
+    let server = server().await;
+    let mut flood = connect(server.local_addr(), "/a/rate-ping").await;
+    for _ in 0..20 {
+        within(flood.feed(WsMessage::text("ping"))).await.expect("feed");
+    }
+    within(flood.flush()).await.expect("flush");
+    let mut pongs = 0;
+    let code = loop {
+        match within(flood.next()).await {
+            Some(Ok(WsMessage::Text(t))) => {
+                assert_eq!(t.as_str(), r#"{"type":"pong"}"#);
+                pongs += 1;
+            }
+            Some(Ok(WsMessage::Close(Some(frame)))) => break u16::from(frame.code),
+            other => panic!("expected pongs then a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(code, 1008);
+    assert!(pongs <= 5, "{pongs} pings answered past a burst of 3");
 }

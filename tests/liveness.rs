@@ -42,6 +42,8 @@ struct Record {
     /// Set by `slow_open` once it finished.
     open_done: bool,
     closes: Vec<CloseReason>,
+    /// What `Conn::close_reason` said inside on_close, for each close.
+    reasons_seen: Vec<Option<CloseReason>>,
     closed_at: Option<Instant>,
     /// Set by `flood`'s sender task with the error that ended it.
     flood_ended: Option<SendError>,
@@ -64,6 +66,7 @@ async fn opened(conn: Conn) {
 async fn closed(conn: Conn, reason: CloseReason) {
     let mut events = events();
     let record = events.entry(key(&conn)).or_default();
+    record.reasons_seen.push(conn.close_reason());
     record.closes.push(reason);
     record.closed_at = Some(Instant::now());
 }
@@ -116,6 +119,7 @@ async fn closed_once(route: &str, peer: SocketAddr) -> (CloseReason, Instant) {
     let (_, record) = &records[0];
     assert_eq!(record.opens, 1, "on_open ran once: {record:?}");
     assert_eq!(record.closes.len(), 1, "on_close ran once: {record:?}");
+    assert_eq!(record.reasons_seen, vec![Some(record.closes[0].clone())], "Conn::close_reason agrees with on_close");
     (record.closes[0].clone(), record.closed_at.expect("closed_at is set with the close"))
 }
 
@@ -125,6 +129,17 @@ async fn closed_once(route: &str, peer: SocketAddr) -> (CloseReason, Instant) {
 
 #[ws_route("/l/hb/drop", heartbeat = "100ms", heartbeat_timeout = "100ms", on_open = opened, on_close = closed)]
 async fn hb_drop(text: String) -> String {
+    text
+}
+
+/// on_open that panics.
+async fn panicking_open(conn: Conn) {
+    opened(conn).await;
+    panic!("on_open panicking on purpose");
+}
+
+#[ws_route("/l/open-panic", on_open = panicking_open, on_close = closed)]
+async fn open_panic(text: String) -> String {
     text
 }
 
@@ -145,6 +160,25 @@ async fn hb_rtt(conn: Conn, text: String) -> String {
 #[ws_route("/l/app", app_ping = "ping", on_open = opened, on_close = closed)]
 async fn app_ping(text: String) -> String {
     format!("handler:{text}")
+}
+
+/// Pings every 50 ms; pongs (the tungstenite client answers them) count as
+/// activity, so a reading client is never idle.
+#[ws_route("/l/idle/pings", idle_timeout = "150ms", idle_counts_pings = true, heartbeat = "50ms")]
+async fn idle_pings(text: String) -> String {
+    text
+}
+
+/// The same without `idle_counts_pings`: only data messages count.
+#[ws_route("/l/idle/data", idle_timeout = "150ms", heartbeat = "50ms")]
+async fn idle_data(text: String) -> String {
+    text
+}
+
+/// No heartbeat here, whatever the app's default.
+#[ws_route("/l/hb/off", heartbeat = "off")]
+async fn hb_off(text: String) -> String {
+    text
 }
 
 #[ws_route("/l/idle", idle_timeout = "150ms", on_open = opened, on_close = closed)]
@@ -795,4 +829,80 @@ async fn a_thousand_connections_survive_heartbeats_and_close_cleanly() {
         assert_eq!(record.opens, 1, "connection {id}: {record:?}");
         assert_eq!(record.closes, [CloseReason::Peer { code: Some(CloseCode::Normal) }], "connection {id}");
     }
+}
+
+/// A panicking on_open is a panic like a handler's: the connection closes
+/// with 1011 (reason Panic, on_close once), and the server goes on serving.
+#[tokio::test]
+async fn a_panicking_on_open_closes_with_1011() {
+    let server = spawn_prefix(PREFIX, App::new()).await;
+    let mut ws = connect(server.local_addr(), "/l/open-panic").await;
+    let peer = local(&ws);
+    let (code, _) = expect_close(&mut ws).await;
+    assert_eq!(code, 1011);
+    let (reason, _) = closed_once("/l/open-panic", peer).await;
+    assert_eq!(reason, CloseReason::Panic);
+    let mut next = connect(server.local_addr(), "/l/app").await;
+    send(&mut next, "still serving").await;
+    assert_eq!(recv_text(&mut next).await, "handler:still serving");
+}
+
+/// `idle_counts_pings = true`: a client that only answers pings is not
+/// idle; on the twin route without it, the same client is closed for
+/// idleness. The second connection stays open past the first's close.
+#[tokio::test]
+async fn pongs_count_as_activity_only_when_configured() {
+    let server = spawn_prefix(PREFIX, App::new()).await;
+    let addr = server.local_addr();
+    let mut counted = connect(addr, "/l/idle/pings").await;
+    let mut data_only = connect(addr, "/l/idle/data").await;
+    // Read (answering pings) on both until the data-only one is closed.
+    let reader = async {
+        loop {
+            tokio::select! {
+                m = counted.next() => match m {
+                    Some(Ok(WsMessage::Ping(_))) => {}
+                    other => panic!("the connection whose pongs count ended: {other:?}"),
+                },
+                m = data_only.next() => match m {
+                    Some(Ok(WsMessage::Close(Some(frame)))) => return (u16::from(frame.code), frame.reason.to_string()),
+                    Some(Ok(_)) => {}
+                    other => panic!("expected the idle close, got {other:?}"),
+                },
+            }
+        }
+    };
+    let (code, reason) = within(reader).await;
+    assert_eq!(code, 1000);
+    assert!(reason.contains("idle"), "{reason}");
+    // Still serving well after 150 ms of no data.
+    send(&mut counted, "still here").await;
+    assert_eq!(recv_text(&mut counted).await, "still here");
+}
+
+/// `heartbeat = "off"` overrides an app-wide heartbeat: a client that never
+/// answers pings outlives, unpinged, one on a route with the app's
+/// heartbeat (50 ms + 50 ms), which is dropped.
+#[tokio::test]
+async fn heartbeat_off_on_a_route_overrides_the_app_default() {
+    let app = App::new().config(|c| {
+        c.heartbeat = Some(ms(50));
+        c.heartbeat_timeout = ms(50);
+    });
+    let server = spawn_prefix(PREFIX, app).await;
+    let addr = server.local_addr();
+    let (mut off, _, _) = raw_upgrade(addr, "/l/hb/off").await;
+    let (mut pinged, _, _) = raw_upgrade(addr, "/l/idle").await; // no heartbeat option: the app's
+                                                                 // The pinged connection is dropped for not answering.
+    while let Some((opcode, _)) = within(read_frame(&mut pinged)).await {
+        assert!(matches!(opcode, 0x9 | 0x8), "unexpected opcode {opcode:#x}");
+    }
+    // Nothing arrived on the other one meanwhile, and it still serves.
+    let mut probe = [0u8; 1];
+    let pending = tokio::time::timeout(ms(1), off.peek(&mut probe)).await;
+    assert!(pending.is_err(), "the route without heartbeat got a frame: {pending:?}");
+    let echo = [0x81u8, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]; // masked text "hi"
+    within(off.write_all(&echo)).await.expect("write");
+    let (opcode, payload) = within(read_frame(&mut off)).await.expect("the echo");
+    assert_eq!((opcode, payload.as_slice()), (0x1, &b"hi"[..]));
 }

@@ -174,7 +174,7 @@ pub(crate) async fn run(mode: Mode, args: &[String]) -> Res<()> {
     let (launcher, node_missing) = Launcher::prepare(mode == Mode::Full)?;
     if let Some(why) = &node_missing {
         if std::env::var_os("CI").is_some() {
-            return fail(&format!("the Node peer must run under CI: {why} (`npm ci --prefix bench/node`)"));
+            return fail(format!("the Node peer must run under CI: {why} (`npm ci --prefix bench/node`)"));
         }
         eprintln!("skipping node-ws: {why}");
     }

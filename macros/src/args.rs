@@ -71,6 +71,7 @@ route_options! {
     app_pong: Text,
     broadcast: Room,
     exclude_sender: Flag,
+    idle_counts_pings: Flag,
     queue: Count,
     on_full: OnFull,
     on_open: Hook,
@@ -84,6 +85,9 @@ route_options! {
     max_connections: Count,
     max_connections_per_ip: Count,
 }
+
+/// Duration options that take `"off"` (to turn off an app-wide default).
+const OFF_KEYS: [&str; 2] = ["heartbeat", "idle_timeout"];
 
 /// The keys users can write today, for "valid options are ..." messages.
 pub(crate) fn valid_keys() -> String {
@@ -243,6 +247,12 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, kind: Kind, errors: &mut Err
             let text = lit.value();
             let parsed = match kind {
                 Kind::Size => parse_size(&text).map(Value::Bytes),
+                // `"off"` turns off what the app enables by default (0 ms = off).
+                Kind::Duration if text == "off" && OFF_KEYS.contains(&key.to_string().as_str()) => Ok(Value::Millis(0)),
+                Kind::Duration if text == "off" => Err(format!(
+                    "`{key}` cannot be off: write a duration such as `\"30s\"` (only {} take `\"off\"`)",
+                    OFF_KEYS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+                )),
                 Kind::Duration => parse_duration(&text).map(Value::Millis),
                 Kind::Rate => parse_rate(&text).map(|(n, per)| Value::Rate(n, per)),
                 Kind::OnFull => match text.as_str() {

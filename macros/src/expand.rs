@@ -135,6 +135,9 @@ fn option_fields(private: &TokenStream, o: &Options) -> Vec<TokenStream> {
     if o.exclude_sender {
         fields.push(quote!(exclude_sender: true));
     }
+    if o.idle_counts_pings {
+        fields.push(quote!(idle_counts_pings: true));
+    }
     if let Some(n) = o.queue {
         fields.push(quote!(queue: ::core::option::Option::Some(#n)));
     }

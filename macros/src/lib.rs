@@ -35,8 +35,9 @@ mod template;
 /// | key | value | meaning | default |
 /// |---|---|---|---|
 /// | `max_message` | `"1MiB"` (`B`, `KiB`, `MiB`, `GiB`; `KB`, `MB`, `GB` mean the same powers of 1024) | largest message; bigger closes with 1009 | 1 MiB |
-/// | `idle_timeout` | `"60s"` (`ms`, `s`, `m`, `h`) | close (1000) after no data message for this long | off |
-/// | `heartbeat` | `"30s"` | protocol ping interval | 30 s |
+/// | `idle_timeout` | `"60s"` (`ms`, `s`, `m`, `h`), or `"off"` | close (1000) after no data message for this long | off |
+/// | `idle_counts_pings` | `true` | pings and pongs count as activity for `idle_timeout` | `false` |
+/// | `heartbeat` | `"30s"`, or `"off"` | protocol ping interval | 30 s |
 /// | `heartbeat_timeout` | `"10s"` | a peer silent for `heartbeat + heartbeat_timeout` is dropped | 10 s |
 /// | `write_timeout` | `"5s"` | a write that takes longer drops the peer | 10 s |
 /// | `close_timeout` | `"3s"` | wait for the peer's Close after ours | 3 s |

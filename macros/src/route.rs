@@ -32,6 +32,7 @@ pub(crate) struct Options {
     pub(crate) app_pong: Option<LitStr>,
     pub(crate) room: Option<Vec<Part>>,
     pub(crate) exclude_sender: bool,
+    pub(crate) idle_counts_pings: bool,
     pub(crate) queue: Option<usize>,
     pub(crate) on_full_drop: Option<bool>,
     pub(crate) on_open: Option<syn::Path>,
@@ -95,6 +96,7 @@ impl Route {
                         exclude_key = Some(option.key.clone());
                     }
                 }
+                ("idle_counts_pings", Value::Flag(b)) => options.idle_counts_pings = b,
                 ("queue", Value::Count(n)) => options.queue = Some(n),
                 ("on_full", Value::OnFullDrop(d)) => options.on_full_drop = Some(d),
                 ("on_open", Value::Hook(p)) => options.on_open = Some(p),

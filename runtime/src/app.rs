@@ -238,7 +238,7 @@ impl App {
             Some(ops_addr) => {
                 let mut ops_pages = HashMap::new();
                 add_builtin_pages(&config, &mut ops_pages, metrics.as_ref(), &draining);
-                Some((server::listen(ops_addr, 128)?, ops_pages))
+                Some((server::listen(ops_addr, 128).await?, ops_pages))
             }
             None => {
                 add_builtin_pages(&config, &mut pages, metrics.as_ref(), &draining);
@@ -264,7 +264,7 @@ impl App {
                 });
             }
         }
-        let listener = server::listen(&addr, config.backlog)?;
+        let listener = server::listen(&addr, config.backlog).await?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             hub: hub.clone(),

@@ -7,8 +7,9 @@
 //! | setting | default | why |
 //! |---|---|---|
 //! | `max_message` | 1 MiB | bounds what one peer can make the server buffer |
-//! | `idle_timeout` | off | a notification socket may legitimately stay quiet for hours; the heartbeat finds dead peers |
-//! | `heartbeat` | 30 s | finds dead peers (NAT timeouts, pulled cables) within a minute |
+//! | `idle_timeout` | off | a notification socket may legitimately stay quiet for hours; the heartbeat finds dead peers (a route's `"off"` turns off an app-wide one) |
+//! | `idle_counts_pings` | false | pings and pongs are liveness, not activity: only data messages reset `idle_timeout` |
+//! | `heartbeat` | 30 s | finds dead peers (NAT timeouts, pulled cables) within a minute (a route's `"off"` turns it off) |
 //! | `heartbeat_timeout` | 10 s | the peer must show life within `heartbeat + heartbeat_timeout` |
 //! | `write_timeout` | 10 s | a peer that stops reading cannot pin the server's memory for long |
 //! | `close_timeout` | 3 s | time the peer has to answer our Close frame |
@@ -42,6 +43,8 @@ pub struct Config {
     pub max_message: usize,
     /// Close a connection (1000) that sent no data message for this long.
     pub idle_timeout: Option<Duration>,
+    /// Whether pings and pongs from the peer reset `idle_timeout`.
+    pub idle_counts_pings: bool,
     /// Send a protocol Ping this often.
     pub heartbeat: Option<Duration>,
     /// Extra time, after a heartbeat interval, before a silent peer is dropped.
@@ -87,6 +90,7 @@ impl Default for Config {
         Config {
             max_message: 1 << 20,
             idle_timeout: None,
+            idle_counts_pings: false,
             heartbeat: Some(Duration::from_secs(30)),
             heartbeat_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
@@ -116,6 +120,7 @@ impl Default for Config {
 pub(crate) struct Resolved {
     pub(crate) max_message: usize,
     pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) idle_counts_pings: bool,
     pub(crate) heartbeat: Option<Duration>,
     pub(crate) heartbeat_timeout: Duration,
     pub(crate) write_timeout: Duration,
@@ -133,8 +138,10 @@ impl Resolved {
     pub(crate) fn new(config: &Config, route: &RouteOptions) -> Self {
         Resolved {
             max_message: route.max_message.unwrap_or(config.max_message),
-            idle_timeout: route.idle_timeout.or(config.idle_timeout),
-            heartbeat: route.heartbeat.or(config.heartbeat),
+            // A route's `"off"` (zero) turns off the app's default.
+            idle_timeout: route.idle_timeout.or(config.idle_timeout).filter(|d| !d.is_zero()),
+            idle_counts_pings: route.idle_counts_pings || config.idle_counts_pings,
+            heartbeat: route.heartbeat.or(config.heartbeat).filter(|d| !d.is_zero()),
             heartbeat_timeout: route.heartbeat_timeout.unwrap_or(config.heartbeat_timeout),
             write_timeout: route.write_timeout.unwrap_or(config.write_timeout),
             close_timeout: route.close_timeout.unwrap_or(config.close_timeout),

@@ -88,9 +88,9 @@ pub enum OnFull {
 pub struct RouteOptions {
     /// `max_message = "1MiB"`.
     pub max_message: Option<usize>,
-    /// `idle_timeout = "60s"`.
+    /// `idle_timeout = "60s"` (`Duration::ZERO`: `"off"`, whatever the app's default).
     pub idle_timeout: Option<Duration>,
-    /// `heartbeat = "30s"`.
+    /// `heartbeat = "30s"` (`Duration::ZERO`: `"off"`, whatever the app's default).
     pub heartbeat: Option<Duration>,
     /// `heartbeat_timeout = "10s"`.
     pub heartbeat_timeout: Option<Duration>,
@@ -106,6 +106,8 @@ pub struct RouteOptions {
     pub broadcast: Option<&'static [TemplatePart]>,
     /// `exclude_sender = true`: replies go to the room minus the sender.
     pub exclude_sender: bool,
+    /// `idle_counts_pings = true`: pings and pongs reset `idle_timeout`.
+    pub idle_counts_pings: bool,
     /// `queue = 1024`: outbound queue capacity in messages.
     pub queue: Option<usize>,
     /// `on_full = "close" | "drop"`.
@@ -149,6 +151,7 @@ impl RouteOptions {
         app_pong: None,
         broadcast: None,
         exclude_sender: false,
+        idle_counts_pings: false,
         queue: None,
         on_full: None,
         on_open: None,

@@ -253,6 +253,12 @@ impl Conn {
         }
     }
 
+    /// Why the connection ends, once that is decided (the first close
+    /// request wins); `None` while it serves. `on_close` gets the same value.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.close_request().map(|(reason, _)| reason)
+    }
+
     pub(crate) fn close_request(&self) -> Option<(CloseReason, Option<CloseFrame>)> {
         match self.0.close.lock() {
             Ok(slot) => slot.clone(),

@@ -106,7 +106,12 @@ where
     }
     if let Some(on_open) = conn.0.route.def.options.on_open {
         if AssertUnwindSafe(on_open(conn.clone())).catch_unwind().await.is_err() {
+            // Like a handler's panic: the connection may be half set up.
             tracing::error!("on_open hook panicked");
+            if let Some(m) = conn.metrics() {
+                m.handler_panics.inc();
+            }
+            conn.request_close(CloseReason::Panic, Some(CloseFrame::new(CloseCode::Error, "on_open panicked")));
         }
     }
     if conn.state() == ConnState::Connecting {
@@ -305,16 +310,34 @@ fn on_frame(
     };
     counted.message(message.kind(), message.len());
     let route = &conn.0.route.def;
+    // The message rate counts every data message, `app_ping`s included.
+    let arrived = matches!(message, Message::Text(_) | Message::Binary(_)).then(Instant::now);
+    if let (Some(now), Some(bucket)) = (arrived, bucket) {
+        if !bucket.take(now) {
+            tracing::debug!("message rate exceeded");
+            let frame = CloseFrame::new(CloseCode::Policy, "message rate limit exceeded");
+            conn.request_close(CloseReason::RateLimited, Some(frame));
+            return Frame::Stop;
+        }
+    }
     match &message {
         Message::Close(frame) => {
             conn.request_close(peer_close_reason(frame.as_ref()), None);
             return Frame::Stop;
         }
-        Message::Pong(payload) => conn.record_rtt(payload),
+        Message::Pong(payload) => {
+            conn.record_rtt(payload);
+            if conn.0.route.opts.idle_counts_pings {
+                *last_data = Instant::now();
+            }
+        }
         // tungstenite queued the Pong that answers it; it goes out with the next write.
         Message::Ping(payload) => {
             if let Some(m) = conn.metrics() {
                 m.sent(MessageKind::Pong, payload.len());
+            }
+            if conn.0.route.opts.idle_counts_pings {
+                *last_data = Instant::now();
             }
         }
         Message::Text(text) if route.options.app_ping == Some(text.as_str()) => {
@@ -328,13 +351,7 @@ fn on_frame(
             return Frame::Skip;
         }
         Message::Text(_) | Message::Binary(_) => {
-            *last_data = Instant::now();
-            if bucket.is_some_and(|b| !b.take(*last_data)) {
-                tracing::debug!("message rate exceeded");
-                let frame = CloseFrame::new(CloseCode::Policy, "message rate limit exceeded");
-                conn.request_close(CloseReason::RateLimited, Some(frame));
-                return Frame::Stop;
-            }
+            *last_data = arrived.unwrap_or_else(Instant::now);
             if !route.kinds.accepts(&message) {
                 let expected = if message.is_text() { "binary" } else { "text" };
                 let frame =

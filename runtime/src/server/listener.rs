@@ -12,8 +12,17 @@ use tokio::net::TcpListener;
 
 use crate::error::{Error, Result};
 
-pub(crate) fn listen(addr: &str, backlog: u32) -> Result<TcpListener> {
-    let parsed: SocketAddr = addr.parse().map_err(|_| Error::BadAddress(addr.to_owned()))?;
+/// Binds `addr`: an IP address and port, or a host name and port
+/// (`localhost:8000`, resolved; the first address is used).
+pub(crate) async fn listen(addr: &str, backlog: u32) -> Result<TcpListener> {
+    let parsed: SocketAddr = match addr.parse() {
+        Ok(parsed) => parsed,
+        Err(_) => tokio::net::lookup_host(addr)
+            .await
+            .ok()
+            .and_then(|mut found| found.next())
+            .ok_or_else(|| Error::BadAddress(addr.to_owned()))?,
+    };
     let bind_err = |source| Error::Bind { addr: addr.to_owned(), source };
     let socket = Socket::new(Domain::for_address(parsed), Type::STREAM, Some(Protocol::TCP)).map_err(bind_err)?;
     socket.set_reuse_address(true).map_err(bind_err)?;

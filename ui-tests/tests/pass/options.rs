@@ -172,3 +172,13 @@ async fn closed(conn: Conn, reason: CloseReason) {
 }
 
 fn main() {}
+
+#[ws_route("/o/off", heartbeat = "off", idle_timeout = "off")]
+async fn liveness_off(text: String) -> String {
+    text
+}
+
+#[ws_route("/o/idle-pings", idle_timeout = "5m", idle_counts_pings = true)]
+async fn idle_pings(text: String) -> String {
+    text
+}
