@@ -46,7 +46,12 @@ async fn main() -> wirehub::Result<()> {
     println!("bench server on ws://127.0.0.1:{port}/echo and ws://127.0.0.1:{port}/room");
     // WIREHUB_METRICS=off: the same server without metrics, to measure their cost.
     let metrics = std::env::var("WIREHUB_METRICS").map_or(true, |v| v != "off");
-    let mut app = wirehub::App::new().bind(format!("127.0.0.1:{port}")).config(|c| c.metrics = metrics);
+    // WIREHUB_HANDLER_TIMING=off: metrics without the handler duration histogram.
+    let timing = std::env::var("WIREHUB_HANDLER_TIMING").map_or(true, |v| v != "off");
+    let mut app = wirehub::App::new().bind(format!("127.0.0.1:{port}")).config(|c| {
+        c.metrics = metrics;
+        c.handler_timing = timing;
+    });
     // WIREHUB_REDIS_URL: share `/room` with other instances (cross-instance fan-out).
     if let Some(redis) = wirehub::backplane::Redis::from_env() {
         app = app.backplane(redis);

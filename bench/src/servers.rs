@@ -14,6 +14,9 @@ pub(crate) enum Peer {
     Wirehub,
     /// The same with metrics off (`WIREHUB_METRICS=off`), for the metrics overhead.
     WirehubNoMetrics,
+    /// Metrics on without the handler duration histogram
+    /// (`WIREHUB_HANDLER_TIMING=off`): what the histogram costs.
+    WirehubNoTiming,
     /// The naive plain tokio-tungstenite server (`serve-baseline`), default config.
     Baseline,
     /// The same with a 2 KiB read buffer, like wirehub's (`serve-baseline --read-buffer 2048`).
@@ -26,14 +29,22 @@ pub(crate) enum Peer {
 
 impl Peer {
     /// Every server, in report order.
-    pub(crate) const ALL: [Peer; 6] =
-        [Peer::Wirehub, Peer::WirehubNoMetrics, Peer::Baseline, Peer::BaselineTuned, Peer::Axum, Peer::Node];
+    pub(crate) const ALL: [Peer; 7] = [
+        Peer::Wirehub,
+        Peer::WirehubNoMetrics,
+        Peer::WirehubNoTiming,
+        Peer::Baseline,
+        Peer::BaselineTuned,
+        Peer::Axum,
+        Peer::Node,
+    ];
 
     /// The server's name in reports and on the command line.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Peer::Wirehub => "wirehub",
             Peer::WirehubNoMetrics => "wirehub-nometrics",
+            Peer::WirehubNoTiming => "wirehub-notiming",
             Peer::Baseline => "tokio-tungstenite",
             Peer::BaselineTuned => "tokio-tungstenite-2k",
             Peer::Axum => "axum",
@@ -46,7 +57,8 @@ impl Peer {
         match Peer::ALL.into_iter().find(|p| p.name() == name || (name == "baseline" && *p == Peer::Baseline)) {
             Some(peer) => Ok(peer),
             None => fail(format!(
-                "unknown server {name:?} (wirehub, wirehub-nometrics, tokio-tungstenite, tokio-tungstenite-2k, axum, node-ws)"
+                "unknown server {name:?} (wirehub, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, \
+                 tokio-tungstenite-2k, axum, node-ws)"
             )),
         }
     }
@@ -89,11 +101,15 @@ impl Launcher {
     pub(crate) async fn start(&self, peer: Peer) -> Res<ServerProc> {
         let port = free_port()?;
         let mut command = match peer {
-            Peer::Wirehub | Peer::WirehubNoMetrics => {
+            Peer::Wirehub | Peer::WirehubNoMetrics | Peer::WirehubNoTiming => {
                 let mut c = Command::new(&self.wirehub);
                 c.env("PORT", port.to_string());
+                c.env_remove("WIREHUB_METRICS").env_remove("WIREHUB_HANDLER_TIMING");
                 if peer == Peer::WirehubNoMetrics {
                     c.env("WIREHUB_METRICS", "off");
+                }
+                if peer == Peer::WirehubNoTiming {
+                    c.env("WIREHUB_HANDLER_TIMING", "off");
                 }
                 c
             }

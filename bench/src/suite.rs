@@ -50,7 +50,9 @@ pub(crate) struct Scenario {
 }
 
 fn plan(mode: Mode) -> Vec<Scenario> {
-    let all = Peer::ALL.to_vec();
+    // The histogram-less variant only where per-message costs show: echo, pipelined.
+    let all: Vec<Peer> = Peer::ALL.to_vec();
+    let most: Vec<Peer> = Peer::ALL.into_iter().filter(|p| *p != Peer::WirehubNoTiming).collect();
     let rooms = vec![Peer::Wirehub, Peer::Baseline, Peer::BaselineTuned, Peer::Node];
     let (rounds, timing, short) = match mode {
         Mode::Full => (
@@ -111,12 +113,18 @@ fn plan(mode: Mode) -> Vec<Scenario> {
             "connrate",
             format!("connection rate: {workers} workers, upgrade then close"),
             Kind::ConnRate { workers },
-            &all,
+            &most,
             short,
         ),
         Scenario {
             rounds: 1,
-            ..scenario("idle", format!("idle memory: {idle} open connections"), Kind::Idle { conns: idle }, &all, short)
+            ..scenario(
+                "idle",
+                format!("idle memory: {idle} open connections"),
+                Kind::Idle { conns: idle },
+                &most,
+                short,
+            )
         },
     ]
 }

@@ -386,7 +386,7 @@ where
     match handler(&CallCx { conn, message }) {
         Ok(fut) => {
             inflight.set(Some(AssertUnwindSafe(fut).catch_unwind()).into());
-            *started = conn.metrics().map(|_| at);
+            *started = conn.metrics().filter(|_| conn.0.route.opts.handler_timing).map(|_| at);
             Some(true)
         }
         Err(Rejection { action: RejectAction::Reply(reply) }) => conn.send(reply).await.ok().map(|()| false),
