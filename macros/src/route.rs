@@ -107,7 +107,15 @@ impl Route {
                     reauth_key = Some(option.key.clone());
                 }
                 ("protocols", Value::List(list)) => options.protocols = list,
-                ("origins", Value::List(list)) => options.origins = Some(list),
+                ("origins", Value::List(list)) => {
+                    // Empty entries and spaces were reported while parsing.
+                    for item in list.iter().filter(|i| !i.value().is_empty() && !i.value().contains([',', ' '])) {
+                        if let Err(message) = check_origin(&item.value()) {
+                            errors.push(item.span(), message);
+                        }
+                    }
+                    options.origins = Some(list);
+                }
                 ("rate", Value::Rate(n, per)) => options.rate = Some((n, per)),
                 ("burst", Value::Count(n)) => {
                     options.burst = Some(n);
@@ -147,6 +155,36 @@ impl Route {
 
         let krate = krate.unwrap_or_else(|| syn::parse_quote!(::wirehub));
         errors.is_empty().then_some(Route { krate, path, segments, params, handler, options })
+    }
+}
+
+/// An `origins` entry is `"*"`, `"*.example.com"` (any subdomain), or an
+/// origin as browsers send it: `scheme://host[:port]`, nothing after.
+fn check_origin(entry: &str) -> Result<(), String> {
+    if entry == "*" {
+        return Ok(());
+    }
+    if let Some(suffix) = entry.strip_prefix("*.") {
+        return match suffix.is_empty() || suffix.contains(['/', ':', '*']) {
+            true => Err(format!(
+                "invalid origin pattern `\"{entry}\"`: write a domain after `*.`, such as `\"*.example.com\"`"
+            )),
+            false => Ok(()),
+        };
+    }
+    let Some((scheme, rest)) = entry.split_once("://") else {
+        let host = entry.trim_end_matches('/');
+        return Err(format!(
+            "origin `\"{entry}\"` has no scheme and would never match: browsers send `scheme://host[:port]`, \
+             write `\"https://{host}\"`"
+        ));
+    };
+    let host_ok = !rest.is_empty() && !rest.contains(['/', '?', '#', '*', ' ']);
+    match (scheme.is_empty(), host_ok) {
+        (false, true) => Ok(()),
+        _ => Err(format!(
+            "invalid origin `\"{entry}\"`: write `scheme://host[:port]` with no path, such as `\"https://app.example.com\"`"
+        )),
     }
 }
 
