@@ -6,8 +6,10 @@
 //! chat across them.
 //!
 //! Each text a member sends reaches every member of its room as
-//! `{"type":"message","room":..,"from":..,"text":..}`; members see
-//! `{"type":"join"|"leave","room":..,"id":..,"members":N}` notices.
+//! `{"type":"message","room":..,"from":..,"text":..}`; a new member first
+//! gets `{"type":"welcome","id":..}` (its own id), and members see
+//! `{"type":"join"|"leave","room":..,"id":..,"members":N}` notices, where N
+//! counts the room's members on every instance.
 
 use serde_json::json;
 use wirehub::prelude::*;
@@ -23,17 +25,22 @@ async fn chat(conn: Conn, text: String) -> Option<String> {
 }
 
 async fn joined(conn: Conn) {
-    notice(&conn, "join");
+    let _ = conn.send(json!({"type": "welcome", "id": conn.id().0}).to_string()).await;
+    notice(&conn, "join").await;
 }
 
 async fn left(conn: Conn, reason: CloseReason) {
     println!("connection {} left {:?}: {reason}", conn.id(), conn.param("room"));
-    notice(&conn, "leave");
+    notice(&conn, "leave").await;
 }
 
-fn notice(conn: &Conn, kind: &str) {
+async fn notice(conn: &Conn, kind: &str) {
     let Some(room) = conn.room() else { return };
-    let members = conn.hub().members(room).len();
+    // Every instance's members (with Redis; this instance's without). Our
+    // own presence update may still be on its way to Redis: count the
+    // others, plus this member if it is joining.
+    let others = conn.hub().presence_all(room).await.iter().filter(|m| m.id != conn.id()).count();
+    let members = others + usize::from(kind == "join");
     let notice = json!({"type": kind, "room": conn.param("room"), "id": conn.id().0, "members": members});
     conn.hub().broadcast(room, notice.to_string());
 }

@@ -185,7 +185,10 @@ impl BackplaneMetrics {
                 "wirehub_backplane_dropped_total",
                 "Messages for other instances dropped (Redis down or queue full).",
             )?,
-            reconnects: IntCounter::new("wirehub_backplane_reconnects_total", "Reconnections to Redis after a loss.")?,
+            reconnects: IntCounter::new(
+                "wirehub_backplane_reconnects_total",
+                "Reconnections to Redis after a loss (of the subscription).",
+            )?,
             received: IntCounter::new("wirehub_backplane_received_total", "Messages received from other instances.")?,
         };
         if let Some(r) = registry {
@@ -250,7 +253,7 @@ impl Inner {
         match timeout(CONNECT_TIMEOUT, self.client.get_multiplexed_async_connection()).await {
             Ok(Ok(conn)) => {
                 if link.retry_at.take().is_some() {
-                    self.metrics.reconnects.inc();
+                    // Counted once per outage, by the subscriber.
                     tracing::info!("backplane: publishing connection to Redis restored");
                 }
                 link.backoff = BACKOFF_MIN;
@@ -397,6 +400,11 @@ async fn subscriber(inner: Arc<Inner>) {
         let own = [inner.conn_channel(inner.instance), inner.principal_channel()];
         let mut subscribed: HashSet<Arc<str>> = HashSet::new();
         if sink.subscribe(&own).await.is_err() || reconcile(&inner, &mut sink, &mut subscribed).await.is_err() {
+            tokio::select! {
+                _ = stop.changed() => return,
+                () = sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
             continue;
         }
         backoff = BACKOFF_MIN;
