@@ -262,11 +262,19 @@ fn markdown(summaries: &[Summary], targets: &[Target], meta: &Meta) -> String {
     let commit = shell("git", &["rev-parse", "--short", "HEAD"]);
     let dirty = if shell("git", &["status", "--porcelain"]).is_empty() { "" } else { " + uncommitted changes" };
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let rustc = shell("rustc", &["--version"]);
     let _ = writeln!(md, "# wirehub benchmark results\n");
     let _ = writeln!(
         md,
-        "`cargo run --release -p wirehub-bench -- full`, {date}, commit `{commit}`{dirty}; {cores} cores, \
-         load average at start `{}`; the run took {:.0} s.\n",
+        "`cargo run --release -p wirehub-bench -- full`, {date}, commit `{commit}`{dirty}; {cores} cores of {cpu}, \
+         {}; load average at start `{}`; the run took {:.0} s.\n",
+        rustc.trim(),
         meta.load_at_start.trim(),
         meta.elapsed.as_secs_f64()
     );
