@@ -602,3 +602,31 @@ async fn shutdown_cuts_what_is_left_when_the_drain_time_is_up() {
         started.elapsed()
     );
 }
+
+/// A path param or query that does not fit the handler's `Path<T>` or
+/// `Query<T>` is refused with 400 before the upgrade (no connection opens,
+/// the handler never runs), counted as a bad request; one that fits opens.
+#[tokio::test]
+async fn unparsable_path_or_query_is_refused_with_400_before_the_upgrade() {
+    use common::upgrade_get;
+    let server = spawn_prefix("/f/", app()).await;
+    let addr = server.local_addr();
+    for path in ["/f/tuple/ann/abc", "/f/struct/ann/-1", "/f/query?topic=news", "/f/query?topic=news&limit=ten"] {
+        let head = common::http_head(addr, &upgrade_get(path)).await;
+        assert!(head.starts_with("HTTP/1.1 400"), "{path}: {head}");
+    }
+    let (status, body) = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tcp = within(tokio::net::TcpStream::connect(addr)).await.expect("connect");
+        within(tcp.write_all(upgrade_get("/f/tuple/ann/abc").as_bytes())).await.expect("write");
+        let mut raw = String::new();
+        within(tcp.read_to_string(&mut raw)).await.expect("read");
+        (raw.lines().next().unwrap_or_default().to_owned(), raw)
+    };
+    assert!(status.contains("400"), "{status}");
+    assert!(body.contains("invalid path parameter"), "the reason is in the body: {body}");
+    assert_eq!(server.hub().connections(), 0);
+    let mut ws = connect(addr, "/f/tuple/ann/41").await;
+    send(&mut ws, WsMessage::text("go")).await;
+    assert_eq!(recv_text(&mut ws).await, "name=ann n+1=42");
+}

@@ -265,7 +265,8 @@ fn markdown(summaries: &[Summary], targets: &[Target], meta: &Meta) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
-            info.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
     let rustc = shell("rustc", &["--version"]);

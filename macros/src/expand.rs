@@ -25,6 +25,9 @@ pub(crate) fn route(route: &Route) -> TokenStream {
     let checks = handler.args.iter().map(|ty| {
         quote_spanned! {ty.span()=> <#ty as #private::Extract>::check(__wirehub_cx)?; }
     });
+    let admits = handler.args.iter().map(|ty| {
+        quote_spanned! {ty.span()=> <#ty as #private::Extract>::admit(__wirehub_cx)?; }
+    });
     let kinds: Vec<_> =
         handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::KINDS)).collect();
     // Evaluated at compile time, reported on the handler's name.
@@ -70,6 +73,13 @@ pub(crate) fn route(route: &Route) -> TokenStream {
                 ::core::result::Result::Ok(())
             }
 
+            fn __wirehub_admit(
+                __wirehub_cx: &#private::AdmitCx<'_>,
+            ) -> ::core::result::Result<(), ::std::string::String> {
+                #(#admits)*
+                ::core::result::Result::Ok(())
+            }
+
             #kinds_check
 
             fn __wirehub_serve(__wirehub_setup: #private::Setup) {
@@ -94,6 +104,7 @@ pub(crate) fn route(route: &Route) -> TokenStream {
                     kinds: #private::Kinds::combine(&[#(#kinds),*]),
                     needs: #private::Needs::combine(&[#(#needs),*]),
                     check: __wirehub_check,
+                    admit: __wirehub_admit,
                     serve: __wirehub_serve,
                 }
             }

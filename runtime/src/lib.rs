@@ -75,7 +75,7 @@ pub mod __private {
         ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
     };
     pub use crate::connection::{serve, Setup};
-    pub use crate::extract::{CallCx, CheckCx, Extract, Kinds, Needs, Rejection};
+    pub use crate::extract::{AdmitCx, CallCx, CheckCx, Extract, Kinds, Needs, Rejection};
     pub use crate::hooks;
     pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;

@@ -37,6 +37,9 @@ pub struct RouteDef {
     pub needs: Needs,
     /// Checks the handler's extractors against the app when it starts.
     pub check: fn(&crate::extract::CheckCx<'_>) -> Result<(), String>,
+    /// Checks an upgrade request's path params and query against the
+    /// handler's extractors, before the upgrade (400 when they do not parse).
+    pub admit: fn(&crate::extract::AdmitCx<'_>) -> Result<(), String>,
     /// Spawns the task of one connection (it completes the upgrade, then runs).
     pub serve: fn(Setup),
 }

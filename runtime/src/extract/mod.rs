@@ -19,9 +19,8 @@
 //!
 //! Rules:
 //! - A `Path<T>` or `Query<T>` that does not parse (`/items/abc` into
-//!   `Path<u32>`) closes the connection with 1008 (policy) when the first
-//!   message arrives; validate such values in an `auth` validator to refuse
-//!   the upgrade itself.
+//!   `Path<u32>`) is answered with 400 before the upgrade ([`Extract::admit`]);
+//!   no connection opens and the handler never runs.
 //! - The kinds a handler accepts are the intersection of its arguments' kinds.
 //!   A data message of another kind closes the connection with 1003
 //!   (unsupported data). A handler with no message argument takes text and binary.
@@ -75,8 +74,41 @@ pub trait Extract: Sized + Send + 'static {
         Ok(())
     }
 
+    /// Checks an upgrade request before it is accepted: an `Err` answers it
+    /// with 400 and that text, and no connection opens. For extractors whose
+    /// input is fixed by the request (`Path`, `Query`).
+    fn admit(cx: &AdmitCx<'_>) -> Result<(), String> {
+        let _ = cx;
+        Ok(())
+    }
+
     /// Builds the argument for one call.
     fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection>;
+}
+
+/// What [`Extract::admit`] sees: the upgrade request's path params and query.
+#[derive(Debug)]
+pub struct AdmitCx<'a> {
+    pub(crate) names: &'static [&'static str],
+    pub(crate) params: &'a [Box<str>],
+    pub(crate) query: Option<&'a str>,
+}
+
+impl AdmitCx<'_> {
+    /// The route's `{param}` names, in order.
+    pub fn param_names(&self) -> &'static [&'static str] {
+        self.names
+    }
+
+    /// The percent-decoded values of the `{param}` segments, in order.
+    pub fn params(&self) -> &[Box<str>] {
+        self.params
+    }
+
+    /// The raw query string (after `?`), if any.
+    pub fn query(&self) -> Option<&str> {
+        self.query
+    }
 }
 
 /// What an extractor sees: the connection and the message being handled.

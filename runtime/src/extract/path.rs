@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 
 use super::params::{probe, Params, Shape};
-use super::{CallCx, CheckCx, Extract, Rejection};
+use super::{AdmitCx, CallCx, CheckCx, Extract, Rejection};
 use crate::connection::CloseCode;
 
 /// `T` deserialized from the route's `{param}` segments.
@@ -12,7 +12,7 @@ use crate::connection::CloseCode;
 /// the app starts), a tuple with one element per param (checked at compile
 /// time), or a single value for a route with one param. Values are
 /// percent-decoded; a value that does not parse (`/items/abc` into a `u32`)
-/// closes the connection with 1008.
+/// is answered with 400 and no connection opens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Path<T>(pub T);
 
@@ -46,6 +46,12 @@ impl<T: DeserializeOwned + Send + 'static> Extract for Path<T> {
             )),
             _ => Ok(()),
         }
+    }
+
+    fn admit(cx: &AdmitCx<'_>) -> Result<(), String> {
+        T::deserialize(Params { names: cx.names, values: cx.params })
+            .map(drop)
+            .map_err(|e| format!("invalid path parameter: {e}"))
     }
 
     fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {

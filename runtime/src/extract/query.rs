@@ -2,12 +2,12 @@
 
 use serde::de::DeserializeOwned;
 
-use super::{CallCx, Extract, Needs, Rejection};
+use super::{AdmitCx, CallCx, Extract, Needs, Rejection};
 use crate::connection::CloseCode;
 
 /// `T` deserialized from the query string of the upgrade request
-/// (`/feed?topic=news&limit=10`). A query that does not fit `T` closes the
-/// connection with 1008 (policy violation) and a reason naming the problem.
+/// (`/feed?topic=news&limit=10`). A query that does not fit `T` is answered
+/// with 400 and a text naming the problem, and no connection opens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Query<T>(pub T);
 
@@ -20,6 +20,10 @@ impl<T> std::ops::Deref for Query<T> {
 
 impl<T: DeserializeOwned + Send + 'static> Extract for Query<T> {
     const NEEDS: Needs = Needs::QUERY;
+
+    fn admit(cx: &AdmitCx<'_>) -> Result<(), String> {
+        serde_urlencoded::from_str::<T>(cx.query.unwrap_or("")).map(drop).map_err(|e| format!("invalid query: {e}"))
+    }
 
     fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {
         serde_urlencoded::from_str(cx.conn.query().unwrap_or(""))

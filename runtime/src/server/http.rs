@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use crate::app::Shared;
 use crate::auth::{handshake::offered_protocols, origin_allowed, Handshake, Reject};
 use crate::connection::{Conn, ConnInner, Setup};
-use crate::extract::Needs;
+use crate::extract::{AdmitCx, Needs};
 use crate::limits::{CapReached, Slot};
 use crate::metrics::Rejected;
 use crate::route::render_template;
@@ -94,6 +94,14 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
             return plain(StatusCode::BAD_REQUEST, "none of the offered subprotocols is supported\n");
         }
     };
+    let admit = AdmitCx { names: route.def.params, params: &found.params, query: req.uri().query() };
+    if let Err(why) = (route.def.admit)(&admit) {
+        shared.reject(route.def.path, Rejected::BadRequest);
+        tracing::debug!(route = route.def.path, error = %why, "upgrade refused: path or query does not parse");
+        let mut response = plain(StatusCode::BAD_REQUEST, "");
+        *response.body_mut() = Body::new(Bytes::from(format!("{why}\n")));
+        return response;
+    }
     let slot = match Slot::acquire(
         &route.open,
         route.opts.max_connections,
