@@ -75,3 +75,24 @@ async fn a_page_on_a_route_path_is_refused() {
     assert!(matches!(err, wirehub::Error::Route { path: "/pagedup/healthz", .. }), "{err:?}");
     assert!(text.contains("pagedup_health") && text.contains("would hide"), "{text}");
 }
+
+#[ws_route("/pagevar/{name}")]
+async fn pagevar_named(text: String) -> String {
+    text
+}
+
+/// A page on a path that a `{param}` route also matches hides only that one
+/// value of the param, not the route: the app starts, and serves both.
+#[tokio::test]
+async fn a_page_under_a_param_route_is_allowed() {
+    let app = App::new()
+        .routes(|p| p.starts_with("/pagevar/"))
+        .bind("127.0.0.1:0")
+        .config(|c| c.health_path = Some("/pagevar/healthz".to_owned()));
+    let server = common::within(app.start()).await.expect("starts");
+    let addr = server.local_addr();
+    assert_eq!(common::http_status(addr, &common::get("/pagevar/healthz")).await, 200);
+    let mut ws = common::connect(addr, "/pagevar/ann").await;
+    common::send(&mut ws, "hi").await;
+    assert_eq!(common::recv_text(&mut ws).await, "hi");
+}

@@ -34,7 +34,7 @@ mod template;
 ///
 /// | key | value | meaning | default |
 /// |---|---|---|---|
-/// | `max_message` | `"1MiB"` (`B`, `KiB`, `MiB`, `GiB`; `KB`, `MB`, `GB` mean the same powers of 1024) | largest message; bigger closes with 1009 | 1 MiB |
+/// | `max_message` | `"1MiB"` (`B`, `KiB`, `MiB`, `GiB`; `KB`, `MB`, `GB` are powers of 1000) | largest message; bigger closes with 1009 | 1 MiB |
 /// | `idle_timeout` | `"60s"` (`ms`, `s`, `m`, `h`), or `"off"` | close (1000) after no data message for this long | off |
 /// | `idle_counts_pings` | `true` | pings and pongs count as activity for `idle_timeout` | `false` |
 /// | `heartbeat` | `"30s"`, or `"off"` | protocol ping interval | 30 s |

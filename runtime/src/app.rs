@@ -251,7 +251,9 @@ impl App {
         let router = build_router(&config, &state, &routes, metrics.as_ref())?;
         // Pages answer before the router: one on a route's path would hide it.
         for path in pages.keys() {
-            if let Some(found) = router.find(path) {
+            // Only a route of exactly this path is hidden; `/{room}` loses
+            // just the room named like the page.
+            if let Some(found) = router.find(path).filter(|f| f.value.def.path == path) {
                 let def = found.value.def;
                 return Err(Error::Route {
                     path: def.path,
@@ -399,7 +401,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: Shutd
     } else {
         shared.hard_stop.send_replace(true);
     }
-    shared.hub.shutdown_relay();
+    shared.hub.shutdown_relay().await;
     Ok(())
 }
 

@@ -102,8 +102,9 @@ pub trait Relay: Send + Sync + 'static {
     /// instance (its subscription is confirmed), or at once when that cannot
     /// happen soon (the backplane is down).
     fn subscribed<'a>(&'a self, room: &'a str) -> BoxFuture<'a, ()>;
-    /// Stops the backplane's tasks (the app is shutting down).
-    fn shutdown(&self);
+    /// Stops the backplane's tasks (the app is shutting down); resolves once
+    /// what they still had to send went out (bounded by the backplane).
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
 }
 
 impl std::fmt::Debug for dyn Relay {

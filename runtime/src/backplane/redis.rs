@@ -120,6 +120,8 @@ impl Backplane for Redis {
             changed: Notify::new(),
             active: Mutex::default(),
             confirmed: Notify::new(),
+            publisher_done: AtomicBool::new(false),
+            drained: Notify::new(),
             commands,
             metrics,
             conn: tokio::sync::Mutex::default(),
@@ -146,6 +148,9 @@ struct Inner {
     /// subscription connection is lost); `confirmed` wakes the waiters.
     active: Mutex<HashSet<Arc<str>>>,
     confirmed: Notify,
+    /// Set (then `drained` notified) when the publisher task has finished.
+    publisher_done: AtomicBool,
+    drained: Notify,
     commands: mpsc::Sender<Command>,
     metrics: BackplaneMetrics,
     conn: tokio::sync::Mutex<Link>,
@@ -290,7 +295,13 @@ fn now_ms() -> u64 {
 }
 
 /// Runs queued commands on the command connection, and refreshes presence.
-async fn publisher(inner: Arc<Inner>, mut queue: mpsc::Receiver<Command>) {
+async fn publisher(inner: Arc<Inner>, queue: mpsc::Receiver<Command>) {
+    publish_until_stopped(&inner, queue).await;
+    inner.publisher_done.store(true, Ordering::Release);
+    inner.drained.notify_waiters();
+}
+
+async fn publish_until_stopped(inner: &Arc<Inner>, mut queue: mpsc::Receiver<Command>) {
     let mut stop = inner.stop.subscribe();
     let mut refresh = tokio::time::interval(inner.ttl / 3);
     loop {
@@ -304,7 +315,7 @@ async fn publisher(inner: Arc<Inner>, mut queue: mpsc::Receiver<Command>) {
                     batch.push(next);
                 }
                 if !batch.is_empty() {
-                    let _ = timeout(CONNECT_TIMEOUT, run_batch(&inner, &batch)).await;
+                    let _ = timeout(CONNECT_TIMEOUT, run_batch(inner, &batch)).await;
                 }
                 return;
             }
@@ -319,9 +330,9 @@ async fn publisher(inner: Arc<Inner>, mut queue: mpsc::Receiver<Command>) {
                     let Ok(next) = queue.try_recv() else { break };
                     batch.push(next);
                 }
-                run_batch(&inner, &batch).await;
+                run_batch(inner, &batch).await;
             }
-            _ = refresh.tick() => refresh_presence(&inner).await,
+            _ = refresh.tick() => refresh_presence(inner).await,
         }
     }
 }
@@ -399,7 +410,8 @@ async fn subscriber(inner: Arc<Inner>) {
         let (mut sink, mut stream) = pubsub.split();
         let own = [inner.conn_channel(inner.instance), inner.principal_channel()];
         let mut subscribed: HashSet<Arc<str>> = HashSet::new();
-        if sink.subscribe(&own).await.is_err() || reconcile(&inner, &mut sink, &mut subscribed).await.is_err() {
+        if bounded(sink.subscribe(&own)).await.is_err() || reconcile(&inner, &mut sink, &mut subscribed).await.is_err()
+        {
             tokio::select! {
                 _ = stop.changed() => return,
                 () = sleep(backoff) => {}
@@ -451,8 +463,9 @@ async fn reconcile(
     if !add.is_empty() {
         let channels: Vec<String> = add.iter().map(|r| inner.room_channel(r)).collect();
         // Resolves with Redis's confirmation: from here on, the room's
-        // messages reach this instance.
-        sink.subscribe(&channels).await?;
+        // messages reach this instance. A half-open connection must not
+        // stall every join: no answer in time counts as a lost connection.
+        bounded(sink.subscribe(&channels)).await?;
         lock(&inner.active).extend(add.iter().cloned());
         subscribed.extend(add);
         inner.confirmed.notify_waiters();
@@ -465,12 +478,23 @@ async fn reconcile(
                 active.remove(room);
             }
         }
-        sink.unsubscribe(&channels).await?;
+        bounded(sink.unsubscribe(&channels)).await?;
         for room in remove {
             subscribed.remove(&room);
         }
     }
     Ok(())
+}
+
+/// A Redis command of the subscriber, bounded by [`CONNECT_TIMEOUT`].
+async fn bounded(command: impl std::future::Future<Output = redis::RedisResult<()>>) -> redis::RedisResult<()> {
+    match timeout(CONNECT_TIMEOUT, command).await {
+        Ok(result) => result,
+        Err(_) => Err(redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "Redis did not answer a (un)subscribe in time",
+        ))),
+    }
 }
 
 fn deliver(inner: &Inner, message: &redis::Msg) {
@@ -560,7 +584,14 @@ impl Relay for RedisRelay {
         })
     }
 
-    fn shutdown(&self) {
-        self.0.stop.send_replace(true);
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let drained = self.0.drained.notified();
+            self.0.stop.send_replace(true);
+            // The publisher sends its last batch (presence removals), bounded.
+            if !self.0.publisher_done.load(Ordering::Acquire) {
+                let _ = timeout(CONNECT_TIMEOUT + CONNECT_TIMEOUT, drained).await;
+            }
+        })
     }
 }

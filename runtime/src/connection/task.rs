@@ -114,13 +114,15 @@ where
             conn.request_close(CloseReason::Panic, Some(CloseFrame::new(CloseCode::Error, "on_open panicked")));
         }
     }
-    if conn.state() == ConnState::Connecting {
+    if conn.state() == ConnState::Connecting && !conn.is_closing() {
         conn.set_state(ConnState::Open);
     }
     tracing::debug!("connection open");
 
     let (mut sink, mut stream) = ws.split();
-    {
+    // Closing already (on_open panicked or closed it, or the server is
+    // draining): no message reaches the handler.
+    if !conn.is_closing() {
         let reader = pin!(read_loop(&conn, &mut stream, &mut handler));
         let writer = pin!(write_loop(&conn, &mut sink, &mut outbound));
         // Reader first: when a pong and the heartbeat deadline are ready in
@@ -139,7 +141,10 @@ where
         // closing with its bytes unread would make the kernel reset the
         // connection, and the peer could lose our close frame.
         if let Ok(ws) = sink.reunite(stream) {
-            super::writer::linger(ws, conn.0.route.opts.close_timeout).await;
+            tokio::select! {
+                () = super::writer::linger(ws, conn.0.route.opts.close_timeout) => {}
+                () = conn.shared().hard_stopped() => {}
+            }
         }
     } else {
         drop((sink, stream));

@@ -194,7 +194,7 @@ pub(super) async fn close_phase(
 ) {
     tokio::select! {
         () = close_exchange(conn, reason, frame, sink, stream, outbound) => {}
-        () = conn.shared().hard_stopped(), if conn.shared().draining.load(Ordering::Acquire) => {
+        () = conn.shared().hard_stopped() => {
             tracing::debug!("close handshake cut short: the drain time is up");
         }
     }

@@ -342,9 +342,9 @@ impl Hub {
         let _ = self.0.relay.set(relay);
     }
 
-    pub(crate) fn shutdown_relay(&self) {
+    pub(crate) async fn shutdown_relay(&self) {
         if let Some(relay) = self.0.relay.get() {
-            relay.shutdown();
+            relay.shutdown().await;
         }
     }
 

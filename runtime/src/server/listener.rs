@@ -17,11 +17,23 @@ use crate::error::{Error, Result};
 pub(crate) async fn listen(addr: &str, backlog: u32) -> Result<TcpListener> {
     let parsed: SocketAddr = match addr.parse() {
         Ok(parsed) => parsed,
-        Err(_) => tokio::net::lookup_host(addr)
-            .await
-            .ok()
-            .and_then(|mut found| found.next())
-            .ok_or_else(|| Error::BadAddress(addr.to_owned()))?,
+        // `localhost` often resolves to [::1] first: prefer IPv4, which
+        // is what clients of `127.0.0.1` reach.
+        Err(_) => {
+            let found: Vec<SocketAddr> =
+                tokio::time::timeout(std::time::Duration::from_secs(5), tokio::net::lookup_host(addr))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .map(Iterator::collect)
+                    .unwrap_or_default();
+            found
+                .iter()
+                .find(|a| a.is_ipv4())
+                .or_else(|| found.first())
+                .copied()
+                .ok_or_else(|| Error::BadAddress(addr.to_owned()))?
+        }
     };
     let bind_err = |source| Error::Bind { addr: addr.to_owned(), source };
     let socket = Socket::new(Domain::for_address(parsed), Type::STREAM, Some(Protocol::TCP)).map_err(bind_err)?;
