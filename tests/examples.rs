@@ -18,15 +18,6 @@ impl Drop for Example {
     }
 }
 
-/// The path of an example binary built by `cargo test` next to this test.
-fn example_binary(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let target = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
-    let path = target.join("examples").join(name);
-    assert!(path.exists(), "{} is missing: run `cargo build --example {name}`", path.display());
-    path
-}
-
 async fn json(ws: &mut Client) -> Value {
     serde_json::from_str(&recv_text(ws).await).expect("a JSON message")
 }
@@ -34,7 +25,7 @@ async fn json(ws: &mut Client) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chat_example_welcomes_announces_and_relays() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-    let child = Command::new(example_binary("chat"))
+    let child = Command::new(common::example_binary("chat"))
         .env("PORT", port.to_string())
         .env_remove("WIREHUB_REDIS_URL")
         .stdout(Stdio::null())

@@ -451,7 +451,7 @@ async fn presence_spans_instances_and_a_killed_instance_expires() {
 
     // The other instance is a separate process, so it can be killed outright.
     let port = free_port();
-    let mut other = Command::new(example_binary("chat"))
+    let mut other = Command::new(common::example_binary("chat"))
         .env("PORT", port.to_string())
         .env("WIREHUB_REDIS_URL", redis.url())
         .env("WIREHUB_REDIS_PREFIX", &p)
@@ -553,13 +553,4 @@ where
         }
     })
     .await
-}
-
-/// The path of an example binary built by `cargo test` next to this test.
-fn example_binary(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let target = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
-    let path = target.join("examples").join(name);
-    assert!(path.exists(), "{} is missing: run `cargo build --example {name}`", path.display());
-    path
 }

@@ -162,3 +162,12 @@ pub async fn raw_upgrade_on(mut tcp: TcpStream, addr: SocketAddr, path: &str) ->
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
     (status, tcp)
 }
+
+/// The path of an example binary built by `cargo test` next to this test.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
+    let path = target.join("examples").join(name);
+    assert!(path.exists(), "{} is missing: run `cargo build --example {name}`", path.display());
+    path
+}
