@@ -8,7 +8,7 @@
 //! round in one invocation and reports medians and wirehub/peer ratios.
 //!
 //! ```text
-//! cargo run --release -p wirehub-bench -- full     # ~4 min: bench/results/results.md + chart.svg
+//! cargo run --release -p wirehub-bench -- full     # ~6 min: bench/results/results.md + chart.svg
 //! cargo run --release -p wirehub-bench -- smoke    # a few seconds, for CI: prints "smoke ok"
 //! wirehub-bench full --only echo,broadcast-1000 --servers wirehub,tokio-tungstenite
 //! wirehub-bench drive --port 8000 --scenario echo --secs 10   # load an external server (profiling)
