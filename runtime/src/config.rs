@@ -17,7 +17,7 @@
 //! | `on_full` | `close` (1013) | see [`OnFull`] |
 //! | `handshake_timeout` | 10 s | time to send a complete HTTP upgrade request (slowloris guard) |
 //! | `drain_timeout` | 10 s | time connections get to close on shutdown |
-//! | `read_buffer` | 2 KiB | read chunk per connection: about 131 KiB per idle connection with tungstenite's default, about 9.5 KiB in all with this (see the README's benchmarks) |
+//! | `read_buffer` | 2 KiB | read chunk per connection: about 131 KiB per idle connection with tungstenite's default, about 7 KiB in all with this (see the README's benchmarks) |
 //! | `backlog` | 1024 | listen backlog, so a burst of connects is not refused or stalled |
 //! | `max_handshake_headers` | 16 KiB | largest upgrade request head accepted |
 //! | `batch` | 64 frames | frames written before one flush |

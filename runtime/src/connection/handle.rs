@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use http::HeaderMap;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite;
 
 use super::{CloseCode, CloseReason};
@@ -67,7 +67,7 @@ pub(crate) struct ConnInner {
     pub(crate) headers: Option<Box<HeaderMap>>,
     /// The room of `broadcast = "..."`, rendered from the params.
     pub(crate) room: Option<Arc<str>>,
-    pub(crate) outbound: mpsc::Sender<tungstenite::Message>,
+    pub(crate) outbound: super::outbox::Sender,
     pub(crate) state: AtomicU8,
     pub(crate) close: Mutex<Option<(CloseReason, Option<CloseFrame>)>>,
     pub(crate) close_notify: Notify,
@@ -227,8 +227,8 @@ impl Conn {
             return self.0.replies.try_push(wire).map_err(|_| SendError::Full);
         }
         self.0.outbound.try_send(wire).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            super::outbox::TrySendError::Full => SendError::Full,
+            super::outbox::TrySendError::Closed => SendError::Closed,
         })
     }
 

@@ -17,6 +17,7 @@
 
 mod close;
 mod handle;
+mod outbox;
 mod replies;
 mod task;
 mod writer;
@@ -25,6 +26,7 @@ pub use close::{CloseCode, CloseReason};
 pub use handle::{Conn, ConnId, ConnState, SendError};
 
 pub(crate) use handle::ConnInner;
+pub(crate) use outbox::channel as outbox;
 pub(crate) use replies::Replies;
 #[doc(hidden)]
 pub use task::serve;
@@ -35,7 +37,7 @@ pub struct Setup {
     /// Resolves to the upgraded TCP connection once the 101 answer is sent.
     pub(crate) upgrade: hyper::upgrade::OnUpgrade,
     pub(crate) conn: Conn,
-    pub(crate) outbound: tokio::sync::mpsc::Receiver<tokio_tungstenite::tungstenite::Message>,
+    pub(crate) outbound: outbox::Receiver,
     /// The connection's place under the connection caps, released when its task ends.
     pub(crate) slot: crate::limits::Slot,
 }

@@ -1,8 +1,8 @@
 //! Messages a connection's own task sends it (a handler's reply or
 //! `conn.send` calls), handed from the reader to the writer inside that task
-//! without a wake-up. Other tasks send through the outbound mpsc queue.
+//! without a wake-up. Other tasks send through the outbound queue (`outbox`).
 //!
-//! A reply pushed through the outbound mpsc queue would wake the task that
+//! A reply pushed through the outbound queue would wake the task that
 //! is running it; tokio treats such a self-wake like a yield and may hand
 //! the task to the other worker thread, which costs tail latency (the echo
 //! benchmark's p99 was 5x plain tokio-tungstenite's). The reader and writer

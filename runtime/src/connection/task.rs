@@ -19,7 +19,6 @@ use futures_util::future::{CatchUnwind, FutureExt, OptionFuture};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::StreamExt;
 use hyper_util::rt::TokioIo;
-use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
@@ -37,7 +36,7 @@ use crate::server::WsStream;
 
 pub(super) type Sink = SplitSink<WsStream, tungstenite::Message>;
 pub(super) type Stream = SplitStream<WsStream>;
-pub(super) type Outbound = mpsc::Receiver<tungstenite::Message>;
+pub(super) type Outbound = super::outbox::Receiver;
 
 /// Spawns the task of one connection with a handler (the macro's generated
 /// closure, which extracts the arguments and calls the user's function). The

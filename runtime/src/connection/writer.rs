@@ -95,8 +95,8 @@ async fn write_batch(
         }
         while written < opts.batch {
             match outbound.try_recv() {
-                Ok(next) => feed(sink, &mut tally, next).await?,
-                Err(_) => break,
+                Some(next) => feed(sink, &mut tally, next).await?,
+                None => break,
             }
             written += 1;
         }
@@ -243,7 +243,7 @@ async fn close_exchange(
         }
         _ => {
             let graceful = async {
-                while let Ok(queued) = outbound.try_recv() {
+                while let Some(queued) = outbound.try_recv() {
                     feed(sink, tally, queued).await?;
                 }
                 for reply in replies.take(usize::MAX) {

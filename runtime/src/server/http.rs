@@ -19,7 +19,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::app::Shared;
@@ -152,7 +152,7 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
     let on_upgrade = hyper::upgrade::on(&mut req);
     drop(req);
 
-    let (outbound_tx, outbound) = mpsc::channel(route.opts.queue);
+    let (outbound_tx, outbound) = crate::connection::outbox(route.opts.queue);
     let room = route.def.options.broadcast.map(|parts| Arc::from(render_template(parts, &found.params)));
     let conn = Conn(Arc::new(ConnInner {
         id: shared.hub.next_id(),

@@ -1,0 +1,234 @@
+//! The outbound queue of one connection: what other tasks (broadcasts,
+//! `send_to`, background pushes) send it, bounded, read by its writer.
+//!
+//! Why not `tokio::sync::mpsc`: its bounded channel allocates its first block
+//! of 32 slots (1.8 KiB) when it is created, for every connection, idle or
+//! not. This queue allocates nothing until a message is queued, and gives its
+//! buffer back once it drains after a burst, so an idle connection pays for
+//! none of it. A `std` mutex guards the deque (held for a push or a pop,
+//! never across an await); the writer's waker lives in an [`AtomicWaker`].
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A buffer bigger than this is given back when the queue drains.
+const KEEP: usize = 64;
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// The writer, woken by each push.
+    reader: AtomicWaker,
+    /// Senders waiting for room (`send`), woken by each pop.
+    room: Notify,
+    cap: usize,
+}
+
+struct Queue {
+    items: VecDeque<Message>,
+    /// The receiver closed it (or is gone): pushes fail.
+    closed: bool,
+}
+
+/// Why a message could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TrySendError {
+    /// The queue holds `cap` messages.
+    Full,
+    /// The connection's writer is gone or closing.
+    Closed,
+}
+
+/// The sending side, kept in the connection's handle.
+#[derive(Clone)]
+pub(crate) struct Sender(Arc<Shared>);
+
+/// The receiving side, owned by the connection's task.
+pub(crate) struct Receiver(Arc<Shared>);
+
+/// A queue of at most `cap` messages.
+pub(crate) fn channel(cap: usize) -> (Sender, Receiver) {
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Queue { items: VecDeque::new(), closed: false }),
+        reader: AtomicWaker::new(),
+        room: Notify::new(),
+        cap: cap.max(1),
+    });
+    (Sender(shared.clone()), Receiver(shared))
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn push(&self, message: Message) -> Result<(), (TrySendError, Message)> {
+        let mut queue = self.lock();
+        if queue.closed {
+            return Err((TrySendError::Closed, message));
+        }
+        if queue.items.len() >= self.cap {
+            return Err((TrySendError::Full, message));
+        }
+        queue.items.push_back(message);
+        drop(queue);
+        self.reader.wake();
+        Ok(())
+    }
+
+    fn pop(&self) -> Option<Message> {
+        let mut queue = self.lock();
+        let message = queue.items.pop_front()?;
+        if queue.items.is_empty() && queue.items.capacity() > KEEP {
+            queue.items = VecDeque::new();
+        }
+        drop(queue);
+        self.room.notify_one();
+        Some(message)
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.room.notify_waiters();
+    }
+}
+
+impl Sender {
+    /// Queues `message` now, or says why not.
+    pub(crate) fn try_send(&self, message: Message) -> Result<(), TrySendError> {
+        self.0.push(message).map_err(|(why, _)| why)
+    }
+
+    /// Queues `message`, waiting while the queue is full; `Err` once it is
+    /// closed.
+    pub(crate) async fn send(&self, mut message: Message) -> Result<(), TrySendError> {
+        loop {
+            // Registered before the attempt, so a pop in between is not missed.
+            let mut room = pin!(self.0.room.notified());
+            room.as_mut().enable();
+            match self.0.push(message) {
+                Ok(()) => return Ok(()),
+                Err((TrySendError::Full, back)) => message = back,
+                Err((TrySendError::Closed, _)) => return Err(TrySendError::Closed),
+            }
+            room.await;
+        }
+    }
+}
+
+impl Receiver {
+    /// The next message; `None` once the queue is closed and empty.
+    pub(crate) async fn recv(&mut self) -> Option<Message> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        if let Some(message) = self.0.pop() {
+            return Poll::Ready(Some(message));
+        }
+        // Register, then look again: a push in between wakes us or is seen.
+        self.0.reader.register(cx.waker());
+        match self.0.pop() {
+            Some(message) => Poll::Ready(Some(message)),
+            None if self.0.lock().closed => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The next message if one is queued.
+    pub(crate) fn try_recv(&mut self) -> Option<Message> {
+        self.0.pop()
+    }
+
+    /// How many messages are queued.
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().items.len()
+    }
+
+    /// Refuses further sends; what is queued can still be received.
+    pub(crate) fn close(&mut self) {
+        self.0.close();
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.0.close();
+        // Queued messages go with the writer: no sender holds them.
+        self.0.lock().items = VecDeque::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(n: usize) -> Message {
+        Message::text(n.to_string())
+    }
+
+    #[test]
+    fn bounded_in_order_and_closed() {
+        let (tx, mut rx) = channel(2);
+        assert_eq!(tx.try_send(text(1)), Ok(()));
+        assert_eq!(tx.try_send(text(2)), Ok(()));
+        assert_eq!(tx.try_send(text(3)), Err(TrySendError::Full));
+        assert_eq!(rx.len(), 2);
+        assert_eq!(rx.try_recv(), Some(text(1)));
+        assert_eq!(tx.try_send(text(3)), Ok(()));
+        rx.close();
+        assert_eq!(tx.try_send(text(4)), Err(TrySendError::Closed));
+        assert_eq!(rx.try_recv(), Some(text(2)));
+        assert_eq!(rx.try_recv(), Some(text(3)));
+        assert_eq!(rx.try_recv(), None);
+        drop(rx);
+        assert_eq!(tx.try_send(text(5)), Err(TrySendError::Closed));
+    }
+
+    #[test]
+    fn the_buffer_is_given_back_after_a_burst() {
+        let (tx, mut rx) = channel(1000);
+        for n in 0..500 {
+            assert_eq!(tx.try_send(text(n)), Ok(()));
+        }
+        while rx.try_recv().is_some() {}
+        assert_eq!(rx.0.lock().items.capacity(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiting_senders_and_the_reader_lose_no_wakeup() {
+        const PER: usize = 20_000;
+        let (tx, mut rx) = channel(8);
+        let senders: Vec<_> = (0..4)
+            .map(|s| {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    for n in 0..PER {
+                        tx.send(text(s * PER + n)).await.expect("open");
+                    }
+                })
+            })
+            .collect();
+        let mut next = [0usize; 4];
+        for _ in 0..4 * PER {
+            let got =
+                tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await.expect("no lost wakeup");
+            let n: usize = got.and_then(|m| m.into_text().ok()).and_then(|t| t.parse().ok()).expect("a number");
+            let (s, i) = (n / PER, n % PER);
+            assert_eq!(i, next[s], "sender {s}: in order, nothing lost");
+            next[s] += 1;
+        }
+        for s in senders {
+            s.await.expect("sender");
+        }
+        drop(tx);
+        rx.close();
+        assert_eq!(rx.recv().await, None);
+    }
+}
