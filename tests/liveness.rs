@@ -164,13 +164,13 @@ async fn app_ping(text: String) -> String {
 
 /// Pings every 50 ms; pongs (the tungstenite client answers them) count as
 /// activity, so a reading client is never idle.
-#[ws_route("/l/idle/pings", idle_timeout = "150ms", idle_counts_pings = true, heartbeat = "50ms")]
+#[ws_route("/l/idle/pings", idle_timeout = "400ms", idle_counts_pings = true, heartbeat = "50ms")]
 async fn idle_pings(text: String) -> String {
     text
 }
 
 /// The same without `idle_counts_pings`: only data messages count.
-#[ws_route("/l/idle/data", idle_timeout = "150ms", heartbeat = "50ms")]
+#[ws_route("/l/idle/data", idle_timeout = "400ms", heartbeat = "50ms")]
 async fn idle_data(text: String) -> String {
     text
 }
@@ -875,7 +875,7 @@ async fn pongs_count_as_activity_only_when_configured() {
     let (code, reason) = within(reader).await;
     assert_eq!(code, 1000);
     assert!(reason.contains("idle"), "{reason}");
-    // Still serving well after 150 ms of no data.
+    // Still serving well after 400 ms of no data.
     send(&mut counted, "still here").await;
     assert_eq!(recv_text(&mut counted).await, "still here");
 }
