@@ -558,3 +558,27 @@ async fn healthz_is_503_while_draining() {
     drop(stubborn);
     within(server.wait()).await.expect("the server stops once the last connection ended");
 }
+
+/// Every metric the Grafana dashboard queries exists in a scrape (except
+/// the Redis backplane's, registered only with it): a renamed metric cannot
+/// silently empty a panel. Refusals are counted per reason on first use, so
+/// one refused upgrade comes first.
+#[tokio::test]
+async fn every_metric_the_dashboard_queries_is_exported() {
+    let dashboard = include_str!("../dashboards/wirehub.json");
+    let mut names: Vec<String> = dashboard
+        .match_indices("wirehub_")
+        .map(|(at, _)| dashboard[at..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect::<String>())
+        .filter(|n| !n.starts_with("wirehub_backplane_"))
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 15, "the dashboard's queries were found: {names:?}");
+    let server = server(App::new()).await;
+    assert_eq!(http_status(server.local_addr(), &upgrade_get("/m/nowhere")).await, 404);
+    let exported: std::collections::BTreeSet<String> =
+        scrape(server.local_addr()).await.into_keys().map(|(name, _)| name).collect();
+    for name in &names {
+        assert!(exported.contains(name), "the dashboard queries `{name}`, which is not exported");
+    }
+}
