@@ -220,6 +220,8 @@ pub(crate) async fn run(mode: Mode, args: &[String]) -> Res<()> {
             }
         }
         runs.sort_by_key(|(peer, _, _)| scenario.servers.iter().position(|p| p == peer));
+        let rounds: Vec<(Peer, Vec<Vec<Figure>>)> =
+            runs.iter().filter(|(_, _, error)| error.is_none()).map(|(p, f, _)| (*p, f.clone())).collect();
         let outcomes: Vec<(Peer, Outcome)> = runs
             .into_iter()
             .map(|(peer, figures, error)| match error {
@@ -227,7 +229,7 @@ pub(crate) async fn run(mode: Mode, args: &[String]) -> Res<()> {
                 None => (peer, Outcome::Ok(report::median(&figures))),
             })
             .collect();
-        let summary = Summary { scenario: scenario.clone(), outcomes };
+        let summary = Summary { scenario: scenario.clone(), outcomes, rounds };
         report::print_ratios(&summary);
         println!("  ({:.1} s)", scenario_began.elapsed().as_secs_f64());
         summaries.push(summary);
