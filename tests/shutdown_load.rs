@@ -19,13 +19,13 @@ mod common;
 mod soak_proc;
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{connect, within};
 use futures_util::{SinkExt, StreamExt};
-use soak_proc::{soak_server_exe, try_get, ServerProc};
+use soak_proc::{try_get, ServerProc};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
@@ -45,25 +45,7 @@ const DRAIN: Duration = Duration::from_secs(15);
 
 async fn start_server() -> ServerProc {
     common::raise_fd_limit();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-    let child = Command::new(soak_server_exe())
-        .env("PORT", port.to_string())
-        .env("DRAIN_TIMEOUT_MS", DRAIN.as_millis().to_string())
-        .env("RUST_LOG", std::env::var("SOAK_SERVER_LOG").unwrap_or_default())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn soak_server");
-    let server = ServerProc { child, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(Ok((200, _))) = tokio::time::timeout(Duration::from_secs(2), try_get(server.addr, "/healthz")).await {
-            return server;
-        }
-        assert!(Instant::now() < deadline, "soak_server did not answer /healthz within 20 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    soak_proc::start(DRAIN.as_millis() as u64, &[]).await
 }
 
 /// `/stats` of the hub: (connections, rooms).

@@ -43,14 +43,14 @@ mod soak_proc;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{connect, within};
 use futures_util::{SinkExt, StreamExt};
-use soak_proc::{soak_server_exe, try_get, ServerProc};
+use soak_proc::{try_get, ServerProc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{watch, Semaphore};
@@ -78,43 +78,19 @@ const PHASE: Duration = Duration::from_secs(60);
 
 // ------------------------------------------------------------ the server process
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr").port()
-}
-
 /// Starts the server and waits until `/healthz` answers 200.
 async fn start_server(drain_ms: u64) -> ServerProc {
     common::raise_fd_limit();
-    let exe = soak_server_exe();
-    let port = free_port();
-    let child = Command::new(exe)
-        .env("PORT", port.to_string())
-        .env("DRAIN_TIMEOUT_MS", drain_ms.to_string())
-        // `SOAK_SERVER_LOG=wirehub=debug` passes a log filter to the server.
-        .env("RUST_LOG", std::env::var("SOAK_SERVER_LOG").unwrap_or_default())
-        // glibc raises its mmap threshold to the size of the largest block
-        // freed (up to 32 MiB): after the first flood frees the 1 MiB write
-        // buffers of the stalled members, later ones come from the arenas and
-        // stay resident as fragmentation (RSS 22, 66, 115, 79, 80, 80 MiB over
-        // six cycles, while heaptrack shows a flat heap and no leak). Pinning
-        // the threshold makes RSS follow live memory, which is what the 10 %
-        // check is about. `SOAK_MALLOC_DEFAULTS=1` keeps glibc's defaults.
-        .envs(std::env::var_os("SOAK_MALLOC_DEFAULTS").is_none().then_some(("MALLOC_MMAP_THRESHOLD_", "131072")))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn soak_server");
-    let server = ServerProc { child, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(Ok((200, _))) = tokio::time::timeout(Duration::from_secs(2), try_get(server.addr, "/healthz")).await {
-            return server;
-        }
-        assert!(Instant::now() < deadline, "soak_server did not answer /healthz within 20 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // glibc raises its mmap threshold to the size of the largest block
+    // freed (up to 32 MiB): after the first flood frees the 1 MiB write
+    // buffers of the stalled members, later ones come from the arenas and
+    // stay resident as fragmentation (RSS 22, 66, 115, 79, 80, 80 MiB over
+    // six cycles, while heaptrack shows a flat heap and no leak). Pinning
+    // the threshold makes RSS follow live memory, which is what the 10 %
+    // check is about. `SOAK_MALLOC_DEFAULTS=1` keeps glibc's defaults.
+    let malloc: &[(&str, &str)] =
+        if std::env::var_os("SOAK_MALLOC_DEFAULTS").is_none() { &[("MALLOC_MMAP_THRESHOLD_", "131072")] } else { &[] };
+    soak_proc::start(drain_ms, malloc).await
 }
 
 /// Sends SIGTERM and waits (bounded) for the process to exit; returns its

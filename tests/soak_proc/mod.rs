@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use std::time::{Duration, Instant};
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -55,4 +57,30 @@ pub async fn try_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Stri
     let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Ok((status, body))
+}
+
+/// Starts `soak_server` on a free port with `drain_ms` and the extra
+/// environment `envs`, and waits (at most 20 s) until `/healthz` answers 200.
+pub async fn start(drain_ms: u64, envs: &[(&str, &str)]) -> ServerProc {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let child = Command::new(soak_server_exe())
+        .env("PORT", port.to_string())
+        .env("DRAIN_TIMEOUT_MS", drain_ms.to_string())
+        // `SOAK_SERVER_LOG=wirehub=debug` passes a log filter to the server.
+        .env("RUST_LOG", std::env::var("SOAK_SERVER_LOG").unwrap_or_default())
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn soak_server");
+    let server = ServerProc { child, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Ok((200, _))) = tokio::time::timeout(Duration::from_secs(2), try_get(server.addr, "/healthz")).await {
+            return server;
+        }
+        assert!(Instant::now() < deadline, "soak_server did not answer /healthz within 20 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
