@@ -134,19 +134,22 @@ where
     }
     conn.set_state(ConnState::Closing);
     let (reason, frame) = conn.close_request().unwrap_or((CloseReason::Io, None));
-    close_phase(&conn, &reason, frame, &mut sink, &mut stream, &mut outbound).await;
-    if matches!(reason, CloseReason::ProtocolError { .. }) {
-        // The peer may still be sending the message we refused (1009):
-        // closing with its bytes unread would make the kernel reset the
-        // connection, and the peer could lose our close frame.
-        if let Ok(ws) = sink.reunite(stream) {
-            tokio::select! {
-                () = super::writer::linger(ws, conn.0.route.opts.close_timeout) => {}
-                () = conn.shared().hard_stopped() => {}
+    let ending = async {
+        close_phase(&conn, &reason, frame, &mut sink, &mut stream, &mut outbound).await;
+        if matches!(reason, CloseReason::ProtocolError { .. }) {
+            // The peer may still be sending the message we refused (1009):
+            // closing with its bytes unread would make the kernel reset the
+            // connection, and the peer could lose our close frame.
+            if let Ok(ws) = sink.reunite(stream) {
+                super::writer::linger(ws, conn.0.route.opts.close_timeout).await;
             }
         }
-    } else {
-        drop((sink, stream));
+    };
+    // Both are cut short when the server's drain time is up; the socket
+    // goes with `ending`.
+    tokio::select! {
+        () = ending => {}
+        () = conn.shared().hard_stopped() => tracing::debug!("close cut short: the drain time is up"),
     }
     drop(registered);
     drop(slot);

@@ -183,24 +183,7 @@ async fn finish_write(conn: &Conn, limit: Duration, write: impl Future<Output = 
 
 /// Ends the connection as its close reason says: drop at once, answer the
 /// peer's Close, or send ours (after what is queued) and wait for the answer.
-/// Cut short when the server's drain time is up.
 pub(super) async fn close_phase(
-    conn: &Conn,
-    reason: &CloseReason,
-    frame: Option<CloseFrame>,
-    sink: &mut Sink,
-    stream: &mut Stream,
-    outbound: &mut Outbound,
-) {
-    tokio::select! {
-        () = close_exchange(conn, reason, frame, sink, stream, outbound) => {}
-        () = conn.shared().hard_stopped() => {
-            tracing::debug!("close handshake cut short: the drain time is up");
-        }
-    }
-}
-
-async fn close_exchange(
     conn: &Conn,
     reason: &CloseReason,
     frame: Option<CloseFrame>,
