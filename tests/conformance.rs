@@ -11,15 +11,12 @@
 mod common;
 mod raw;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{connect, expect_close, recv_text, send, spawn_prefix, within};
 use futures_util::StreamExt;
 use raw::{expect_close_code, Client, Data, Ended, Frame, LenForm, BINARY, CLOSE, TEXT};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use wirehub::prelude::*;
 use wirehub::Server;
@@ -589,79 +586,16 @@ async fn binary_to_binary_only_handler_is_echoed() {
 
 // ---------------------------------------------------------------- panic isolation
 
-/// One metric sample: name and labels (sorted, so label order in the text
-/// output does not matter).
-type Series = (String, BTreeMap<String, String>);
-
-/// Parses the Prometheus text format (comments skipped; label values may
-/// hold escaped quotes, commas and braces).
-fn parse_metrics(text: &str) -> BTreeMap<Series, f64> {
-    let mut samples = BTreeMap::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let malformed = |what: &str| -> ! { panic!("malformed sample ({what}): {line}") };
-        let name_end = line.find(['{', ' ']).unwrap_or_else(|| malformed("no value"));
-        let mut labels = BTreeMap::new();
-        let mut rest = line[name_end..].chars();
-        if line[name_end..].starts_with('{') {
-            rest.next();
-            while !rest.as_str().starts_with('}') {
-                let key: String = rest.by_ref().take_while(|c| *c != '=').collect();
-                if rest.next() != Some('"') {
-                    malformed("unquoted label value");
-                }
-                let mut value = String::new();
-                loop {
-                    match rest.next().unwrap_or_else(|| malformed("unterminated label value")) {
-                        '\\' => match rest.next().unwrap_or_else(|| malformed("dangling escape")) {
-                            'n' => value.push('\n'),
-                            c => value.push(c),
-                        },
-                        '"' => break,
-                        c => value.push(c),
-                    }
-                }
-                labels.insert(key, value);
-                if rest.as_str().starts_with(',') {
-                    rest.next();
-                }
-            }
-            rest.next();
-        }
-        let value = rest.as_str().split_whitespace().next().and_then(|v| v.parse().ok());
-        let value = value.unwrap_or_else(|| malformed("bad value"));
-        assert!(samples.insert((line[..name_end].to_owned(), labels), value).is_none(), "duplicate sample: {line}");
-    }
-    samples
-}
-
-/// The value of the sample `name` with exactly `labels` (in any order).
-fn sample(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    samples.get(&(name.to_owned(), labels)).copied()
-}
-
-/// GETs `/metrics` (same port as the WebSocket server) and parses it.
-async fn scrape(addr: SocketAddr) -> BTreeMap<Series, f64> {
-    let mut tcp = within(TcpStream::connect(addr)).await.expect("tcp connect");
-    within(tcp.write_all(common::get("/metrics").as_bytes())).await.expect("write request");
-    let mut raw = Vec::new();
-    within(tcp.read_to_end(&mut raw)).await.expect("read the response to EOF");
-    let text = String::from_utf8(raw).expect("UTF-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
-    assert!(head.starts_with("HTTP/1.1 200 "), "GET /metrics: {head}");
-    parse_metrics(body)
-}
-
 #[test]
 fn metrics_parser_ignores_label_order_and_reads_escapes() {
-    let samples = parse_metrics(
+    let samples = common::parse_metrics(
         "# HELP x A counter.\n# TYPE x counter\nx 3\nx{b=\"2\",a=\"1\"} 4\n\
          y{route=\"/r/{id}\",reason=\"q\\\"u,o}te\"} 5\n",
     );
-    assert_eq!(sample(&samples, "x", &[]), Some(3.0));
-    assert_eq!(sample(&samples, "x", &[("a", "1"), ("b", "2")]), Some(4.0));
-    assert_eq!(sample(&samples, "y", &[("reason", "q\"u,o}te"), ("route", "/r/{id}")]), Some(5.0));
-    assert_eq!(sample(&samples, "x", &[("a", "1")]), None, "labels must match exactly");
+    assert_eq!(common::sample(&samples, "x", &[]), Some(3.0));
+    assert_eq!(common::sample(&samples, "x", &[("a", "1"), ("b", "2")]), Some(4.0));
+    assert_eq!(common::sample(&samples, "y", &[("reason", "q\"u,o}te"), ("route", "/r/{id}")]), Some(5.0));
+    assert_eq!(common::sample(&samples, "x", &[("a", "1")]), None, "labels must match exactly");
 }
 
 /// A panicking handler closes its own connection with 1011 and is counted
@@ -680,9 +614,9 @@ async fn handler_panic_closes_only_its_connection_with_1011() {
     let mut bystander = connect(addr, "/c/panic").await;
     send(&mut bystander, "before").await;
     assert_eq!(recv_text(&mut bystander).await, "before");
-    let before = scrape(addr).await;
-    let panics_before = sample(&before, PANICS, &panics).unwrap_or(0.0);
-    assert_eq!(sample(&before, CLOSED, &closed_by_panic).unwrap_or(0.0), 0.0, "panic closes before the panic");
+    let before = common::scrape(addr).await;
+    let panics_before = common::sample(&before, PANICS, &panics).unwrap_or(0.0);
+    assert_eq!(common::sample(&before, CLOSED, &closed_by_panic).unwrap_or(0.0), 0.0, "panic closes before the panic");
 
     send(&mut victim, "panic").await;
     let (code, reason) = expect_close(&mut victim).await;
@@ -703,16 +637,24 @@ async fn handler_panic_closes_only_its_connection_with_1011() {
     // connection: scrape until it shows, then check the exact counts.
     let after = within(async {
         loop {
-            let samples = scrape(addr).await;
-            if sample(&samples, CLOSED, &closed_by_panic).unwrap_or(0.0) > 0.0 {
+            let samples = common::scrape(addr).await;
+            if common::sample(&samples, CLOSED, &closed_by_panic).unwrap_or(0.0) > 0.0 {
                 return samples;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     })
     .await;
-    assert_eq!(sample(&after, PANICS, &panics), Some(panics_before + 1.0), "{PANICS}{panics:?} after one panic");
-    assert_eq!(sample(&after, CLOSED, &closed_by_panic), Some(1.0), "{CLOSED}{closed_by_panic:?} after one panic");
+    assert_eq!(
+        common::sample(&after, PANICS, &panics),
+        Some(panics_before + 1.0),
+        "{PANICS}{panics:?} after one panic"
+    );
+    assert_eq!(
+        common::sample(&after, CLOSED, &closed_by_panic),
+        Some(1.0),
+        "{CLOSED}{closed_by_panic:?} after one panic"
+    );
 }
 
 // ---------------------------------------------------------------- close reasons

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use common::{connect, eventually, expect_close, get, recv, recv_text, send, spawn_prefix, within, Client};
+use common::{connect, eventually, expect_close, recv, recv_text, send, spawn_prefix, within, Client};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -314,40 +314,17 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// GET `path` with `Connection: close`; returns the status and the body.
-async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut tcp = within(TcpStream::connect(addr)).await.expect("tcp connect");
-    within(tcp.write_all(get(path).as_bytes())).await.expect("write request");
-    let mut raw = Vec::new();
-    within(tcp.read_to_end(&mut raw)).await.expect("read to EOF");
-    let text = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("response head");
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
-    (status, body.to_owned())
-}
-
-/// `wirehub_connections_closed_total` of `route` from a /metrics scrape, by
-/// reason. A compact parser: label values must hold no `,` `"` or escapes,
-/// which holds for wirehub's reason labels and this file's routes.
+/// `wirehub_connections_closed_total` of `route` from a /metrics scrape, by reason.
 async fn closed_total(addr: SocketAddr, route: &str) -> BTreeMap<String, f64> {
-    let (status, body) = http_get(addr, "/metrics").await;
-    assert_eq!(status, 200, "GET /metrics: {body}");
-    let mut by_reason = BTreeMap::new();
-    for line in body.lines() {
-        let Some(rest) = line.strip_prefix("wirehub_connections_closed_total{") else { continue };
-        let (labels, value) = rest.split_once("} ").unwrap_or_else(|| panic!("malformed sample: {line}"));
-        let labels: BTreeMap<&str, &str> = labels
-            .split(',')
-            .map(|l| l.split_once('=').unwrap_or_else(|| panic!("malformed label in {line}")))
-            .map(|(k, v)| (k, v.trim_matches('"')))
-            .collect();
-        if labels.get("route") == Some(&route) {
-            let value: f64 = value.trim().parse().unwrap_or_else(|_| panic!("malformed value: {line}"));
-            let reason = labels.get("reason").unwrap_or_else(|| panic!("no reason label: {line}"));
-            by_reason.insert((*reason).to_owned(), value);
-        }
-    }
-    assert!(!by_reason.is_empty(), "no wirehub_connections_closed_total for {route} in:\n{body}");
+    let by_reason: BTreeMap<String, f64> = common::scrape(addr)
+        .await
+        .into_iter()
+        .filter(|((name, labels), _)| {
+            name == "wirehub_connections_closed_total" && labels.get("route").map(String::as_str) == Some(route)
+        })
+        .filter_map(|((_, mut labels), value)| Some((labels.remove("reason")?, value)))
+        .collect();
+    assert!(!by_reason.is_empty(), "no wirehub_connections_closed_total for {route}");
     by_reason
 }
 

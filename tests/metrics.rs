@@ -85,64 +85,7 @@ async fn m_expiring(text: String) -> String {
 
 // ---------------------------------------------------------------- exposition parsing
 
-/// One sample's identity: metric name and sorted labels.
-type Series = (String, BTreeMap<String, String>);
-
-/// Parses the text exposition format into samples (comments skipped).
-fn parse(text: &str) -> BTreeMap<Series, f64> {
-    let mut samples = BTreeMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let name_end = line.find(['{', ' ']).unwrap_or_else(|| panic!("malformed sample: {line}"));
-        let name = line[..name_end].to_owned();
-        let mut labels = BTreeMap::new();
-        let mut rest = &line[name_end..];
-        if let Some(after) = rest.strip_prefix('{') {
-            let mut chars = after.chars();
-            while !chars.as_str().starts_with('}') {
-                let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
-                let key = key.trim();
-                assert_eq!(chars.next(), Some('"'), "label value must be quoted: {line}");
-                let mut value = String::new();
-                loop {
-                    match chars.next() {
-                        Some('\\') => match chars.next() {
-                            Some('n') => value.push('\n'),
-                            Some(other) => value.push(other),
-                            None => panic!("dangling escape: {line}"),
-                        },
-                        Some('"') => break,
-                        Some(c) => value.push(c),
-                        None => panic!("unterminated label value: {line}"),
-                    }
-                }
-                labels.insert(key.to_owned(), value);
-                match chars.as_str().chars().next() {
-                    Some(',') => {
-                        chars.next();
-                    }
-                    Some('}') => {}
-                    _ => panic!("malformed labels: {line}"),
-                }
-            }
-            rest = &chars.as_str()[1..];
-        }
-        let value: f64 = rest.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-            panic!("malformed value: {line}");
-        });
-        assert!(samples.insert((name, labels), value).is_none(), "duplicate sample: {line}");
-    }
-    samples
-}
-
-/// The value of the sample `name` with exactly these labels.
-fn value(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let labels: BTreeMap<String, String> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    samples.get(&(name.to_owned(), labels)).copied()
-}
+use common::{http_get, parse_metrics as parse, sample as value, scrape, Series};
 
 /// Like [`value`], failing the test when the sample is absent.
 fn must(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
@@ -150,24 +93,6 @@ fn must(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) ->
 }
 
 // ---------------------------------------------------------------- HTTP helpers
-
-/// GET `path` with `Connection: close`; returns the status and the body.
-async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut tcp = within(TcpStream::connect(addr)).await.expect("tcp connect");
-    within(tcp.write_all(get(path).as_bytes())).await.expect("write request");
-    let mut raw = Vec::new();
-    within(tcp.read_to_end(&mut raw)).await.expect("read to EOF");
-    let text = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("response head");
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
-    (status, body.to_owned())
-}
-
-async fn scrape(addr: SocketAddr) -> BTreeMap<Series, f64> {
-    let (status, body) = http_get(addr, "/metrics").await;
-    assert_eq!(status, 200, "GET /metrics: {body}");
-    parse(&body)
-}
 
 /// Scrapes until `cond` holds (bounded by the common limit); returns that scrape.
 async fn scrape_until(addr: SocketAddr, mut cond: impl FnMut(&BTreeMap<Series, f64>) -> bool) -> BTreeMap<Series, f64> {

@@ -2,6 +2,7 @@
 //! connect real clients, and bound every await.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -170,4 +171,76 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
     let path = target.join("examples").join(name);
     assert!(path.exists(), "{} is missing: run `cargo build --example {name}`", path.display());
     path
+}
+
+// ---------------------------------------------------------------- /metrics
+
+/// One metric sample: name and labels (sorted, so label order in the text
+/// output does not matter).
+pub type Series = (String, BTreeMap<String, String>);
+
+/// Parses the Prometheus text format (comments skipped; label values may
+/// hold escaped quotes, commas and braces).
+pub fn parse_metrics(text: &str) -> BTreeMap<Series, f64> {
+    let mut samples = BTreeMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let malformed = |what: &str| -> ! { panic!("malformed sample ({what}): {line}") };
+        let name_end = line.find(['{', ' ']).unwrap_or_else(|| malformed("no value"));
+        let mut labels = BTreeMap::new();
+        let mut rest = line[name_end..].chars();
+        if line[name_end..].starts_with('{') {
+            rest.next();
+            while !rest.as_str().starts_with('}') {
+                let key: String = rest.by_ref().take_while(|c| *c != '=').collect();
+                if rest.next() != Some('"') {
+                    malformed("unquoted label value");
+                }
+                let mut value = String::new();
+                loop {
+                    match rest.next().unwrap_or_else(|| malformed("unterminated label value")) {
+                        '\\' => match rest.next().unwrap_or_else(|| malformed("dangling escape")) {
+                            'n' => value.push('\n'),
+                            c => value.push(c),
+                        },
+                        '"' => break,
+                        c => value.push(c),
+                    }
+                }
+                labels.insert(key, value);
+                if rest.as_str().starts_with(',') {
+                    rest.next();
+                }
+            }
+            rest.next();
+        }
+        let value = rest.as_str().split_whitespace().next().and_then(|v| v.parse().ok());
+        let value = value.unwrap_or_else(|| malformed("bad value"));
+        assert!(samples.insert((line[..name_end].to_owned(), labels), value).is_none(), "duplicate sample: {line}");
+    }
+    samples
+}
+
+/// The value of the sample `name` with exactly `labels` (in any order).
+pub fn sample(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    samples.get(&(name.to_owned(), labels)).copied()
+}
+
+/// GET `path` with `Connection: close`; returns the status and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut tcp = within(TcpStream::connect(addr)).await.expect("tcp connect");
+    within(tcp.write_all(get(path).as_bytes())).await.expect("write request");
+    let mut raw = Vec::new();
+    within(tcp.read_to_end(&mut raw)).await.expect("read to EOF");
+    let text = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("response head");
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    (status, body.to_owned())
+}
+
+/// GETs `/metrics` (same port as the WebSocket server) and parses it.
+pub async fn scrape(addr: SocketAddr) -> BTreeMap<Series, f64> {
+    let (status, body) = http_get(addr, "/metrics").await;
+    assert_eq!(status, 200, "GET /metrics: {body}");
+    parse_metrics(&body)
 }
