@@ -3,14 +3,15 @@
 //! `inventory` submission. Nothing here validates.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 
-use crate::route::{Options, Route};
+use crate::options::{Key, Value};
+use crate::route::Route;
 use crate::template::{Part, Segment};
 
 pub(crate) fn route(route: &Route) -> TokenStream {
-    let Route { krate, path, segments, params, handler, options } = route;
+    let Route { krate, path, segments, params, handler, .. } = route;
     let private = quote!(#krate::__private);
     let item = &handler.item;
     let name = &item.sig.ident;
@@ -56,8 +57,8 @@ pub(crate) fn route(route: &Route) -> TokenStream {
         Segment::Static(text) => quote!(#private::Segment::Static(#text)),
         Segment::Param(_) => quote!(#private::Segment::Param),
     });
-    let (hooks, hook_fields) = hooks(&private, options);
-    let option_fields = option_fields(&private, options);
+    let hooks = hooks(&private, route);
+    let option_fields = option_fields(&private, route);
 
     quote! {
         #item
@@ -98,7 +99,6 @@ pub(crate) fn route(route: &Route) -> TokenStream {
                     line: ::core::line!(),
                     options: #private::RouteOptions {
                         #(#option_fields,)*
-                        #(#hook_fields,)*
                         ..#private::RouteOptions::DEFAULT
                     },
                     kinds: #private::Kinds::combine(&[#(#kinds),*]),
@@ -112,108 +112,75 @@ pub(crate) fn route(route: &Route) -> TokenStream {
     }
 }
 
-/// `field: value` for every option that was written.
-fn option_fields(private: &TokenStream, o: &Options) -> Vec<TokenStream> {
-    let mut fields = Vec::new();
-    let millis = |field: &str, ms: Option<u64>| {
-        ms.map(|ms| {
-            let field = format_ident!("{}", field);
-            quote!(#field: ::core::option::Option::Some(#private::Duration::from_millis(#ms)))
+/// `field: Some(value)` for every option that was written; the runtime's
+/// `RouteOptions` has one field per key of the option table.
+fn option_fields(private: &TokenStream, route: &Route) -> Vec<TokenStream> {
+    let mut fields: Vec<TokenStream> = route
+        .options
+        .iter()
+        .map(|(key, set)| {
+            let field = &set.key;
+            let value = match &set.value {
+                Value::Millis(ms) => quote!(#private::Duration::from_millis(#ms)),
+                Value::Bytes(n) | Value::Count(n) => Literal::u64_unsuffixed(*n).to_token_stream(),
+                Value::Text(lit) | Value::Room(lit) => lit.to_token_stream(),
+                Value::Flag(b) => quote!(#b),
+                Value::OnFullDrop(true) => quote!(#private::OnFull::Drop),
+                Value::OnFullDrop(false) => quote!(#private::OnFull::Close),
+                Value::Hook(_) => hook_wrapper(key).to_token_stream(),
+                Value::List(items) => quote!(&[#(#items),*]),
+                Value::Rate(count, per) => quote!(#private::Rate {
+                    count: #count,
+                    per: #private::Duration::from_millis(#per),
+                }),
+            };
+            quote!(#field: ::core::option::Option::Some(#value))
         })
-    };
-    if let Some(n) = o.max_message {
-        let n = Literal::u64_unsuffixed(n);
-        fields.push(quote!(max_message: ::core::option::Option::Some(#n)));
-    }
-    fields.extend(millis("idle_timeout", o.idle_timeout));
-    fields.extend(millis("heartbeat", o.heartbeat));
-    fields.extend(millis("heartbeat_timeout", o.heartbeat_timeout));
-    fields.extend(millis("write_timeout", o.write_timeout));
-    fields.extend(millis("close_timeout", o.close_timeout));
-    if let Some(lit) = &o.app_ping {
-        fields.push(quote!(app_ping: ::core::option::Option::Some(#lit)));
-    }
-    if let Some(lit) = &o.app_pong {
-        fields.push(quote!(app_pong: ::core::option::Option::Some(#lit)));
-    }
-    if let Some(parts) = &o.room {
+        .collect();
+    if let Some(parts) = &route.room {
         let parts = parts.iter().map(|p| match p {
             Part::Lit(text) => quote!(#private::TemplatePart::Lit(#text)),
             Part::Param(i) => quote!(#private::TemplatePart::Param(#i)),
         });
         fields.push(quote!(broadcast: ::core::option::Option::Some(&[#(#parts),*])));
     }
-    if o.exclude_sender {
-        fields.push(quote!(exclude_sender: true));
-    }
-    if o.idle_counts_pings {
-        fields.push(quote!(idle_counts_pings: true));
-    }
-    if let Some(n) = o.queue {
-        fields.push(quote!(queue: ::core::option::Option::Some(#n)));
-    }
-    fields.extend(millis("reauth", o.reauth));
-    if !o.protocols.is_empty() {
-        let list = &o.protocols;
-        fields.push(quote!(protocols: &[#(#list),*]));
-    }
-    if let Some(list) = &o.origins {
-        fields.push(quote!(origins: ::core::option::Option::Some(&[#(#list),*])));
-    }
-    if let Some((count, per)) = o.rate {
-        fields.push(quote!(rate: ::core::option::Option::Some(#private::Rate {
-            count: #count,
-            per: #private::Duration::from_millis(#per),
-        })));
-    }
-    if let Some(n) = o.burst {
-        let n = Literal::u32_unsuffixed(u32::try_from(n).unwrap_or(u32::MAX));
-        fields.push(quote!(burst: ::core::option::Option::Some(#n)));
-    }
-    if let Some(n) = o.max_connections {
-        fields.push(quote!(max_connections: ::core::option::Option::Some(#n)));
-    }
-    if let Some(n) = o.max_connections_per_ip {
-        fields.push(quote!(max_connections_per_ip: ::core::option::Option::Some(#n)));
-    }
-    if let Some(drop) = o.on_full_drop {
-        let policy = if drop { quote!(Drop) } else { quote!(Close) };
-        fields.push(quote!(on_full: ::core::option::Option::Some(#private::OnFull::#policy)));
-    }
     fields
 }
 
-/// Wrappers boxing the `on_open` / `on_close` hooks' futures, spanned on the
-/// user's paths so a wrong signature is reported there.
-fn hooks(private: &TokenStream, o: &Options) -> (TokenStream, Vec<TokenStream>) {
+/// The name of the generated wrapper of a hook option.
+fn hook_wrapper(key: Key) -> proc_macro2::Ident {
+    format_ident!("__wirehub_{}", key.spec().name)
+}
+
+/// Wrappers boxing the hooks' futures (`on_open`, `on_close`, `auth`),
+/// spanned on the user's paths so a wrong signature is reported there.
+fn hooks(private: &TokenStream, route: &Route) -> TokenStream {
     let mut items = TokenStream::new();
-    let mut fields = Vec::new();
-    if let Some(path) = &o.on_open {
+    if let Some(path) = route.options.hook(Key::on_open) {
         let hooks_at = quote_spanned!(path.span()=> __wirehub_private::hooks);
+        let name = hook_wrapper(Key::on_open);
         items.extend(quote_spanned! {path.span()=>
-            fn __wirehub_on_open(conn: #private::Conn) -> #private::BoxFuture<'static, ()> {
+            fn #name(conn: #private::Conn) -> #private::BoxFuture<'static, ()> {
                 #hooks_at::on_open(#path, conn)
             }
         });
-        fields.push(quote!(on_open: ::core::option::Option::Some(__wirehub_on_open)));
     }
-    if let Some(path) = &o.on_close {
+    if let Some(path) = route.options.hook(Key::on_close) {
         let hooks_at = quote_spanned!(path.span()=> __wirehub_private::hooks);
+        let name = hook_wrapper(Key::on_close);
         items.extend(quote_spanned! {path.span()=>
-            fn __wirehub_on_close(
+            fn #name(
                 conn: #private::Conn,
                 reason: #private::CloseReason,
             ) -> #private::BoxFuture<'static, ()> {
                 #hooks_at::on_close(#path, conn, reason)
             }
         });
-        fields.push(quote!(on_close: ::core::option::Option::Some(__wirehub_on_close)));
     }
-    if let Some(path) = &o.auth {
-        items.extend(auth(private, path, &o.auth_types));
-        fields.push(quote!(auth: ::core::option::Option::Some(__wirehub_auth)));
+    if let Some(path) = route.options.hook(Key::auth) {
+        items.extend(auth(private, path, &route.auth_types));
     }
-    (items, fields)
+    items
 }
 
 /// The validator wrapper: calls the user's validator (sync or async, told
@@ -231,8 +198,9 @@ fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> To
     let call = quote_spanned! {path.span()=>
         (&&__wirehub_private::AuthWrap::new(#path(__wirehub_hs))).auth_output()
     };
+    let name = hook_wrapper(Key::auth);
     quote! {
-        fn __wirehub_auth(
+        fn #name(
             __wirehub_hs: &#private::Handshake,
         ) -> #private::BoxFuture<'_, ::core::result::Result<#private::Identity, #private::Reject>> {
             #[allow(unused_imports)]

@@ -4,9 +4,10 @@
 use syn::spanned::Spanned;
 use syn::LitStr;
 
-use crate::args::{RouteArgs, Value};
+use crate::args::RouteArgs;
 use crate::errors::Errors;
 use crate::handler::{auth_identity, path_tuple, HandlerFn};
+use crate::options::{span_of, Key, Options, Value};
 use crate::template::{parse_path, parse_room, Part, Segment};
 
 /// A validated route.
@@ -16,44 +17,19 @@ pub(crate) struct Route {
     pub(crate) segments: Vec<Segment>,
     pub(crate) params: Vec<String>,
     pub(crate) handler: HandlerFn,
+    /// The options as written (`broadcast` is in `room`, parsed).
     pub(crate) options: Options,
-}
-
-/// The typed option values (`None`: take the app's default).
-#[derive(Default)]
-pub(crate) struct Options {
-    pub(crate) max_message: Option<u64>,
-    pub(crate) idle_timeout: Option<u64>,
-    pub(crate) heartbeat: Option<u64>,
-    pub(crate) heartbeat_timeout: Option<u64>,
-    pub(crate) write_timeout: Option<u64>,
-    pub(crate) close_timeout: Option<u64>,
-    pub(crate) app_ping: Option<LitStr>,
-    pub(crate) app_pong: Option<LitStr>,
+    /// `broadcast = "chat:{room}"`, parsed against the path's params.
     pub(crate) room: Option<Vec<Part>>,
-    pub(crate) exclude_sender: bool,
-    pub(crate) idle_counts_pings: bool,
-    pub(crate) queue: Option<usize>,
-    pub(crate) on_full_drop: Option<bool>,
-    pub(crate) on_open: Option<syn::Path>,
-    pub(crate) on_close: Option<syn::Path>,
-    pub(crate) auth: Option<syn::Path>,
     /// The handler's argument types (with `auth`): each `Auth<T>` among
     /// them, however named, is checked against the validator's identity.
     pub(crate) auth_types: Vec<syn::Type>,
-    pub(crate) reauth: Option<u64>,
-    pub(crate) protocols: Vec<LitStr>,
-    pub(crate) origins: Option<Vec<LitStr>>,
-    pub(crate) rate: Option<(u32, u64)>,
-    pub(crate) burst: Option<usize>,
-    pub(crate) max_connections: Option<usize>,
-    pub(crate) max_connections_per_ip: Option<usize>,
 }
 
 impl Route {
     /// Checks the arguments against each other and the handler.
     pub(crate) fn validate(args: RouteArgs, handler: HandlerFn, errors: &mut Errors) -> Option<Route> {
-        let RouteArgs { path, options: raw, krate, errors: parse_errors } = args;
+        let RouteArgs { path, mut options, krate, errors: parse_errors } = args;
         errors.absorb(parse_errors);
         let (segments, path_ok) = match parse_path(&path.value()) {
             Ok(segments) => (segments, true),
@@ -65,96 +41,69 @@ impl Route {
         let params: Vec<String> =
             segments.iter().filter_map(|s| if let Segment::Param(p) = s { Some(p.clone()) } else { None }).collect();
 
-        let mut options = Options::default();
-        let mut room_lit = None;
-        let mut exclude_key = None;
-        let mut reauth_key = None;
-        let mut burst_key = None;
-        for option in raw {
-            let key = option.key.to_string();
-            match (key.as_str(), option.value) {
-                ("max_message", Value::Bytes(n)) => options.max_message = Some(n),
-                ("idle_timeout", Value::Millis(ms)) => options.idle_timeout = Some(ms),
-                ("heartbeat", Value::Millis(ms)) => options.heartbeat = Some(ms),
-                ("heartbeat_timeout", Value::Millis(ms)) => options.heartbeat_timeout = Some(ms),
-                ("write_timeout", Value::Millis(ms)) => options.write_timeout = Some(ms),
-                ("close_timeout", Value::Millis(ms)) => options.close_timeout = Some(ms),
-                ("app_ping", Value::Text(lit)) => options.app_ping = Some(lit),
-                ("app_pong", Value::Text(lit)) => options.app_pong = Some(lit),
-                ("broadcast", Value::Room(lit)) => {
-                    // With a broken path the params are unknown: report the path only.
-                    match parse_room(&lit.value(), &params, &path.value()) {
-                        Ok(parts) => options.room = Some(parts),
-                        Err(message) if path_ok => errors.push(lit.span(), message),
-                        Err(_) => {}
+        let room = match options.remove(Key::broadcast).map(|set| set.value) {
+            // With a broken path the params are unknown: report the path only.
+            Some(Value::Room(lit)) => match parse_room(&lit.value(), &params, &path.value()) {
+                Ok(parts) => Some(parts),
+                Err(message) => {
+                    if path_ok {
+                        errors.push(lit.span(), message);
                     }
-                    room_lit = Some(lit);
+                    Some(Vec::new())
                 }
-                ("exclude_sender", Value::Flag(b)) => {
-                    options.exclude_sender = b;
-                    if b {
-                        exclude_key = Some(option.key.clone());
-                    }
+            },
+            _ => None,
+        };
+        if let Some(Value::List(list)) = options.get(Key::origins).map(|set| &set.value) {
+            // Empty entries and spaces were reported while parsing.
+            for item in list.iter().filter(|i| !i.value().is_empty() && !i.value().contains([',', ' '])) {
+                if let Err(message) = check_origin(&item.value()) {
+                    errors.push(item.span(), message);
                 }
-                ("idle_counts_pings", Value::Flag(b)) => options.idle_counts_pings = b,
-                ("queue", Value::Count(n)) => options.queue = Some(n),
-                ("on_full", Value::OnFullDrop(d)) => options.on_full_drop = Some(d),
-                ("on_open", Value::Hook(p)) => options.on_open = Some(p),
-                ("on_close", Value::Hook(p)) => options.on_close = Some(p),
-                ("auth", Value::Hook(p)) => options.auth = Some(p),
-                ("reauth", Value::Millis(ms)) => {
-                    options.reauth = Some(ms);
-                    reauth_key = Some(option.key.clone());
-                }
-                ("protocols", Value::List(list)) => options.protocols = list,
-                ("origins", Value::List(list)) => {
-                    // Empty entries and spaces were reported while parsing.
-                    for item in list.iter().filter(|i| !i.value().is_empty() && !i.value().contains([',', ' '])) {
-                        if let Err(message) = check_origin(&item.value()) {
-                            errors.push(item.span(), message);
-                        }
-                    }
-                    options.origins = Some(list);
-                }
-                ("rate", Value::Rate(n, per)) => options.rate = Some((n, per)),
-                ("burst", Value::Count(n)) => {
-                    options.burst = Some(n);
-                    burst_key = Some(option.key.clone());
-                }
-                ("max_connections", Value::Count(n)) => options.max_connections = Some(n),
-                ("max_connections_per_ip", Value::Count(n)) => options.max_connections_per_ip = Some(n),
-                (_, value) => errors.push(option.key.span(), format!("internal: option `{key}` got {value:?}")),
             }
         }
-        if let (Some(key), None) = (&exclude_key, &room_lit) {
-            errors
-                .push(key.span(), "`exclude_sender` needs `broadcast = \"room\"`: add it, or remove `exclude_sender`");
-        }
-        if let (Some(pong), None) = (&options.app_pong, &options.app_ping) {
-            errors.push(pong.span(), "`app_pong` needs `app_ping`: add `app_ping = \"ping\"`");
-        }
-        if let (Some(key), None) = (&reauth_key, &options.auth) {
-            errors.push(key.span(), "`reauth` needs `auth = validator`: add it, or remove `reauth`");
-        }
-        if let (Some(key), None) = (&burst_key, &options.rate) {
-            errors.push(key.span(), "`burst` needs `rate = \"N/s\"`: add it, or remove `burst`");
-        }
+        check_requirements(&options, room.is_some(), errors);
+        let has_auth = options.has(Key::auth);
         for ty in &handler.args {
-            if auth_identity(ty).is_some() && options.auth.is_none() {
+            if auth_identity(ty).is_some() && !has_auth {
                 errors.push(
                     ty.span(),
                     "`Auth<..>` needs `auth = validator` on the route: add `auth = my_validator` to `#[ws_route]`",
                 );
             }
         }
-        if options.auth.is_some() {
-            // Every argument: an alias of `Auth<T>` is checked like `Auth<T>`.
-            options.auth_types.clone_from(&handler.args);
-        }
+        // Every argument: an alias of `Auth<T>` is checked like `Auth<T>`.
+        let auth_types = if has_auth { handler.args.clone() } else { Vec::new() };
         check_path_tuples(&handler, &params, &path, errors);
 
         let krate = krate.unwrap_or_else(|| syn::parse_quote!(::wirehub));
-        errors.is_empty().then_some(Route { krate, path, segments, params, handler, options })
+        errors.is_empty().then_some(Route { krate, path, segments, params, handler, options, room, auth_types })
+    }
+}
+
+/// The table's `requires` column: an option written without the options it
+/// needs does nothing, so it is an error naming what to add.
+fn check_requirements(options: &Options, has_room: bool, errors: &mut Errors) {
+    // `exclude_sender = false` says what is true anyway: nothing to need.
+    for (key, set) in options.iter().filter(|(_, set)| !matches!(set.value, Value::Flag(false))) {
+        let missing = key.spec().requires.iter().find(|needed| match needed {
+            Key::broadcast => !has_room,
+            other => !options.has(**other),
+        });
+        if let Some(needed) = missing {
+            let needed = needed.spec();
+            errors.push(
+                span_of(set),
+                format!(
+                    "`{}` needs `{}`: add `{} = {}`, or remove `{}`",
+                    key.spec().name,
+                    needed.name,
+                    needed.name,
+                    needed.example,
+                    key.spec().name
+                ),
+            );
+        }
     }
 }
 

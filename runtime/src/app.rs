@@ -337,9 +337,9 @@ fn build_router(
 ) -> Result<Router<Arc<RouteRt>>> {
     let mut resolved = Vec::with_capacity(routes.len());
     for &def in routes {
-        (def.check)(&CheckCx { params: def.params, state, has_auth: def.options.auth.is_some() })
-            .map_err(|message| Error::Route { path: def.path, handler: def.handler, at: def.location(), message })?;
         let opts = Resolved::new(config, &def.options);
+        (def.check)(&CheckCx { params: def.params, state, has_auth: opts.auth.is_some() })
+            .map_err(|message| Error::Route { path: def.path, handler: def.handler, at: def.location(), message })?;
         let ws = WebSocketConfig::default()
             .read_buffer_size(opts.read_buffer)
             .max_message_size(Some(opts.max_message))

@@ -79,7 +79,7 @@ pub mod __private {
     pub use crate::hooks;
     pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;
-    pub use crate::route::{AuthFn, OnFull, RouteDef, RouteOptions, Segment, TemplatePart};
+    pub use crate::route::{AuthFn, OnCloseFn, OnFull, OnOpenFn, RouteDef, RouteOptions, Segment, TemplatePart};
     pub use crate::{CloseReason, Conn, Handshake, Identity, Reject};
     pub use core::time::Duration;
     pub use futures_util::future::BoxFuture;

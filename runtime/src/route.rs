@@ -12,6 +12,7 @@ use futures_util::future::BoxFuture;
 
 use crate::connection::Setup;
 use crate::extract::{Kinds, Needs};
+use crate::limits::Rate;
 
 /// One registered handler: its path, options and generated glue.
 #[doc(hidden)]
@@ -84,91 +85,46 @@ pub enum OnFull {
     Drop,
 }
 
-/// The options of one route. Fields left `None` take the app's default
-/// (see [`Config`](crate::Config)).
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub struct RouteOptions {
-    /// `max_message = "1MiB"`.
-    pub max_message: Option<usize>,
-    /// `idle_timeout = "60s"` (`Duration::ZERO`: `"off"`, whatever the app's default).
-    pub idle_timeout: Option<Duration>,
-    /// `heartbeat = "30s"` (`Duration::ZERO`: `"off"`, whatever the app's default).
-    pub heartbeat: Option<Duration>,
-    /// `heartbeat_timeout = "10s"`.
-    pub heartbeat_timeout: Option<Duration>,
-    /// `write_timeout = "5s"`.
-    pub write_timeout: Option<Duration>,
-    /// `close_timeout = "2s"`.
-    pub close_timeout: Option<Duration>,
-    /// `app_ping = "ping"`: the text the runtime answers without the handler.
-    pub app_ping: Option<&'static str>,
-    /// `app_pong = "{\"type\":\"pong\"}"`: the answer to `app_ping`.
-    pub app_pong: Option<&'static str>,
-    /// `broadcast = "chat:{room}"`.
-    pub broadcast: Option<&'static [TemplatePart]>,
-    /// `exclude_sender = true`: replies go to the room minus the sender.
-    pub exclude_sender: bool,
-    /// `idle_counts_pings = true`: pings and pongs reset `idle_timeout`.
-    pub idle_counts_pings: bool,
-    /// `queue = 1024`: outbound queue capacity in messages.
-    pub queue: Option<usize>,
-    /// `on_full = "close" | "drop"`.
-    pub on_full: Option<OnFull>,
-    /// `on_open = path::to::fn`.
-    pub on_open: Option<fn(crate::Conn) -> BoxFuture<'static, ()>>,
-    /// `on_close = path::to::fn`.
-    pub on_close: Option<fn(crate::Conn, crate::CloseReason) -> BoxFuture<'static, ()>>,
-    /// `auth = path::to::validator`.
-    pub auth: Option<AuthFn>,
-    /// `reauth = "15m"`: run the validator again this often.
-    pub reauth: Option<Duration>,
-    /// `protocols = ["chat.v1", "chat.v2"]`: subprotocols, in preference order.
-    pub protocols: &'static [&'static str],
-    /// `origins = ["https://a.example", "*.example.com"]`.
-    pub origins: Option<&'static [&'static str]>,
-    /// `rate = "50/s"`.
-    pub rate: Option<crate::limits::Rate>,
-    /// `burst = 100`.
-    pub burst: Option<u32>,
-    /// `max_connections = 10000`.
-    pub max_connections: Option<usize>,
-    /// `max_connections_per_ip = 20`.
-    pub max_connections_per_ip: Option<usize>,
-}
+/// The generated wrapper of a route's `on_open` hook.
+pub type OnOpenFn = fn(crate::Conn) -> BoxFuture<'static, ()>;
+
+/// The generated wrapper of a route's `on_close` hook.
+pub type OnCloseFn = fn(crate::Conn, crate::CloseReason) -> BoxFuture<'static, ()>;
 
 /// The generated wrapper of a route's validator.
 pub type AuthFn =
     for<'a> fn(&'a crate::auth::Handshake) -> BoxFuture<'a, Result<crate::auth::Identity, crate::auth::Reject>>;
 
-impl RouteOptions {
-    /// Every option unset.
-    pub const DEFAULT: RouteOptions = RouteOptions {
-        max_message: None,
-        idle_timeout: None,
-        heartbeat: None,
-        heartbeat_timeout: None,
-        write_timeout: None,
-        close_timeout: None,
-        app_ping: None,
-        app_pong: None,
-        broadcast: None,
-        exclude_sender: false,
-        idle_counts_pings: false,
-        queue: None,
-        on_full: None,
-        on_open: None,
-        on_close: None,
-        auth: None,
-        reauth: None,
-        protocols: &[],
-        origins: None,
-        rate: None,
-        burst: None,
-        max_connections: None,
-        max_connections_per_ip: None,
+macro_rules! route_options_struct {
+    ($($key:ident : $kind:ident {
+        example: $example:literal,
+        takes: $takes:literal,
+        meaning: $meaning:literal,
+        default: $default:literal,
+        requires: [$($required:ident),*],
+        runtime: $runtime:ty,
+        $($resolution:tt)*
+    }),* $(,)?) => {
+        /// The options of one route as the macro emits them, one field per
+        /// row of the option table (`None`: not written; see
+        /// [`Resolved`](crate::config::Resolved) for what the runtime uses).
+        #[doc(hidden)]
+        #[derive(Debug, Clone, Copy)]
+        pub struct RouteOptions {
+            $(
+                #[doc = concat!("`", stringify!($key), " = ", $example, "`: ", $meaning, ".")]
+                pub $key: Option<$runtime>,
+            )*
+        }
+
+        impl RouteOptions {
+            /// Every option unset.
+            pub const DEFAULT: RouteOptions = RouteOptions { $($key: None,)* };
+        }
     };
 }
+
+wirehub_options::route_options!(route_options_struct);
 
 /// Renders a room template with a connection's path parameter values.
 pub(crate) fn render_template(parts: &[TemplatePart], params: &[Box<str>]) -> String {

@@ -22,6 +22,13 @@ pub enum Origins {
     List(Vec<String>),
 }
 
+impl Origins {
+    /// The policy of a route's `origins = [...]` list.
+    pub(crate) fn from_list(list: &[&str]) -> Origins {
+        Origins::List(list.iter().map(|o| (*o).to_owned()).collect())
+    }
+}
+
 /// Whether the request's origin passes `policy`.
 pub(crate) fn origin_allowed(headers: &HeaderMap, policy: &Origins) -> bool {
     let Some(origin) = headers.get(http::header::ORIGIN) else { return true };

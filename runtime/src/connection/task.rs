@@ -103,7 +103,7 @@ where
     if let Some(room) = conn.0.room.clone() {
         conn.join_synced(&room).await;
     }
-    if let Some(on_open) = conn.0.route.def.options.on_open {
+    if let Some(on_open) = conn.0.route.opts.on_open {
         if AssertUnwindSafe(on_open(conn.clone())).catch_unwind().await.is_err() {
             // Like a handler's panic: the connection may be half set up.
             tracing::error!("on_open hook panicked");
@@ -157,7 +157,7 @@ where
         m.closed(&reason);
     }
     tracing::debug!(reason = %reason, "connection closed");
-    if let Some(on_close) = conn.0.route.def.options.on_close {
+    if let Some(on_close) = conn.0.route.opts.on_close {
         if AssertUnwindSafe(on_close(conn.clone(), reason)).catch_unwind().await.is_err() {
             tracing::error!("on_close hook panicked");
         }
@@ -185,7 +185,7 @@ where
     let mut counted = Received::new(conn.metrics());
     let mut last_data = Instant::now();
     let mut idle_timer = pin!(sleep_until(last_data + idle.unwrap_or(Duration::from_secs(86_400))));
-    let options = &route.def.options;
+    let options = &route.opts;
     let mut bucket = options.rate.map(|rate| Bucket::new(rate, options.burst));
     let reauth = options.reauth.filter(|_| options.auth.is_some() && conn.0.handshake.is_some());
     let mut reauth_timer = pin!(sleep_until(Instant::now() + reauth.unwrap_or(Duration::from_secs(86_400))));
@@ -269,7 +269,7 @@ where
 
 /// Runs the route's validator again on the kept handshake; false when it refuses.
 async fn revalidate(conn: &Conn) -> bool {
-    let (Some(auth), Some(handshake)) = (conn.0.route.def.options.auth, conn.0.handshake.as_deref()) else {
+    let (Some(auth), Some(handshake)) = (conn.0.route.opts.auth, conn.0.handshake.as_deref()) else {
         return true;
     };
     let limit = conn.shared().config.handshake_timeout;
@@ -316,7 +316,7 @@ fn on_frame(
         }
     };
     counted.message(message.kind(), message.len());
-    let route = &conn.0.route.def;
+    let route = &conn.0.route;
     // The message rate counts every data message, `app_ping`s included.
     let arrived = matches!(message, Message::Text(_) | Message::Binary(_)).then(Instant::now);
     if let (Some(now), Some(bucket)) = (arrived, bucket) {
@@ -347,8 +347,8 @@ fn on_frame(
                 *last_data = Instant::now();
             }
         }
-        Message::Text(text) if route.options.app_ping == Some(text.as_str()) => {
-            let pong = route.options.app_pong.unwrap_or(r#"{"type":"pong"}"#);
+        Message::Text(text) if route.opts.app_ping == Some(text.as_str()) => {
+            let pong = route.opts.app_pong;
             let answer = conn.push(tungstenite::Message::Text(Utf8Bytes::from_static(pong)));
             if answer == Err(super::SendError::Full) {
                 if let Some(m) = conn.metrics() {
@@ -359,7 +359,7 @@ fn on_frame(
         }
         Message::Text(_) | Message::Binary(_) => {
             *last_data = arrived.unwrap_or_else(Instant::now);
-            if !route.kinds.accepts(&message) {
+            if !route.def.kinds.accepts(&message) {
                 let expected = if message.is_text() { "binary" } else { "text" };
                 let frame =
                     CloseFrame::new(CloseCode::Unsupported, &format!("this endpoint takes {expected} messages"));
@@ -368,7 +368,7 @@ fn on_frame(
             }
         }
     }
-    if route.kinds.accepts(&message) {
+    if route.def.kinds.accepts(&message) {
         Frame::Dispatch(message)
     } else {
         Frame::Skip
@@ -412,7 +412,7 @@ async fn deliver(conn: &Conn, reply: Reply) -> bool {
         Reply::None => true,
         Reply::Message(message) => match &conn.0.room {
             Some(room) => {
-                let except = conn.0.route.def.options.exclude_sender.then(|| conn.id());
+                let except = conn.0.route.opts.exclude_sender.then(|| conn.id());
                 conn.fan_out(room, message, except);
                 true
             }

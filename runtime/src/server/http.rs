@@ -87,7 +87,7 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
         return plain(StatusCode::FORBIDDEN, "origin not allowed\n");
     }
     let offered = offered_protocols(req.headers());
-    let protocol = match negotiate(route.def.options.protocols, &offered, route.def.options.auth.is_some()) {
+    let protocol = match negotiate(route.opts.protocols, &offered, route.opts.auth.is_some()) {
         Ok(protocol) => protocol,
         Err(()) => {
             shared.reject(route.def.path, Rejected::BadRequest);
@@ -120,7 +120,7 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
     };
     let mut handshake = None;
     let mut identity = None;
-    if let Some(auth) = route.def.options.auth {
+    if let Some(auth) = route.opts.auth {
         let hs = Handshake {
             method: req.method().clone(),
             path: req.uri().path().to_owned(),
@@ -142,7 +142,7 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
                 return plain(StatusCode::SERVICE_UNAVAILABLE, "authentication timed out\n");
             }
         }
-        if route.def.options.reauth.is_some() {
+        if route.opts.reauth.is_some() {
             handshake = Some(Box::new(hs));
         }
     }
@@ -153,7 +153,7 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
     drop(req);
 
     let (outbound_tx, outbound) = crate::connection::outbox(route.opts.queue);
-    let room = route.def.options.broadcast.map(|parts| Arc::from(render_template(parts, &found.params)));
+    let room = route.opts.broadcast.map(|parts| Arc::from(render_template(parts, &found.params)));
     let conn = Conn(Arc::new(ConnInner {
         id: shared.hub.next_id(),
         route: route.clone(),

@@ -1,0 +1,248 @@
+//! The option table's macro side: every key of `#[ws_route]` comes from
+//! [`wirehub_options::route_options!`], which yields the custom keywords, the
+//! [`Key`] enum, each key's [`Spec`] (how its value parses, what messages
+//! say about it, which options it needs) and the typed model [`Options`].
+//! Nothing here names an option by hand.
+
+use proc_macro2::Span;
+use syn::parse::ParseStream;
+use syn::{Ident, LitStr};
+
+/// How an option's value is written (the table's kind column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `"1MiB"`
+    Size,
+    /// `"30s"`
+    Duration,
+    /// `"30s"` or `"off"`
+    DurationOrOff,
+    /// `"text"`
+    Text,
+    /// `"chat:{room}"`
+    Room,
+    /// `true`
+    Flag,
+    /// `1024`
+    Count,
+    /// `100`, at most `u32::MAX`
+    Count32,
+    /// `"close"` or `"drop"`
+    OnFull,
+    /// `path::to::function`
+    Hook,
+    /// `["a", "b"]`
+    List,
+    /// `"50/s"`
+    Rate,
+}
+
+/// What the table says about one key.
+#[derive(Debug)]
+pub(crate) struct Spec {
+    pub(crate) name: &'static str,
+    pub(crate) kind: Kind,
+    /// A value as written in the attribute.
+    pub(crate) example: &'static str,
+    /// What the value is, for "`key` takes ..." messages.
+    pub(crate) takes: &'static str,
+    /// Options that must be written too, or this one does nothing.
+    pub(crate) requires: &'static [Key],
+}
+
+macro_rules! macro_side {
+    ($($key:ident : $kind:ident {
+        example: $example:literal,
+        takes: $takes:literal,
+        meaning: $meaning:literal,
+        default: $default:literal,
+        requires: [$($required:ident),*],
+        $($runtime_columns:tt)*
+    }),* $(,)?) => {
+        mod kw {
+            $(syn::custom_keyword!($key);)*
+        }
+
+        /// An option key. Variants are named as written in the attribute.
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Key {
+            $($key,)*
+        }
+
+        const SPECS: &[Spec] = &[$(Spec {
+            name: stringify!($key),
+            kind: Kind::$kind,
+            example: $example,
+            takes: $takes,
+            requires: &[$(Key::$required),*],
+        }),*];
+
+        impl Key {
+            /// Every key, in documentation order.
+            pub(crate) const ALL: &'static [Key] = &[$(Key::$key),*];
+
+            /// Parses an option key, if the input starts with one.
+            pub(crate) fn parse(input: ParseStream<'_>) -> syn::Result<Option<(Key, Ident)>> {
+                let lookahead = input.lookahead1();
+                $(
+                    if lookahead.peek(kw::$key) {
+                        let key: kw::$key = input.parse()?;
+                        return Ok(Some((Key::$key, Ident::new(stringify!($key), key.span))));
+                    }
+                )*
+                Ok(None)
+            }
+        }
+    };
+}
+
+wirehub_options::route_options!(macro_side);
+
+impl Key {
+    pub(crate) fn spec(self) -> &'static Spec {
+        &SPECS[self as usize]
+    }
+
+    /// The key named `name`.
+    #[cfg(test)]
+    pub(crate) fn named(name: &str) -> Option<Key> {
+        Key::ALL.iter().copied().find(|k| k.spec().name == name)
+    }
+
+    /// The key closest to a misspelled one (edit distance at most 2).
+    pub(crate) fn closest(unknown: &str) -> Option<Key> {
+        Key::ALL
+            .iter()
+            .map(|k| (edit_distance(unknown, k.spec().name), *k as usize))
+            .filter(|(d, _)| *d <= 2)
+            .min()
+            .map(|(_, i)| Key::ALL[i])
+    }
+}
+
+/// The keys users can write, for "valid options are ..." messages.
+pub(crate) fn valid_keys() -> String {
+    let keys: Vec<String> = Key::ALL.iter().map(|k| format!("`{}`", k.spec().name)).collect();
+    format!("{}, `crate`", keys.join(", "))
+}
+
+/// A parsed option value, typed by its [`Kind`].
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    /// Milliseconds; 0 is `"off"`.
+    Millis(u64),
+    Bytes(u64),
+    Text(LitStr),
+    Room(LitStr),
+    Flag(bool),
+    Count(u64),
+    /// `true` for `"drop"`.
+    OnFullDrop(bool),
+    Hook(syn::Path),
+    List(Vec<LitStr>),
+    /// Messages per period in milliseconds.
+    Rate(u32, u64),
+}
+
+/// One option as written: its key (for spans) and value.
+#[derive(Debug, Clone)]
+pub(crate) struct Set {
+    pub(crate) key: Ident,
+    pub(crate) value: Value,
+}
+
+/// The options written in one attribute, at most one value per key.
+#[derive(Debug)]
+pub(crate) struct Options(Vec<Option<Set>>);
+
+impl Default for Options {
+    fn default() -> Self {
+        Options(vec![None; Key::ALL.len()])
+    }
+}
+
+impl Options {
+    pub(crate) fn get(&self, key: Key) -> Option<&Set> {
+        self.0[key as usize].as_ref()
+    }
+
+    pub(crate) fn has(&self, key: Key) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Stores `set`; `false` (nothing stored) when the key was already written.
+    pub(crate) fn insert(&mut self, key: Key, set: Set) -> bool {
+        let slot = &mut self.0[key as usize];
+        slot.is_none() && slot.replace(set).is_none()
+    }
+
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Set> {
+        self.0[key as usize].take()
+    }
+
+    /// The written options, in table order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, &Set)> {
+        Key::ALL.iter().zip(&self.0).filter_map(|(key, set)| set.as_ref().map(|set| (*key, set)))
+    }
+
+    /// The path of a hook option (`on_open`, `on_close`, `auth`).
+    pub(crate) fn hook(&self, key: Key) -> Option<&syn::Path> {
+        match self.get(key).map(|set| &set.value) {
+            Some(Value::Hook(path)) => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// Where a "needs" error goes: on the value of a text option (what the
+/// user reads first there), on the key otherwise.
+pub(crate) fn span_of(set: &Set) -> Span {
+    match &set.value {
+        Value::Text(lit) => lit.span(),
+        _ => set.key.span(),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_its_own_spec_in_table_order() {
+        for (i, key) in Key::ALL.iter().enumerate() {
+            assert_eq!(*key as usize, i);
+            assert_eq!(Key::named(key.spec().name), Some(*key));
+        }
+    }
+
+    #[test]
+    fn misspelled_keys_find_the_closest() {
+        assert_eq!(Key::closest("heartbeet"), Some(Key::heartbeat));
+        assert_eq!(Key::closest("max_mesage"), Some(Key::max_message));
+        assert_eq!(Key::closest("completely_else"), None);
+    }
+
+    #[test]
+    fn requirements_name_other_keys() {
+        for key in Key::ALL {
+            assert!(!key.spec().requires.contains(key), "{} requires itself", key.spec().name);
+        }
+        assert_eq!(Key::burst.spec().requires, &[Key::rate]);
+    }
+}

@@ -1,0 +1,310 @@
+//! The route options of wirehub's `#[ws_route]`, declared once.
+//!
+//! One table, many uses (the shape of the `http` crate's `status_codes!`):
+//! [`route_options!`] hands every row to a callback macro, and each crate
+//! generates what it needs from the same rows:
+//!
+//! - `wirehub-macros`: the option keywords, the key parser, the typed model,
+//!   the "valid options are ..." list, the "`x` needs `y`" rules, the
+//!   per-option error hints and the Options table in the rustdoc of
+//!   `#[ws_route]`;
+//! - `wirehub`: `RouteOptions` (what the macro emits), the app-wide defaults
+//!   in `Config`, and the resolved per-route settings the runtime reads.
+//!
+//! Adding an option: add a row here, use the resolved value where it has an
+//! effect, and test it. Nothing else is written by hand.
+//!
+//! # Columns
+//!
+//! `key: Kind { ... }`, where `Kind` says how the macro parses the value
+//! (`Size`, `Duration`, `DurationOrOff`, `Text`, `Room`, `Flag`, `Count`,
+//! `Count32`, `OnFull`, `Hook`, `List`, `Rate`), then:
+//!
+//! | column | used by | what it is |
+//! |---|---|---|
+//! | `example` | macro | a value as written in the attribute, quoted in messages |
+//! | `takes` | macro, docs | what the value is (units, signature) |
+//! | `meaning` | docs | what the option does |
+//! | `default` | docs | the default, in words |
+//! | `requires` | macro | options that must be written too, or this one does nothing |
+//! | `runtime` | runtime | the value's type in `RouteOptions` (each field is an `Option` of it) |
+//! | `app` | runtime | `[Type = default]`: a `Config` field of that type sets the app-wide default; `[]`: route only |
+//! | `resolve` | runtime | `|route, app|` (`app` is `()` for route-only options): the value the runtime uses |
+//! | `resolved` | runtime | the type of that value |
+//!
+//! The `runtime`, `app` and `resolve` columns are tokens interpreted in the
+//! `wirehub` crate, where `Duration`, `OnFull`, `Origins`, `Rate`,
+//! `TemplatePart`, `OnOpenFn`, `OnCloseFn` and `AuthFn` are in scope.
+
+#![no_std]
+
+/// Calls `$callback! { rows }` with every route option, in documentation order.
+///
+/// ```
+/// macro_rules! count {
+///     ($($key:ident : $kind:ident { $($column:tt)* }),* $(,)?) => {
+///         [$(stringify!($key)),*].len()
+///     };
+/// }
+/// assert!(wirehub_options::route_options!(count) > 20);
+/// ```
+#[macro_export]
+macro_rules! route_options {
+    ($callback:ident) => {
+        $callback! {
+            max_message: Size {
+                example: "\"1MiB\"",
+                takes: "a size literal (`B`, `KiB`, `MiB`, `GiB`; `KB`, `MB`, `GB` are powers of 1000)",
+                meaning: "largest message (and frame) accepted; a bigger one closes with 1009",
+                default: "1 MiB",
+                requires: [],
+                runtime: usize,
+                app: [usize = 1 << 20],
+                resolve: |route: Option<usize>, app| route.unwrap_or(app),
+                resolved: usize,
+            },
+            idle_timeout: DurationOrOff {
+                example: "\"60s\"",
+                takes: "a duration literal (`ms`, `s`, `m`, `h`), or `\"off\"`",
+                meaning: "close (1000) a connection that sent no data message for this long; `\"off\"` turns off an app-wide one",
+                default: "off",
+                requires: [],
+                runtime: Duration,
+                app: [Option<Duration> = None],
+                resolve: |route: Option<Duration>, app: Option<Duration>| route.or(app).filter(|d| !d.is_zero()),
+                resolved: Option<Duration>,
+            },
+            idle_counts_pings: Flag {
+                example: "true",
+                takes: "`true` or `false`",
+                meaning: "pings and pongs from the peer count as activity for `idle_timeout`",
+                default: "`false`",
+                requires: [],
+                runtime: bool,
+                app: [bool = false],
+                resolve: |route: Option<bool>, app| route.unwrap_or(app),
+                resolved: bool,
+            },
+            heartbeat: DurationOrOff {
+                example: "\"30s\"",
+                takes: "a duration literal, or `\"off\"`",
+                meaning: "protocol Ping interval; the payload carries a timestamp and `Conn::rtt()` reads the round trip; `\"off\"`: no pings on this route",
+                default: "30 s",
+                requires: [],
+                runtime: Duration,
+                app: [Option<Duration> = Some(Duration::from_secs(30))],
+                resolve: |route: Option<Duration>, app: Option<Duration>| route.or(app).filter(|d| !d.is_zero()),
+                resolved: Option<Duration>,
+            },
+            heartbeat_timeout: Duration {
+                example: "\"10s\"",
+                takes: "a duration literal",
+                meaning: "a peer silent (no frame at all) for `heartbeat + heartbeat_timeout` is dropped",
+                default: "10 s",
+                requires: [],
+                runtime: Duration,
+                app: [Duration = Duration::from_secs(10)],
+                resolve: |route: Option<Duration>, app| route.unwrap_or(app),
+                resolved: Duration,
+            },
+            write_timeout: Duration {
+                example: "\"5s\"",
+                takes: "a duration literal",
+                meaning: "a write (or flush) that cannot finish in time drops the peer",
+                default: "10 s",
+                requires: [],
+                runtime: Duration,
+                app: [Duration = Duration::from_secs(10)],
+                resolve: |route: Option<Duration>, app| route.unwrap_or(app),
+                resolved: Duration,
+            },
+            close_timeout: Duration {
+                example: "\"3s\"",
+                takes: "a duration literal",
+                meaning: "how long the peer has to answer our Close",
+                default: "3 s",
+                requires: [],
+                runtime: Duration,
+                app: [Duration = Duration::from_secs(3)],
+                resolve: |route: Option<Duration>, app| route.unwrap_or(app),
+                resolved: Duration,
+            },
+            app_ping: Text {
+                example: "\"ping\"",
+                takes: "a string literal",
+                meaning: "a text message the runtime answers with `app_pong` without calling the handler (browser keepalive)",
+                default: "off",
+                requires: [],
+                runtime: &'static str,
+                app: [],
+                resolve: |route: Option<&'static str>, ()| route,
+                resolved: Option<&'static str>,
+            },
+            app_pong: Text {
+                example: "\"{\\\"type\\\":\\\"pong\\\"}\"",
+                takes: "a string literal",
+                meaning: "the answer to `app_ping`",
+                default: "`{\"type\":\"pong\"}`",
+                requires: [app_ping],
+                runtime: &'static str,
+                app: [],
+                resolve: |route: Option<&'static str>, ()| route.unwrap_or(r#"{"type":"pong"}"#),
+                resolved: &'static str,
+            },
+            broadcast: Room {
+                example: "\"chat:{room}\"",
+                takes: "a room name, or a template of the path's `{param}`s",
+                meaning: "every connection joins this room, and what the handler returns goes to the room",
+                default: "off",
+                requires: [],
+                runtime: &'static [TemplatePart],
+                app: [],
+                resolve: |route: Option<&'static [TemplatePart]>, ()| route,
+                resolved: Option<&'static [TemplatePart]>,
+            },
+            exclude_sender: Flag {
+                example: "true",
+                takes: "`true` or `false`",
+                meaning: "replies to the room skip the sender",
+                default: "`false`",
+                requires: [broadcast],
+                runtime: bool,
+                app: [],
+                resolve: |route: Option<bool>, ()| route.unwrap_or(false),
+                resolved: bool,
+            },
+            queue: Count {
+                example: "1024",
+                takes: "a whole number greater than zero",
+                meaning: "outbound queue capacity per connection, in messages",
+                default: "1024",
+                requires: [],
+                runtime: usize,
+                app: [usize = 1024],
+                resolve: |route: Option<usize>, app: usize| route.unwrap_or(app).max(1),
+                resolved: usize,
+            },
+            on_full: OnFull {
+                example: "\"drop\"",
+                takes: "`\"close\"` or `\"drop\"`",
+                meaning: "a member whose queue is full is closed with 1013, or misses the message (counted); see `OnFull`",
+                default: "`\"close\"`",
+                requires: [],
+                runtime: OnFull,
+                app: [OnFull = OnFull::Close],
+                resolve: |route: Option<OnFull>, app| route.unwrap_or(app),
+                resolved: OnFull,
+            },
+            on_open: Hook {
+                example: "opened",
+                takes: "a function such as `opened`, written `async fn opened(conn: Conn)`",
+                meaning: "runs once the connection is registered, before its first message",
+                default: "none",
+                requires: [],
+                runtime: OnOpenFn,
+                app: [],
+                resolve: |route: Option<OnOpenFn>, ()| route,
+                resolved: Option<OnOpenFn>,
+            },
+            on_close: Hook {
+                example: "closed",
+                takes: "a function such as `closed`, written `async fn closed(conn: Conn, reason: CloseReason)`",
+                meaning: "runs exactly once however the connection ended",
+                default: "none",
+                requires: [],
+                runtime: OnCloseFn,
+                app: [],
+                resolve: |route: Option<OnCloseFn>, ()| route,
+                resolved: Option<OnCloseFn>,
+            },
+            auth: Hook {
+                example: "validate",
+                takes: "a validator function such as `validate`, written `fn validate(hs: &Handshake) -> Result<T, Reject>` (or `async fn`)",
+                meaning: "runs before the upgrade (a refusal never reaches the handler); handlers take `Auth<T>`, checked against `T` at compile time",
+                default: "none",
+                requires: [],
+                runtime: AuthFn,
+                app: [],
+                resolve: |route: Option<AuthFn>, ()| route,
+                resolved: Option<AuthFn>,
+            },
+            reauth: Duration {
+                example: "\"15m\"",
+                takes: "a duration literal",
+                meaning: "run the validator again this often on the kept handshake; a refusal closes with 1008",
+                default: "off",
+                requires: [auth],
+                runtime: Duration,
+                app: [],
+                resolve: |route: Option<Duration>, ()| route,
+                resolved: Option<Duration>,
+            },
+            protocols: List {
+                example: "[\"chat.v1\", \"chat.v2\"]",
+                takes: "a list of string literals",
+                meaning: "subprotocols in preference order; a client offering none of them gets 400",
+                default: "none",
+                requires: [],
+                runtime: &'static [&'static str],
+                app: [],
+                resolve: |route: Option<&'static [&'static str]>, ()| route.unwrap_or(&[]),
+                resolved: &'static [&'static str],
+            },
+            origins: List {
+                example: "[\"https://app.example\", \"*.example.com\"]",
+                takes: "a list of string literals: `scheme://host[:port]`, `*.domain`, `*` or `null`",
+                meaning: "the `Origin`s allowed to connect; others get 403",
+                default: "the app's (same host)",
+                requires: [],
+                runtime: &'static [&'static str],
+                app: [Origins = Origins::SameHost],
+                resolve: |route: Option<&'static [&'static str]>, app| route.map_or(app, Origins::from_list),
+                resolved: Origins,
+            },
+            rate: Rate {
+                example: "\"50/s\"",
+                takes: "a rate literal (messages per `s`, `m` or `h`)",
+                meaning: "data messages per connection (a token bucket); faster closes with 1008",
+                default: "off",
+                requires: [],
+                runtime: Rate,
+                app: [],
+                resolve: |route: Option<Rate>, ()| route,
+                resolved: Option<Rate>,
+            },
+            burst: Count32 {
+                example: "100",
+                takes: "a whole number greater than zero",
+                meaning: "the token bucket's size: messages accepted at once",
+                default: "= the rate's count",
+                requires: [rate],
+                runtime: u32,
+                app: [],
+                resolve: |route: Option<u32>, ()| route,
+                resolved: Option<u32>,
+            },
+            max_connections: Count {
+                example: "10000",
+                takes: "a whole number greater than zero",
+                meaning: "concurrent connections on the route; over it the handshake gets 503",
+                default: "none",
+                requires: [],
+                runtime: usize,
+                app: [Option<usize> = None],
+                resolve: |route: Option<usize>, app: Option<usize>| route.or(app),
+                resolved: Option<usize>,
+            },
+            max_connections_per_ip: Count {
+                example: "20",
+                takes: "a whole number greater than zero",
+                meaning: "concurrent connections per client IP on the route; over it the handshake gets 429",
+                default: "none",
+                requires: [],
+                runtime: usize,
+                app: [Option<usize> = None],
+                resolve: |route: Option<usize>, app: Option<usize>| route.or(app),
+                resolved: Option<usize>,
+            },
+        }
+    };
+}
