@@ -15,6 +15,7 @@ mod expand;
 mod handler;
 mod lit;
 mod options;
+mod pipeline;
 #[cfg(test)]
 mod props;
 mod route;
@@ -73,7 +74,7 @@ macro_rules! ws_route_with_docs {
         /// submitted to `inventory`. Set `WIREHUB_MACROS_DEBUG=1` to print the expansion.
         #[proc_macro_attribute]
         pub fn ws_route(attr: TokenStream, item: TokenStream) -> TokenStream {
-            route::expand(attr.into(), item.into()).into()
+            pipeline::expand(attr.into(), item.into()).into()
         }
     };
 }
