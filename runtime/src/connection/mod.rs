@@ -19,6 +19,7 @@ mod close;
 mod handle;
 mod outbox;
 mod replies;
+mod socket;
 mod task;
 mod writer;
 

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{CatchUnwind, FutureExt, OptionFuture};
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::StreamExt;
 use hyper_util::rt::TokioIo;
 use tokio::time::{sleep_until, Instant};
@@ -25,18 +24,14 @@ use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
-use super::writer::{close_phase, write_loop};
+use super::socket::Stream;
+use super::writer::{close_phase, linger, write_loop};
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
 use crate::extract::{CallCx, RejectAction, Rejection};
 use crate::limits::Bucket;
 use crate::message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 use crate::metrics::{Received, RouteMetrics};
 use crate::reply::{IntoReply, Reply};
-use crate::server::WsStream;
-
-pub(super) type Sink = SplitSink<WsStream, tungstenite::Message>;
-pub(super) type Stream = SplitStream<WsStream>;
-pub(super) type Outbound = super::outbox::Receiver;
 
 /// Spawns the task of one connection with a handler (the macro's generated
 /// closure, which extracts the arguments and calls the user's function). The
@@ -141,7 +136,7 @@ where
             // closing with its bytes unread would make the kernel reset the
             // connection, and the peer could lose our close frame.
             if let Ok(ws) = sink.reunite(stream) {
-                super::writer::linger(ws, conn.0.route.opts.close_timeout).await;
+                linger(ws, conn.0.route.opts.close_timeout).await;
             }
         }
     };

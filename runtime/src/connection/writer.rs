@@ -11,7 +11,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
 
-use super::task::{Outbound, Sink, Stream};
+use super::socket::{Outbound, Sink, Stream, WsStream};
 use super::{CloseReason, Conn, Replies};
 use crate::message::{CloseFrame, MessageKind};
 use crate::metrics::{RouteMetrics, Tally};
@@ -253,7 +253,7 @@ pub(super) async fn close_phase(
 /// what the peer still sends, until it closes or `limit` (at most 2 s) or
 /// [`LINGER_MAX_BYTES`] is reached, so our close frame is not lost to a
 /// reset. The buffer is allocated only here.
-pub(super) async fn linger(ws: crate::server::WsStream, limit: Duration) {
+pub(super) async fn linger(ws: WsStream, limit: Duration) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut io = ws.into_inner();
     let discard = async {

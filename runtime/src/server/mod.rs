@@ -14,6 +14,3 @@ pub(crate) use listener::listen;
 pub use pages::HttpReply;
 pub(crate) use pages::Page;
 pub use shutdown::ShutdownHandle;
-
-/// The stream type every connection task runs on.
-pub(crate) type WsStream = tokio_tungstenite::WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;
