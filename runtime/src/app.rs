@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::backplane::{Backplane, Local, StartCx};
 use crate::config::{Config, Resolved};
-use crate::connection::{CloseCode, CloseReason};
+use crate::close::{CloseCode, CloseReason};
 use crate::error::{Error, Result};
 use crate::extract::state::StateMap;
 use crate::extract::CheckCx;

@@ -26,6 +26,7 @@
 extern crate self as wirehub;
 
 mod app;
+mod close;
 pub mod auth;
 pub mod backplane;
 pub mod config;
@@ -42,6 +43,7 @@ pub mod reply;
 mod route;
 mod router;
 mod server;
+mod sync;
 
 pub use app::{App, Server};
 pub use auth::{Auth, Handshake, Identity, Principal, Reject};

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::hub::lock;
+use crate::sync::lock;
 
 const SHARDS: usize = 16;
 

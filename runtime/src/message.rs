@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::{self, protocol::frame::coding::CloseCode as
 
 pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::connection::CloseCode;
+use crate::close::CloseCode;
 
 /// One WebSocket message, of any of the five kinds of RFC 6455.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures_util::future::OptionFuture;
 
 use super::Reject;
-use crate::connection::CloseCode;
+use crate::close::CloseCode;
 use crate::extract::{CallCx, CheckCx, Extract, Rejection};
 
 /// A stable key for an identity (a user id), used for presence lists and to

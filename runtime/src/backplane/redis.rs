@@ -41,7 +41,8 @@ use tokio_tungstenite::tungstenite;
 
 use super::{decode, encode, member_key, parse_member, Backplane, Relay, StartCx, Target};
 use crate::connection::ConnId;
-use crate::hub::{lock, Hub, Member};
+use crate::hub::{Hub, Member};
+use crate::sync::lock;
 
 /// Commands waiting for Redis, at most, by default (see [`Redis::queue`]).
 const QUEUE: usize = 16_384;

@@ -293,7 +293,7 @@ impl Conn {
 
     /// The rooms this connection is in.
     pub fn rooms(&self) -> Vec<String> {
-        crate::hub::lock(&self.0.rooms).iter().map(|r| r.to_string()).collect()
+        crate::sync::lock(&self.0.rooms).iter().map(|r| r.to_string()).collect()
     }
 
     /// Sends to every member of `room`, this connection included. Returns

@@ -15,7 +15,7 @@
 //! - nothing of the upgrade request is kept but owned copies of what the
 //!   route's extractors need.
 
-mod close;
+
 mod handle;
 mod outbox;
 mod replies;
@@ -23,7 +23,7 @@ mod socket;
 mod task;
 mod writer;
 
-pub use close::{CloseCode, CloseReason};
+pub use crate::close::{CloseCode, CloseReason};
 pub use handle::{Conn, ConnId, ConnState, SendError};
 
 pub(crate) use handle::ConnInner;

@@ -22,7 +22,7 @@ use std::task::{Poll, Waker};
 
 use tokio_tungstenite::tungstenite;
 
-use crate::hub::lock;
+use crate::sync::lock;
 
 #[derive(Debug)]
 pub(crate) struct Replies {

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::{CallCx, Extract, Kinds, Rejection};
-use crate::connection::CloseCode;
+use crate::close::CloseCode;
 use crate::message::{Message, Utf8Bytes};
 
 fn wrong_kind(expected: &str) -> Rejection {

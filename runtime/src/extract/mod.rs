@@ -48,7 +48,8 @@ pub use state::State;
 
 use http::HeaderMap;
 
-use crate::connection::{CloseCode, Conn};
+use crate::close::CloseCode;
+use crate::connection::Conn;
 use crate::message::Message;
 
 /// A type a handler can take as an argument.

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 
 use super::params::{probe, Params, Shape};
 use super::{AdmitCx, CallCx, CheckCx, Extract, Rejection};
-use crate::connection::CloseCode;
+use crate::close::CloseCode;
 
 /// `T` deserialized from the route's `{param}` segments.
 ///

@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 
 use super::{AdmitCx, CallCx, Extract, Needs, Rejection};
-use crate::connection::CloseCode;
+use crate::close::CloseCode;
 
 /// `T` deserialized from the query string of the upgrade request
 /// (`/feed?topic=news&limit=10`). A query that does not fit `T` is answered

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{CallCx, CheckCx, Extract, Rejection};
-use crate::connection::CloseCode;
+use crate::close::CloseCode;
 
 /// Shared state of type `T`, registered with [`App::state`](crate::App::state).
 ///

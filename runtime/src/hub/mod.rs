@@ -26,7 +26,7 @@
 use std::collections::hash_map::{Entry, HashMap};
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use prometheus::{Histogram, IntGauge};
 use std::time::Duration;
@@ -35,9 +35,11 @@ use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite;
 
 use crate::backplane::{Relay, Target};
-use crate::connection::{CloseCode, CloseReason, Conn, ConnId, SendError};
+use crate::close::{CloseCode, CloseReason};
+use crate::connection::{Conn, ConnId, SendError};
 use crate::message::{CloseFrame, Message};
 use crate::route::OnFull;
+use crate::sync::{lock, read, write};
 
 /// Number of independently locked shards of the registry and of the rooms.
 pub const SHARDS: usize = 32;
@@ -465,18 +467,4 @@ pub struct Member {
 
 fn member_of(conn: &Conn) -> Member {
     Member { id: conn.id(), principal: conn.identity().and_then(|i| i.principal_arc().cloned()) }
-}
-
-/// Locks a mutex, ignoring poisoning: hub data stays consistent because no
-/// code panics while holding these locks.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|p| p.into_inner())
-}
-
-fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|p| p.into_inner())
 }

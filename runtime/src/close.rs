@@ -2,7 +2,8 @@
 //!
 //! [`CloseCode`] is what goes on the wire; [`CloseReason`] is what wirehub
 //! records about *why* a connection ended (it is what `on_close` hooks,
-//! logs and the `reason` metric label see).
+//! logs and the `reason` metric label see). A bottom-layer module: the
+//! wire types, the connection engine and the hub all use it.
 
 use std::fmt;
 
