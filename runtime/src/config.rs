@@ -23,10 +23,12 @@
 //! | `health_path` | `/healthz` | 200 while serving, 503 while draining (`None`: not served) |
 //!
 //! ```
-//! let mut config = wirehub::Config::default();
-//! config.heartbeat = Some(std::time::Duration::from_secs(15)); // every route without `heartbeat = ...`
-//! config.drain_timeout = std::time::Duration::from_secs(5);
-//! let app = wirehub::App::new().config(config);
+//! use std::time::Duration;
+//!
+//! let app = wirehub::App::new().config(|c| {
+//!     c.heartbeat = Some(Duration::from_secs(15)); // every route without `heartbeat = ...`
+//!     c.drain_timeout = Duration::from_secs(5);
+//! });
 //! # drop(app);
 //! ```
 
