@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use crate::backplane::{Backplane, Local, StartCx};
 use crate::config::{Config, Resolved};
 use crate::connection::{CloseCode, CloseReason};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RouteError};
 use crate::extract::state::StateMap;
 use crate::extract::CheckCx;
 use crate::hub::Hub;
@@ -259,10 +259,7 @@ impl App {
                     path: def.path,
                     handler: def.handler,
                     at: def.location(),
-                    message: format!(
-                        "the page `{path}` (App::page/App::get, or the metrics or health endpoint) would hide this \
-                         route: serve one of them on another path"
-                    ),
+                    reason: RouteError::HiddenByPage { page: path.clone() },
                 });
             }
         }
@@ -338,7 +335,7 @@ fn build_router(
     let mut resolved = Vec::with_capacity(routes.len());
     for &def in routes {
         (def.check)(&CheckCx { params: def.params, state, has_auth: def.options.auth.is_some() })
-            .map_err(|message| Error::Route { path: def.path, handler: def.handler, at: def.location(), message })?;
+            .map_err(|e| Error::Route { path: def.path, handler: def.handler, at: def.location(), reason: e.into() })?;
         let opts = Resolved::new(config, &def.options);
         let ws = WebSocketConfig::default()
             .read_buffer_size(opts.read_buffer)

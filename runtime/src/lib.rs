@@ -47,7 +47,7 @@ pub use app::{App, Server};
 pub use auth::{Auth, Handshake, Identity, Principal, Reject};
 pub use config::Config;
 pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError};
-pub use error::{Error, Result};
+pub use error::{Error, Result, RouteError};
 pub use extract::{Extract, Headers, Json, Path, Query, State};
 pub use hub::{Hub, Member};
 pub use limits::Rate;
@@ -75,7 +75,7 @@ pub mod __private {
         ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
     };
     pub use crate::connection::{serve, Setup};
-    pub use crate::extract::{AdmitCx, CallCx, CheckCx, Extract, Kinds, Needs, Rejection};
+    pub use crate::extract::{AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, Kinds, Needs, Rejection};
     pub use crate::hooks;
     pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;

@@ -106,7 +106,7 @@ impl Redis {
 
 impl Backplane for Redis {
     fn start(self: Box<Self>, cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>> {
-        let client = redis::Client::open(self.url.as_str()).map_err(|e| crate::Error::Backplane(e.to_string()))?;
+        let client = redis::Client::open(self.url.as_str()).map_err(|e| crate::Error::Backplane(Box::new(e)))?;
         let metrics = BackplaneMetrics::new(cx.registry.as_ref()).map_err(crate::Error::Metrics)?;
         let (commands, queue) = mpsc::channel(self.queue);
         let (stop, _) = watch::channel(false);
