@@ -103,9 +103,8 @@ impl Shared {
 }
 
 impl Shared {
-    /// Counts a refused handshake.
+    /// Counts a refused handshake (the server logs it, with its detail).
     pub(crate) fn reject(&self, route: &str, why: crate::metrics::Rejected) {
-        tracing::debug!(route, reason = ?why, "handshake rejected");
         if let Some(m) = &self.metrics {
             m.reject(route, why);
         }
