@@ -32,8 +32,7 @@ pub mod config;
 pub mod connection;
 mod error;
 pub mod extract;
-#[doc(hidden)]
-pub mod hooks;
+mod hooks;
 pub mod hub;
 mod limits;
 mod message;
@@ -69,14 +68,20 @@ pub mod prelude {
 }
 
 /// What the `#[ws_route]` expansion refers to. Not a public API.
+///
+/// The glue below is reachable only from here: its defining modules are
+/// private (or `pub(crate)`), so it is not also `wirehub::auth::ArgProbe`,
+/// `wirehub::hooks` and so on.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::auth::{
+    // `SameIdentity` and `ValidatorOutput` are bounds of the probes: named
+    // here, compile errors print them as `wirehub::__private::...`.
+    pub use crate::auth::identity::{
         ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
+        SameIdentity, ValidatorOutput,
     };
-    pub use crate::connection::{serve, Setup};
+    pub use crate::connection::{setup::Setup, task::serve};
     pub use crate::extract::{AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, Kinds, Needs, Rejection};
-    pub use crate::hooks;
     pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;
     pub use crate::route::{AuthFn, OnFull, RouteDef, RouteOptions, Segment, TemplatePart};
@@ -84,4 +89,9 @@ pub mod __private {
     pub use core::time::Duration;
     pub use futures_util::future::BoxFuture;
     pub use inventory;
+
+    /// The `on_open` / `on_close` hook glue.
+    pub mod hooks {
+        pub use crate::hooks::{on_close, on_open, OnClose, OnOpen};
+    }
 }
