@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::time::Instant;
 
+use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -32,7 +33,7 @@ use crate::extract::CheckCx;
 use crate::hub::Hub;
 use crate::limits::PerIp;
 use crate::message::CloseFrame;
-use crate::metrics::{Metrics, Registry, RouteMetrics};
+use crate::metrics::{Metrics, RouteMetrics};
 use crate::route::RouteDef;
 use crate::router::{self, Router};
 use crate::server::{self, HttpReply, Page, ShutdownHandle};

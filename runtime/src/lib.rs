@@ -42,6 +42,14 @@ mod route;
 mod router;
 mod server;
 
+// Each item has one home, the page with its docs: its public module
+// (`wirehub::connection::Conn`) or, for an item of a private module, the
+// crate root (`wirehub::App`). The root also re-exports the everyday names
+// of public modules, which rustdoc shows as links to their home, not as
+// second pages; `prelude` lists them for a glob import. Hence `OnFull` is
+// only `wirehub::config::OnFull`, next to `Config::on_full`, the setting it
+// is for; the metrics registry only `wirehub::prometheus::Registry`; and
+// `Rate`, which no setting takes, only macro glue (`__private::Rate`).
 pub use app::{App, Server};
 pub use auth::{Auth, Handshake, Identity, Principal, Reject};
 pub use config::Config;
@@ -49,10 +57,8 @@ pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError}
 pub use error::{Error, Result, RouteError};
 pub use extract::{Extract, Headers, Json, Path, Query, State};
 pub use hub::{Hub, Member};
-pub use limits::Rate;
 pub use message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 pub use reply::{Close, HandlerError, IntoReply, Reply};
-pub use route::OnFull;
 pub use server::{HttpReply, ShutdownHandle};
 pub use wirehub_macros::ws_route;
 

@@ -35,7 +35,7 @@ pub(crate) fn encode(origin: u32, except: Option<ConnId>, key: &str, message: &t
     let mut out = BytesMut::with_capacity(HEADER + key.len() + payload.len());
     out.put_u8(VERSION);
     out.put_u32(origin);
-    out.put_u64(except.map_or(0, |c| c.0));
+    out.put_u64(except.map_or(0, ConnId::to_u64));
     out.put_u8(kind);
     out.put_u16(key_len);
     out.put_slice(key.as_bytes());
@@ -58,7 +58,7 @@ pub(crate) fn decode(frame: Bytes) -> Option<Envelope> {
         2 => tungstenite::Message::Binary(payload),
         _ => return None,
     };
-    Some(Envelope { origin, except: (except != 0).then_some(ConnId(except)), key, message })
+    Some(Envelope { origin, except: (except != 0).then_some(ConnId::from_u64(except)), key, message })
 }
 
 #[cfg(test)]
@@ -69,7 +69,7 @@ mod tests {
     fn round_trips_text_and_binary() {
         let cases = [
             (7, None, "", tungstenite::Message::text("héllo")),
-            (1 << 19, Some(ConnId(42)), "user-1", tungstenite::Message::binary(vec![0u8, 255, 3])),
+            (1 << 19, Some(ConnId::from_u64(42)), "user-1", tungstenite::Message::binary(vec![0u8, 255, 3])),
             (0, None, "", tungstenite::Message::binary(Vec::new())),
         ];
         for (origin, except, key, message) in cases {

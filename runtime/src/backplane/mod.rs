@@ -116,13 +116,13 @@ impl std::fmt::Debug for dyn Relay {
 /// `id|principal`, the member string stored in a presence set.
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn member_key(member: &Member) -> String {
-    format!("{}|{}", member.id.0, member.principal.as_deref().unwrap_or(""))
+    format!("{}|{}", member.id, member.principal.as_deref().unwrap_or(""))
 }
 
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn parse_member(key: &str) -> Option<Member> {
     let (id, principal) = key.split_once('|')?;
-    Some(Member { id: ConnId(id.parse().ok()?), principal: (!principal.is_empty()).then(|| Arc::from(principal)) })
+    Some(Member { id: id.parse().ok()?, principal: (!principal.is_empty()).then(|| Arc::from(principal)) })
 }
 
 #[cfg(test)]
@@ -131,9 +131,10 @@ mod tests {
 
     #[test]
     fn member_keys_round_trip() {
-        for m in
-            [Member { id: ConnId(5), principal: None }, Member { id: ConnId(1 << 40), principal: Some("a|b".into()) }]
-        {
+        for m in [
+            Member { id: ConnId::from_u64(5), principal: None },
+            Member { id: ConnId::from_u64(1 << 40), principal: Some("a|b".into()) },
+        ] {
             assert_eq!(parse_member(&member_key(&m)), Some(m));
         }
         assert_eq!(parse_member("x|"), None);

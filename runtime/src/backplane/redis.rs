@@ -513,8 +513,8 @@ fn deliver(inner: &Inner, message: &redis::Msg) {
         inner.hub.deliver_room(room, envelope.message, envelope.except);
     } else if channel == inner.principal_channel() {
         inner.hub.deliver_principal(&envelope.key, envelope.message);
-    } else if let Ok(id) = envelope.key.parse::<u64>() {
-        let _ = inner.hub.deliver_conn(ConnId(id), envelope.message);
+    } else if let Ok(id) = envelope.key.parse::<ConnId>() {
+        let _ = inner.hub.deliver_conn(id, envelope.message);
     }
 }
 
@@ -537,7 +537,7 @@ impl Relay for RedisRelay {
         let inner = &self.0;
         let (channel, key) = match target {
             Target::Room(room) => (inner.room_channel(room), String::new()),
-            Target::Conn(id) => (inner.conn_channel(Hub::instance_of(id)), id.0.to_string()),
+            Target::Conn(id) => (inner.conn_channel(Hub::instance_of(id)), id.to_string()),
             Target::Principal(principal) => (inner.principal_channel(), principal.to_owned()),
         };
         match encode(inner.instance, except, &key, message) {

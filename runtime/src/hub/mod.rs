@@ -8,7 +8,7 @@
 //! # }
 //! ```
 //!
-//! Layout: the registry and the rooms are each split into [`SHARDS`]
+//! Layout: the registry and the rooms are each split into `SHARDS` (32)
 //! independently locked maps (by hash of id or room name), so joins, leaves
 //! and broadcasts to different rooms do not contend on one lock. Locks are
 //! `std` locks held only for map work and non-blocking queue pushes, never
@@ -40,12 +40,16 @@ use crate::message::{CloseFrame, Message};
 use crate::route::OnFull;
 
 /// Number of independently locked shards of the registry and of the rooms.
-pub const SHARDS: usize = 32;
+const SHARDS: usize = 32;
 
 /// One independently locked part of a sharded map.
 type Shard<K, V> = RwLock<HashMap<K, V>>;
 
 /// The registry of connections and rooms of one app. Cheap to clone.
+///
+/// There is no detached hub: each [`App`](crate::App) makes its own, reached
+/// through [`App::hub`](crate::App::hub), [`Server::hub`](crate::Server::hub)
+/// or [`Conn::hub`](crate::Conn::hub).
 #[derive(Clone)]
 pub struct Hub(Arc<HubInner>);
 
@@ -75,12 +79,6 @@ struct Room {
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hub").field("connections", &self.connections()).field("rooms", &self.rooms()).finish()
-    }
-}
-
-impl Default for Hub {
-    fn default() -> Self {
-        Hub::new()
     }
 }
 
@@ -326,7 +324,7 @@ impl Hub {
     /// bits), and below 2^53 so JavaScript clients read them exactly.
     pub(crate) fn next_id(&self) -> ConnId {
         let counter = self.0.next_id.fetch_add(1, Ordering::Relaxed) & 0xFFFF_FFFF;
-        ConnId(u64::from(self.0.instance) << 32 | counter)
+        ConnId::from_u64(u64::from(self.0.instance) << 32 | counter)
     }
 
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
@@ -335,7 +333,7 @@ impl Hub {
     }
 
     pub(crate) fn instance_of(id: ConnId) -> u32 {
-        (id.0 >> 32) as u32
+        (id.to_u64() >> 32) as u32
     }
 
     pub(crate) fn set_relay(&self, relay: Arc<dyn Relay>) {
@@ -479,4 +477,23 @@ fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 
 fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_the_instance_and_print_as_they_parse() {
+        let hub = Hub::new();
+        let (a, b) = (hub.next_id(), hub.next_id());
+        assert_ne!(a, b);
+        assert_eq!(Hub::instance_of(a), hub.instance());
+        assert!(a.to_u64() < 1 << 53, "JavaScript reads it exactly");
+        assert_eq!(a.to_string().parse::<ConnId>(), Ok(a));
+        assert!("not an id".parse::<ConnId>().is_err());
+        let json = serde_json::to_string(&a).expect("serializes");
+        assert_eq!(json, a.to_string(), "a JSON number");
+        assert_eq!(serde_json::from_str::<ConnId>(&json).ok(), Some(a));
+    }
 }
