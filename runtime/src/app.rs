@@ -229,7 +229,12 @@ impl App {
             true => Some(Metrics::new(registry.unwrap_or_default()).map_err(Error::Metrics)?),
             false => None,
         };
-        let cx = StartCx { hub: hub.clone(), registry: metrics.as_ref().map(|m| m.registry.clone()) };
+        let cx = StartCx {
+            #[cfg(feature = "redis")]
+            hub: hub.clone(),
+            #[cfg(feature = "redis")]
+            registry: metrics.as_ref().map(|m| m.registry.clone()),
+        };
         if let Some(relay) = backplane.start(cx)? {
             hub.set_relay(relay);
         }
