@@ -105,13 +105,10 @@ async fn upgrade(
     params: Vec<Box<str>>,
 ) -> Result<Response<Body>, Refusal> {
     let accept = check_upgrade(&req)?;
-    if !origin_allowed(req.headers(), &route.opts.origins) {
-        return Err(Refusal::Origin);
-    }
+    check_origin(&req, route)?;
     let offered = offered_protocols(req.headers());
     let protocol = negotiate(route.def.options.protocols, &offered, route.def.options.auth.is_some())?;
-    let admit = AdmitCx { names: route.def.params, params: &params, query: req.uri().query() };
-    (route.def.admit)(&admit).map_err(Refusal::Unparsable)?;
+    admit(route, &params, req.uri().query())?;
     let slot = take_slot(route, peer)?;
     let auth = Authenticate { req: &req, peer, shared, route, params: &params };
     let (identity, handshake) = auth.run(offered).await?;
@@ -137,6 +134,14 @@ fn check_upgrade(req: &Request<Incoming>) -> Result<String, Refusal> {
     }
 }
 
+/// Checks the browser origin against the route's (or the app's) allowed origins.
+fn check_origin(req: &Request<Incoming>, route: &RouteRt) -> Result<(), Refusal> {
+    match origin_allowed(req.headers(), &route.opts.origins) {
+        true => Ok(()),
+        false => Err(Refusal::Origin),
+    }
+}
+
 /// Picks the subprotocol to answer with: the first of the route's list (in
 /// the route's preference order) that the client offered; else `bearer` when
 /// the client used the `bearer, <token>` trick on an auth route (browsers
@@ -150,6 +155,12 @@ fn negotiate(supported: &[&str], offered: &[String], auth: bool) -> Result<Optio
         return Err(Refusal::NoProtocol);
     }
     Ok((auth && offered.iter().any(|o| o.eq_ignore_ascii_case("bearer"))).then(|| "bearer".to_owned()))
+}
+
+/// Checks that the path params and query parse into the handler's
+/// `Path<T>` and `Query<T>` ([`Extract::admit`](crate::Extract::admit)).
+fn admit(route: &RouteRt, params: &[Box<str>], query: Option<&str>) -> Result<(), Refusal> {
+    (route.def.admit)(&AdmitCx { names: route.def.params, params, query }).map_err(Refusal::Unparsable)
 }
 
 /// Takes the connection's place under the route's connection caps.
