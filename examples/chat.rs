@@ -21,11 +21,11 @@ async fn chat(conn: Conn, text: String) -> Option<String> {
     if text.is_empty() {
         return None;
     }
-    Some(json!({"type": "message", "room": conn.param("room"), "from": conn.id().0, "text": text}).to_string())
+    Some(json!({"type": "message", "room": conn.param("room"), "from": conn.id(), "text": text}).to_string())
 }
 
 async fn joined(conn: Conn) {
-    let _ = conn.send(json!({"type": "welcome", "id": conn.id().0}).to_string()).await;
+    let _ = conn.send(json!({"type": "welcome", "id": conn.id()}).to_string()).await;
     notice(&conn, "join").await;
 }
 
@@ -41,7 +41,7 @@ async fn notice(conn: &Conn, kind: &str) {
     // others, plus this member if it is joining.
     let others = conn.hub().presence_all(room).await.iter().filter(|m| m.id != conn.id()).count();
     let members = others + usize::from(kind == "join");
-    let notice = json!({"type": kind, "room": conn.param("room"), "id": conn.id().0, "members": members});
+    let notice = json!({"type": kind, "room": conn.param("room"), "id": conn.id(), "members": members});
     conn.hub().broadcast(room, notice.to_string());
 }
 

@@ -68,7 +68,7 @@ async fn h_cmd(conn: Conn, msg: String) -> Option<String> {
         }
         "to" => {
             let (id, text) = rest.split_once(':')?;
-            let id = ConnId(id.parse().ok()?);
+            let id: ConnId = id.parse().ok()?;
             match conn.send_to(id, text.to_owned()) {
                 Ok(()) => "sent".to_owned(),
                 Err(e) => format!("error:{e}"),
@@ -151,7 +151,7 @@ async fn ask(ws: &mut Client, command: &str) -> String {
 
 async fn cmd_client(server: &Server) -> (Client, ConnId) {
     let mut ws = connect(server.local_addr(), "/h/cmd").await;
-    let id = ConnId(ask(&mut ws, "id").await.parse().expect("an id"));
+    let id: ConnId = ask(&mut ws, "id").await.parse().expect("an id");
     (ws, id)
 }
 
@@ -354,7 +354,7 @@ async fn send_to_an_id_reaches_that_connection_only() {
     // Carol got neither: her first message is the answer to her own question.
     assert_eq!(ask(&mut carol, "rooms").await, "rooms:");
     // The id a handler reports is the hub's id of that connection.
-    let carol_id = ConnId(ask(&mut carol, "id").await.parse().expect("an id"));
+    let carol_id: ConnId = ask(&mut carol, "id").await.parse().expect("an id");
     assert_eq!(server.hub().get(carol_id).map(|c| (c.id(), c.route())), Some((carol_id, "/h/cmd")));
 
     // An id that is not open is an error, not a hang.
@@ -385,7 +385,7 @@ async fn hub_pushes_from_outside_reach_members() {
     assert_eq!(recv_text(&mut m1).await, "just m1");
     hub.send_to(other_id, Message::binary(vec![1u8, 2, 3])).expect("send_to");
     assert_eq!(recv(&mut other).await, WsMessage::Binary(vec![1u8, 2, 3].into()));
-    assert_eq!(hub.send_to(ConnId(u64::MAX), "nobody"), Err(SendError::Closed));
+    assert_eq!(hub.send_to(u64::MAX.to_string().parse().expect("an id"), "nobody"), Err(SendError::Closed));
 
     // From a task, while clients talk: everything arrives, in order.
     let pusher = tokio::spawn({

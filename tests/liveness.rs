@@ -34,7 +34,7 @@ const PREFIX: &str = "/l/";
 /// (route pattern, peer address, connection id). Connection ids are only
 /// unique per server, so the peer address (the client's local address)
 /// tells the connections of concurrently running tests apart.
-type Key = (&'static str, SocketAddr, u64);
+type Key = (&'static str, SocketAddr, ConnId);
 
 #[derive(Debug, Default, Clone)]
 struct Record {
@@ -56,7 +56,7 @@ fn events() -> MutexGuard<'static, BTreeMap<Key, Record>> {
 }
 
 fn key(conn: &Conn) -> Key {
-    (conn.route(), conn.peer_addr(), conn.id().0)
+    (conn.route(), conn.peer_addr(), conn.id())
 }
 
 async fn opened(conn: Conn) {
@@ -96,7 +96,7 @@ async fn flood(conn: Conn) {
 }
 
 /// The records of the connections from `peer` on `route`.
-fn records_of(route: &str, peer: SocketAddr) -> Vec<(u64, Record)> {
+fn records_of(route: &str, peer: SocketAddr) -> Vec<(ConnId, Record)> {
     events()
         .iter()
         .filter(|((r, p, _), _)| *r == route && *p == peer)

@@ -23,12 +23,12 @@ use wirehub::Server;
 #[ws_route("/r/room/{room}", broadcast = "{room}", queue = 32768)]
 async fn room(conn: Conn, text: String) -> Option<String> {
     if text == "id" {
-        let _ = conn.send(conn.id().0.to_string()).await;
+        let _ = conn.send(conn.id().to_string()).await;
         return None;
     }
     if let Some(rest) = text.strip_prefix("to:") {
         let (id, body) = rest.split_once(':')?;
-        let _ = conn.send_to(ConnId(id.parse().ok()?), body.to_owned());
+        let _ = conn.send_to(id.parse::<ConnId>().ok()?, body.to_owned());
         return None;
     }
     Some(text)

@@ -69,14 +69,14 @@ pub(crate) fn route(route: &Route) -> TokenStream {
             use #private as __wirehub_private;
             fn __wirehub_check(
                 __wirehub_cx: &#private::CheckCx<'_>,
-            ) -> ::core::result::Result<(), ::std::string::String> {
+            ) -> ::core::result::Result<(), #private::CheckError> {
                 #(#checks)*
                 ::core::result::Result::Ok(())
             }
 
             fn __wirehub_admit(
                 __wirehub_cx: &#private::AdmitCx<'_>,
-            ) -> ::core::result::Result<(), ::std::string::String> {
+            ) -> ::core::result::Result<(), #private::AdmitError> {
                 #(#admits)*
                 ::core::result::Result::Ok(())
             }

@@ -19,20 +19,21 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::time::Instant;
 
+use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::backplane::{Backplane, Local, StartCx};
-use crate::config::{Config, Resolved};
 use crate::close::{CloseCode, CloseReason};
-use crate::error::{Error, Result};
+use crate::config::{Config, Resolved};
+use crate::error::{Error, Result, RouteError};
 use crate::extract::state::StateMap;
 use crate::extract::CheckCx;
 use crate::hub::Hub;
 use crate::limits::PerIp;
 use crate::message::CloseFrame;
-use crate::metrics::{Metrics, Registry, RouteMetrics};
+use crate::metrics::{Metrics, RouteMetrics};
 use crate::route::RouteDef;
 use crate::router::{self, Router};
 use crate::server::{self, HttpReply, Page, ShutdownHandle};
@@ -103,9 +104,8 @@ impl Shared {
 }
 
 impl Shared {
-    /// Counts a refused handshake.
+    /// Counts a refused handshake (the server logs it, with its detail).
     pub(crate) fn reject(&self, route: &str, why: crate::metrics::Rejected) {
-        tracing::debug!(route, reason = ?why, "handshake rejected");
         if let Some(m) = &self.metrics {
             m.reject(route, why);
         }
@@ -229,7 +229,12 @@ impl App {
             true => Some(Metrics::new(registry.unwrap_or_default()).map_err(Error::Metrics)?),
             false => None,
         };
-        let cx = StartCx { hub: hub.clone(), registry: metrics.as_ref().map(|m| m.registry.clone()) };
+        let cx = StartCx {
+            #[cfg(feature = "redis")]
+            hub: hub.clone(),
+            #[cfg(feature = "redis")]
+            registry: metrics.as_ref().map(|m| m.registry.clone()),
+        };
         if let Some(relay) = backplane.start(cx)? {
             hub.set_relay(relay);
         }
@@ -259,10 +264,7 @@ impl App {
                     path: def.path,
                     handler: def.handler,
                     at: def.location(),
-                    message: format!(
-                        "the page `{path}` (App::page/App::get, or the metrics or health endpoint) would hide this \
-                         route: serve one of them on another path"
-                    ),
+                    reason: RouteError::HiddenByPage { page: path.clone() },
                 });
             }
         }
@@ -339,7 +341,7 @@ fn build_router(
     for &def in routes {
         let opts = Resolved::new(config, &def.options);
         (def.check)(&CheckCx { params: def.params, state, has_auth: opts.auth.is_some() })
-            .map_err(|message| Error::Route { path: def.path, handler: def.handler, at: def.location(), message })?;
+            .map_err(|e| Error::Route { path: def.path, handler: def.handler, at: def.location(), reason: e.into() })?;
         let ws = WebSocketConfig::default()
             .read_buffer_size(opts.read_buffer)
             .max_message_size(Some(opts.max_message))

@@ -6,6 +6,8 @@
 
 use std::io;
 
+use crate::extract::CheckError;
+
 /// The result type of wirehub's fallible API.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -41,9 +43,9 @@ pub enum Error {
         /// Source location of `second`.
         second_at: String,
     },
-    /// A handler's extractors do not fit the route or the app (a `State<T>`
-    /// that was never registered, a `Path<T>` field that is not a path parameter).
-    #[error("route `{path}` (handler `{handler}` at {at}): {message}")]
+    /// A route cannot be served as declared: a handler's extractors do not
+    /// fit the route or the app, or a page would hide the route.
+    #[error("route `{path}` (handler `{handler}` at {at}): {reason}")]
     Route {
         /// The route's path pattern.
         path: &'static str,
@@ -52,15 +54,35 @@ pub enum Error {
         /// Source location of the handler.
         at: String,
         /// What is wrong and what to do.
-        message: String,
+        #[source]
+        reason: RouteError,
     },
     /// The metrics could not be registered (a name clash in a user registry).
     #[error("cannot register metrics: {0}")]
     Metrics(#[from] prometheus::Error),
     /// The backplane could not start (a malformed Redis URL).
     #[error("backplane: {0}")]
-    Backplane(String),
+    Backplane(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// An I/O error while serving (accepting connections).
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
+}
+
+/// Why a route cannot be served as declared (the reason of [`Error::Route`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteError {
+    /// A handler argument does not fit the route or the app (a `State<T>`
+    /// that was never registered, a `Path<T>` field that is not a path parameter).
+    #[error(transparent)]
+    Extractor(#[from] CheckError),
+    /// A page answers on exactly this route's path, before the router.
+    #[error(
+        "the page `{page}` (App::page/App::get, or the metrics or health endpoint) would hide this route: serve one \
+         of them on another path"
+    )]
+    HiddenByPage {
+        /// The page's path.
+        page: String,
+    },
 }

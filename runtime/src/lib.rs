@@ -26,15 +26,14 @@
 extern crate self as wirehub;
 
 mod app;
-mod close;
 pub mod auth;
 pub mod backplane;
+mod close;
 pub mod config;
 pub mod connection;
 mod error;
 pub mod extract;
-#[doc(hidden)]
-pub mod hooks;
+mod hooks;
 pub mod hub;
 mod limits;
 mod message;
@@ -45,17 +44,23 @@ mod router;
 mod server;
 mod sync;
 
+// Each item has one home, the page with its docs: its public module
+// (`wirehub::connection::Conn`) or, for an item of a private module, the
+// crate root (`wirehub::App`). The root also re-exports the everyday names
+// of public modules, which rustdoc shows as links to their home, not as
+// second pages; `prelude` lists them for a glob import. Hence `OnFull` is
+// only `wirehub::config::OnFull`, next to `Config::on_full`, the setting it
+// is for; the metrics registry only `wirehub::prometheus::Registry`; and
+// `Rate`, which no setting takes, only macro glue (`__private::Rate`).
 pub use app::{App, Server};
 pub use auth::{Auth, Handshake, Identity, Principal, Reject};
 pub use config::Config;
 pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError};
-pub use error::{Error, Result};
+pub use error::{Error, Result, RouteError};
 pub use extract::{Extract, Headers, Json, Path, Query, State};
 pub use hub::{Hub, Member};
-pub use limits::Rate;
 pub use message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 pub use reply::{Close, HandlerError, IntoReply, Reply};
-pub use route::OnFull;
 pub use server::{HttpReply, ShutdownHandle};
 pub use wirehub_macros::ws_route;
 
@@ -71,14 +76,20 @@ pub mod prelude {
 }
 
 /// What the `#[ws_route]` expansion refers to. Not a public API.
+///
+/// The glue below is reachable only from here: its defining modules are
+/// private (or `pub(crate)`), so it is not also `wirehub::auth::ArgProbe`,
+/// `wirehub::hooks` and so on.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::auth::{
+    // `SameIdentity` and `ValidatorOutput` are bounds of the probes: named
+    // here, compile errors print them as `wirehub::__private::...`.
+    pub use crate::auth::identity::{
         ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
+        SameIdentity, ValidatorOutput,
     };
-    pub use crate::connection::{serve, Setup};
-    pub use crate::extract::{AdmitCx, CallCx, CheckCx, Extract, Kinds, Needs, Rejection};
-    pub use crate::hooks;
+    pub use crate::connection::{setup::Setup, task::serve};
+    pub use crate::extract::{AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, Kinds, Needs, Rejection};
     pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;
     pub use crate::route::{AuthFn, OnCloseFn, OnFull, OnOpenFn, RouteDef, RouteOptions, Segment, TemplatePart};
@@ -86,4 +97,9 @@ pub mod __private {
     pub use core::time::Duration;
     pub use futures_util::future::BoxFuture;
     pub use inventory;
+
+    /// The `on_open` / `on_close` hook glue.
+    pub mod hooks {
+        pub use crate::hooks::{on_close, on_open, OnClose, OnOpen};
+    }
 }

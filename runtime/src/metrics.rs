@@ -26,14 +26,18 @@
 //!
 //! The `route` label is the route *pattern* (`/chat/{room}`), never the
 //! concrete path, so cardinality is bounded by the number of routes.
+//!
+//! To serve these next to your own metrics, give the app your registry
+//! ([`App::registry`](crate::App::registry)), a [`prometheus::Registry`] of
+//! the `prometheus` crate wirehub re-exports as `wirehub::prometheus`.
 
 use prometheus::local::LocalHistogram;
-use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 use crate::connection::CloseReason;
 use crate::message::MessageKind;
-
-pub use prometheus::Registry;
 
 /// Every close reason label, indexed by [`reason_index`].
 pub(crate) const CLOSE_REASONS: [&str; 13] = [

@@ -37,10 +37,10 @@ pub struct RouteDef {
     /// What the connection must copy out of the upgrade request.
     pub needs: Needs,
     /// Checks the handler's extractors against the app when it starts.
-    pub check: fn(&crate::extract::CheckCx<'_>) -> Result<(), String>,
+    pub check: fn(&crate::extract::CheckCx<'_>) -> Result<(), crate::extract::CheckError>,
     /// Checks an upgrade request's path params and query against the
     /// handler's extractors, before the upgrade (400 when they do not parse).
-    pub admit: fn(&crate::extract::AdmitCx<'_>) -> Result<(), String>,
+    pub admit: fn(&crate::extract::AdmitCx<'_>) -> Result<(), crate::extract::AdmitError>,
     /// Spawns the task of one connection (it completes the upgrade, then runs).
     pub serve: fn(Setup),
 }

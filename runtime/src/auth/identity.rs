@@ -10,7 +10,7 @@ use futures_util::future::OptionFuture;
 
 use super::Reject;
 use crate::close::CloseCode;
-use crate::extract::{CallCx, CheckCx, Extract, Rejection};
+use crate::extract::{CallCx, CheckCx, CheckError, Extract, Rejection};
 
 /// A stable key for an identity (a user id), used for presence lists and to
 /// send to every connection of one user ([`Hub::send_to_principal`](crate::Hub::send_to_principal)).
@@ -90,10 +90,10 @@ impl<T> std::ops::Deref for Auth<T> {
 }
 
 impl<T: Send + Sync + 'static> Extract for Auth<T> {
-    fn check(cx: &CheckCx<'_>) -> Result<(), String> {
+    fn check(cx: &CheckCx<'_>) -> Result<(), CheckError> {
         match cx.has_auth {
             true => Ok(()),
-            false => Err("it takes `Auth<T>` but the route has no `auth = validator`".to_owned()),
+            false => Err(CheckError::AuthWithoutValidator),
         }
     }
 

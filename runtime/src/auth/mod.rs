@@ -33,7 +33,7 @@
 //!   redacts credentials, and wirehub logs no header, query or protocol value.
 
 pub(crate) mod handshake;
-mod identity;
+pub(crate) mod identity;
 mod origin;
 mod reject;
 
@@ -43,9 +43,3 @@ pub use reject::Reject;
 
 pub(crate) use origin::origin_allowed;
 pub use origin::Origins;
-
-#[doc(hidden)]
-pub use identity::{
-    ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
-    SameIdentity, ValidatorOutput,
-};

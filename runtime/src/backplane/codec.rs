@@ -7,11 +7,17 @@
 //! ```
 //! `key` is the principal for principal targets and empty otherwise (the
 //! room or the connection is in the channel name).
+//!
+//! A presence set member is the text `id|principal` (`principal` empty for
+//! an identity without one).
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 
+use std::sync::Arc;
+
 use crate::connection::ConnId;
+use crate::hub::Member;
 
 const VERSION: u8 = 1;
 const HEADER: usize = 1 + 4 + 8 + 1 + 2;
@@ -35,7 +41,7 @@ pub(crate) fn encode(origin: u32, except: Option<ConnId>, key: &str, message: &t
     let mut out = BytesMut::with_capacity(HEADER + key.len() + payload.len());
     out.put_u8(VERSION);
     out.put_u32(origin);
-    out.put_u64(except.map_or(0, |c| c.0));
+    out.put_u64(except.map_or(0, ConnId::to_u64));
     out.put_u8(kind);
     out.put_u16(key_len);
     out.put_slice(key.as_bytes());
@@ -58,7 +64,17 @@ pub(crate) fn decode(frame: Bytes) -> Option<Envelope> {
         2 => tungstenite::Message::Binary(payload),
         _ => return None,
     };
-    Some(Envelope { origin, except: (except != 0).then_some(ConnId(except)), key, message })
+    Some(Envelope { origin, except: (except != 0).then_some(ConnId::from_u64(except)), key, message })
+}
+
+/// `id|principal`, the member string stored in a presence set.
+pub(crate) fn member_key(member: &Member) -> String {
+    format!("{}|{}", member.id, member.principal.as_deref().unwrap_or(""))
+}
+
+pub(crate) fn parse_member(key: &str) -> Option<Member> {
+    let (id, principal) = key.split_once('|')?;
+    Some(Member { id: id.parse().ok()?, principal: (!principal.is_empty()).then(|| Arc::from(principal)) })
 }
 
 #[cfg(test)]
@@ -69,7 +85,7 @@ mod tests {
     fn round_trips_text_and_binary() {
         let cases = [
             (7, None, "", tungstenite::Message::text("héllo")),
-            (1 << 19, Some(ConnId(42)), "user-1", tungstenite::Message::binary(vec![0u8, 255, 3])),
+            (1 << 19, Some(ConnId::from_u64(42)), "user-1", tungstenite::Message::binary(vec![0u8, 255, 3])),
             (0, None, "", tungstenite::Message::binary(Vec::new())),
         ];
         for (origin, except, key, message) in cases {
@@ -90,5 +106,16 @@ mod tests {
         });
         assert_eq!(bad_utf8.and_then(decode), None);
         assert!(encode(1, None, "", &tungstenite::Message::Ping(Bytes::new())).is_none());
+    }
+
+    #[test]
+    fn member_keys_round_trip() {
+        for m in [
+            Member { id: ConnId::from_u64(5), principal: None },
+            Member { id: ConnId::from_u64(1 << 40), principal: Some("a|b".into()) },
+        ] {
+            assert_eq!(parse_member(&member_key(&m)), Some(m));
+        }
+        assert_eq!(parse_member("x|"), None);
     }
 }

@@ -26,7 +26,7 @@
 //! - an instance subscribes to a room's channel only while the room has
 //!   local members.
 
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+#[cfg(feature = "redis")]
 mod codec;
 #[cfg(feature = "redis")]
 mod redis;
@@ -37,13 +37,13 @@ use futures_util::future::BoxFuture;
 use tokio_tungstenite::tungstenite;
 
 use crate::connection::ConnId;
-use crate::hub::{Hub, Member};
+use crate::hub::Member;
 
 #[cfg(feature = "redis")]
 pub use self::redis::Redis;
 
 #[cfg(feature = "redis")]
-pub(crate) use codec::{decode, encode};
+pub(crate) use codec::{decode, encode, member_key, parse_member};
 
 /// A backplane that can be given to [`App::backplane`](crate::App::backplane).
 pub trait Backplane: Send + 'static {
@@ -55,9 +55,11 @@ pub trait Backplane: Send + 'static {
 /// What a backplane starts from.
 #[doc(hidden)]
 #[derive(Debug)]
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub struct StartCx {
-    pub(crate) hub: Hub,
+    // Only the Redis backplane starts from anything.
+    #[cfg(feature = "redis")]
+    pub(crate) hub: crate::hub::Hub,
+    #[cfg(feature = "redis")]
     pub(crate) registry: Option<prometheus::Registry>,
 }
 
@@ -110,32 +112,5 @@ pub trait Relay: Send + Sync + 'static {
 impl std::fmt::Debug for dyn Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Relay")
-    }
-}
-
-/// `id|principal`, the member string stored in a presence set.
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
-pub(crate) fn member_key(member: &Member) -> String {
-    format!("{}|{}", member.id.0, member.principal.as_deref().unwrap_or(""))
-}
-
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
-pub(crate) fn parse_member(key: &str) -> Option<Member> {
-    let (id, principal) = key.split_once('|')?;
-    Some(Member { id: ConnId(id.parse().ok()?), principal: (!principal.is_empty()).then(|| Arc::from(principal)) })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn member_keys_round_trip() {
-        for m in
-            [Member { id: ConnId(5), principal: None }, Member { id: ConnId(1 << 40), principal: Some("a|b".into()) }]
-        {
-            assert_eq!(parse_member(&member_key(&m)), Some(m));
-        }
-        assert_eq!(parse_member("x|"), None);
     }
 }

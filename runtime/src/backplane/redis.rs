@@ -107,7 +107,7 @@ impl Redis {
 
 impl Backplane for Redis {
     fn start(self: Box<Self>, cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>> {
-        let client = redis::Client::open(self.url.as_str()).map_err(|e| crate::Error::Backplane(e.to_string()))?;
+        let client = redis::Client::open(self.url.as_str()).map_err(|e| crate::Error::Backplane(Box::new(e)))?;
         let metrics = BackplaneMetrics::new(cx.registry.as_ref()).map_err(crate::Error::Metrics)?;
         let (commands, queue) = mpsc::channel(self.queue);
         let (stop, _) = watch::channel(false);
@@ -514,8 +514,8 @@ fn deliver(inner: &Inner, message: &redis::Msg) {
         inner.hub.deliver_room(room, envelope.message, envelope.except);
     } else if channel == inner.principal_channel() {
         inner.hub.deliver_principal(&envelope.key, envelope.message);
-    } else if let Ok(id) = envelope.key.parse::<u64>() {
-        let _ = inner.hub.deliver_conn(ConnId(id), envelope.message);
+    } else if let Ok(id) = envelope.key.parse::<ConnId>() {
+        let _ = inner.hub.deliver_conn(id, envelope.message);
     }
 }
 
@@ -538,7 +538,7 @@ impl Relay for RedisRelay {
         let inner = &self.0;
         let (channel, key) = match target {
             Target::Room(room) => (inner.room_channel(room), String::new()),
-            Target::Conn(id) => (inner.conn_channel(Hub::instance_of(id)), id.0.to_string()),
+            Target::Conn(id) => (inner.conn_channel(Hub::instance_of(id)), id.to_string()),
             Target::Principal(principal) => (inner.principal_channel(), principal.to_owned()),
         };
         match encode(inner.instance, except, &key, message) {

@@ -15,12 +15,12 @@
 //! - nothing of the upgrade request is kept but owned copies of what the
 //!   route's extractors need.
 
-
 mod handle;
 mod outbox;
 mod replies;
+pub(crate) mod setup;
 mod socket;
-mod task;
+pub(crate) mod task;
 mod writer;
 
 pub use crate::close::{CloseCode, CloseReason};
@@ -29,22 +29,4 @@ pub use handle::{Conn, ConnId, ConnState, SendError};
 pub(crate) use handle::ConnInner;
 pub(crate) use outbox::channel as outbox;
 pub(crate) use replies::Replies;
-#[doc(hidden)]
-pub use task::serve;
-
-/// Everything a connection task starts from (built by the server at upgrade).
-#[doc(hidden)]
-pub struct Setup {
-    /// Resolves to the upgraded TCP connection once the 101 answer is sent.
-    pub(crate) upgrade: hyper::upgrade::OnUpgrade,
-    pub(crate) conn: Conn,
-    pub(crate) outbound: outbox::Receiver,
-    /// The connection's place under the connection caps, released when its task ends.
-    pub(crate) slot: crate::limits::Slot,
-}
-
-impl std::fmt::Debug for Setup {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Setup").field("conn", &self.conn).finish_non_exhaustive()
-    }
-}
+pub(crate) use setup::Setup;

@@ -35,12 +35,14 @@
 //!   upgrade request.
 
 mod data;
+mod error;
 mod json;
 mod params;
 mod path;
 mod query;
 pub(crate) mod state;
 
+pub use error::{AdmitError, CheckError};
 pub use json::Json;
 pub use path::Path;
 pub use query::Query;
@@ -70,15 +72,15 @@ pub trait Extract: Sized + Send + 'static {
 
     /// Checks, when the app starts, that the extractor fits the route and app
     /// (for example that a `State<T>` was registered).
-    fn check(cx: &CheckCx<'_>) -> Result<(), String> {
+    fn check(cx: &CheckCx<'_>) -> Result<(), CheckError> {
         let _ = cx;
         Ok(())
     }
 
     /// Checks an upgrade request before it is accepted: an `Err` answers it
-    /// with 400 and that text, and no connection opens. For extractors whose
-    /// input is fixed by the request (`Path`, `Query`).
-    fn admit(cx: &AdmitCx<'_>) -> Result<(), String> {
+    /// with 400 and the error's text, and no connection opens. For extractors
+    /// whose input is fixed by the request (`Path`, `Query`).
+    fn admit(cx: &AdmitCx<'_>) -> Result<(), AdmitError> {
         let _ = cx;
         Ok(())
     }

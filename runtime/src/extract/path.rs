@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 
 use super::params::{probe, Params, Shape};
-use super::{AdmitCx, CallCx, CheckCx, Extract, Rejection};
+use super::{AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, Rejection};
 use crate::close::CloseCode;
 
 /// `T` deserialized from the route's `{param}` segments.
@@ -24,34 +24,24 @@ impl<T> std::ops::Deref for Path<T> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> Extract for Path<T> {
-    fn check(cx: &CheckCx<'_>) -> Result<(), String> {
+    fn check(cx: &CheckCx<'_>) -> Result<(), CheckError> {
+        let type_name = std::any::type_name::<T>();
         match probe::<T>() {
-            Shape::Struct(fields) => {
-                for field in fields {
-                    if !cx.params().contains(field) {
-                        return Err(format!(
-                            "`Path<{}>` has a field `{field}` but the route's params are {:?}: \
-                             rename the field or add a `{{{field}}}` segment",
-                            std::any::type_name::<T>(),
-                            cx.params()
-                        ));
-                    }
-                }
-                Ok(())
+            Shape::Struct(fields) => match fields.iter().find(|field| !cx.params().contains(field)) {
+                Some(field) => Err(CheckError::PathFieldNotParam { type_name, field, params: cx.params() }),
+                None => Ok(()),
+            },
+            Shape::Single if cx.params().len() != 1 => {
+                Err(CheckError::PathNotSingle { type_name, params: cx.params().len() })
             }
-            Shape::Single if cx.params().len() != 1 => Err(format!(
-                "`Path<{}>` takes one value but the route has {} params: use a tuple or a struct",
-                std::any::type_name::<T>(),
-                cx.params().len()
-            )),
             _ => Ok(()),
         }
     }
 
-    fn admit(cx: &AdmitCx<'_>) -> Result<(), String> {
+    fn admit(cx: &AdmitCx<'_>) -> Result<(), AdmitError> {
         T::deserialize(Params { names: cx.names, values: cx.params })
             .map(drop)
-            .map_err(|e| format!("invalid path parameter: {e}"))
+            .map_err(|e| AdmitError::Path(Box::new(e)))
     }
 
     fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {

@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
-use super::{AdmitCx, CallCx, Extract, Needs, Rejection};
+use super::{AdmitCx, AdmitError, CallCx, Extract, Needs, Rejection};
 use crate::close::CloseCode;
 
 /// `T` deserialized from the query string of the upgrade request
@@ -21,8 +21,8 @@ impl<T> std::ops::Deref for Query<T> {
 impl<T: DeserializeOwned + Send + 'static> Extract for Query<T> {
     const NEEDS: Needs = Needs::QUERY;
 
-    fn admit(cx: &AdmitCx<'_>) -> Result<(), String> {
-        serde_urlencoded::from_str::<T>(cx.query.unwrap_or("")).map(drop).map_err(|e| format!("invalid query: {e}"))
+    fn admit(cx: &AdmitCx<'_>) -> Result<(), AdmitError> {
+        serde_urlencoded::from_str::<T>(cx.query.unwrap_or("")).map(drop).map_err(|e| AdmitError::Query(Box::new(e)))
     }
 
     fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {

@@ -4,7 +4,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{CallCx, CheckCx, Extract, Rejection};
+use super::{CallCx, CheckCx, CheckError, Extract, Rejection};
 use crate::close::CloseCode;
 
 /// Shared state of type `T`, registered with [`App::state`](crate::App::state).
@@ -30,14 +30,10 @@ impl<T> std::ops::Deref for State<T> {
 }
 
 impl<T: Send + Sync + 'static> Extract for State<T> {
-    fn check(cx: &CheckCx<'_>) -> Result<(), String> {
-        if cx.has_state::<T>() {
-            Ok(())
-        } else {
-            Err(format!(
-                "it takes `State<{0}>` but no `{0}` was registered: call `App::state(value)` first",
-                std::any::type_name::<T>()
-            ))
+    fn check(cx: &CheckCx<'_>) -> Result<(), CheckError> {
+        match cx.has_state::<T>() {
+            true => Ok(()),
+            false => Err(CheckError::MissingState { type_name: std::any::type_name::<T>() }),
         }
     }
 

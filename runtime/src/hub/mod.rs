@@ -8,7 +8,7 @@
 //! # }
 //! ```
 //!
-//! Layout: the registry and the rooms are each split into [`SHARDS`]
+//! Layout: the registry and the rooms are each split into `SHARDS` (32)
 //! independently locked maps (by hash of id or room name), so joins, leaves
 //! and broadcasts to different rooms do not contend on one lock. Locks are
 //! `std` locks held only for map work and non-blocking queue pushes, never
@@ -42,12 +42,16 @@ use crate::route::OnFull;
 use crate::sync::{lock, read, write};
 
 /// Number of independently locked shards of the registry and of the rooms.
-pub const SHARDS: usize = 32;
+const SHARDS: usize = 32;
 
 /// One independently locked part of a sharded map.
 type Shard<K, V> = RwLock<HashMap<K, V>>;
 
 /// The registry of connections and rooms of one app. Cheap to clone.
+///
+/// There is no detached hub: each [`App`](crate::App) makes its own, reached
+/// through [`App::hub`](crate::App::hub), [`Server::hub`](crate::Server::hub)
+/// or [`Conn::hub`](crate::Conn::hub).
 #[derive(Clone)]
 pub struct Hub(Arc<HubInner>);
 
@@ -77,12 +81,6 @@ struct Room {
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hub").field("connections", &self.connections()).field("rooms", &self.rooms()).finish()
-    }
-}
-
-impl Default for Hub {
-    fn default() -> Self {
-        Hub::new()
     }
 }
 
@@ -328,16 +326,16 @@ impl Hub {
     /// bits), and below 2^53 so JavaScript clients read them exactly.
     pub(crate) fn next_id(&self) -> ConnId {
         let counter = self.0.next_id.fetch_add(1, Ordering::Relaxed) & 0xFFFF_FFFF;
-        ConnId(u64::from(self.0.instance) << 32 | counter)
+        ConnId::from_u64(u64::from(self.0.instance) << 32 | counter)
     }
 
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg(feature = "redis")]
     pub(crate) fn instance(&self) -> u32 {
         self.0.instance
     }
 
     pub(crate) fn instance_of(id: ConnId) -> u32 {
-        (id.0 >> 32) as u32
+        (id.to_u64() >> 32) as u32
     }
 
     pub(crate) fn set_relay(&self, relay: Arc<dyn Relay>) {
@@ -351,7 +349,7 @@ impl Hub {
     }
 
     /// Every (room, member) pair of this instance, for presence refreshes.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg(feature = "redis")]
     pub(crate) fn local_presence(&self) -> Vec<(Arc<str>, Member)> {
         let mut out = Vec::new();
         for shard in self.0.rooms.iter() {

@@ -1,6 +1,12 @@
 //! HTTP/1.1 handling of one TCP connection: routing, the upgrade handshake
 //! (RFC 6455 section 4.2), and the plain-HTTP answers.
 //!
+//! An upgrade request goes through named steps, in this order: upgrade
+//! check (headers, method, version, key), origin, subprotocol, path and
+//! query (`Extract::admit`), connection caps, authentication, then accept.
+//! Each step either passes or returns one [`Refusal`], which `refuse` turns
+//! into the answer, the metric and the log line.
+//!
 //! Before the 101 answer, everything the connection keeps is copied out of
 //! the request into owned values (path params, and the query and headers
 //! only when the route's extractors need them). The request, and with it
@@ -22,12 +28,12 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use crate::app::Shared;
-use crate::auth::{handshake::offered_protocols, origin_allowed, Handshake, Reject};
+use super::refusal::Refusal;
+use crate::app::{RouteRt, Shared};
+use crate::auth::{handshake::offered_protocols, origin_allowed, Handshake, Identity};
 use crate::connection::{Conn, ConnInner, Setup};
 use crate::extract::{AdmitCx, Needs};
 use crate::limits::{CapReached, Slot};
-use crate::metrics::Rejected;
 use crate::route::render_template;
 
 type Body = Full<Bytes>;
@@ -57,7 +63,7 @@ pub(crate) async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
     }
 }
 
-async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+async fn handle(req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
     if let Some(page) = shared.pages.get(req.uri().path()) {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET\n");
@@ -67,85 +73,162 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
     let Some(found) = shared.router.find(req.uri().path()) else {
         // Only a WebSocket upgrade is a refused handshake; a browser's
         // `/favicon.ico` is not.
-        if asks_for_websocket(&req) {
-            shared.reject("none", Rejected::NotFound);
-        }
-        return plain(StatusCode::NOT_FOUND, "no route for this path\n");
+        return match asks_for_websocket(&req) {
+            true => refuse(&shared, "none", &Refusal::NotFound),
+            false => Refusal::NotFound.response(),
+        };
     };
     let route = found.value.clone();
-    if let Err((why, response)) = check_upgrade(&req) {
-        shared.reject(route.def.path, why);
-        return *response;
+    match upgrade(req, peer, &shared, &route, found.params).await {
+        Ok(response) => response,
+        Err(refusal) => refuse(&shared, route.def.path, &refusal),
     }
-    let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY).filter(|k| valid_key(k.as_bytes())) else {
-        shared.reject(route.def.path, Rejected::BadRequest);
-        return plain(StatusCode::BAD_REQUEST, "missing or malformed Sec-WebSocket-Key\n");
-    };
-    let accept = derive_accept_key(key.as_bytes());
-    if !origin_allowed(req.headers(), &route.opts.origins) {
-        shared.reject(route.def.path, Rejected::Origin);
-        return plain(StatusCode::FORBIDDEN, "origin not allowed\n");
-    }
+}
+
+/// Answers a refused upgrade request: the response, the metric and the log
+/// line all come from the one refusal.
+fn refuse(shared: &Shared, route: &str, refusal: &Refusal) -> Response<Body> {
+    let status = refusal.status();
+    let reason = refusal.label();
+    tracing::debug!(route, status = status.as_u16(), ?reason, detail = %refusal, "handshake rejected");
+    shared.reject(route, reason);
+    refusal.response()
+}
+
+/// The upgrade of a request on a WebSocket route, step by step; the first
+/// step that refuses answers the request.
+async fn upgrade(
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    route: &Arc<RouteRt>,
+    params: Vec<Box<str>>,
+) -> Result<Response<Body>, Refusal> {
+    let accept = check_upgrade(&req)?;
+    check_origin(&req, route)?;
     let offered = offered_protocols(req.headers());
-    let protocol = match negotiate(route.opts.protocols, &offered, route.opts.auth.is_some()) {
-        Ok(protocol) => protocol,
-        Err(()) => {
-            shared.reject(route.def.path, Rejected::BadRequest);
-            return plain(StatusCode::BAD_REQUEST, "none of the offered subprotocols is supported\n");
-        }
-    };
-    let admit = AdmitCx { names: route.def.params, params: &found.params, query: req.uri().query() };
-    if let Err(why) = (route.def.admit)(&admit) {
-        shared.reject(route.def.path, Rejected::BadRequest);
-        tracing::debug!(route = route.def.path, error = %why, "upgrade refused: path or query does not parse");
-        let mut response = plain(StatusCode::BAD_REQUEST, "");
-        *response.body_mut() = Body::new(Bytes::from(format!("{why}\n")));
-        return response;
+    let protocol = negotiate(route.opts.protocols, &offered, route.opts.auth.is_some())?;
+    admit(route, &params, req.uri().query())?;
+    let slot = take_slot(route, peer)?;
+    let auth = Authenticate { req: &req, peer, shared, route, params: &params };
+    let (identity, handshake) = auth.run(offered).await?;
+    let accepted = Accepted { accept, protocol, identity, handshake, params, slot };
+    Ok(accept_upgrade(req, peer, shared, route, accepted))
+}
+
+/// Checks that a request on a WebSocket route is a valid upgrade request
+/// (RFC 6455 section 4.2.1); the `Sec-WebSocket-Accept` value to answer with.
+fn check_upgrade(req: &Request<Incoming>) -> Result<String, Refusal> {
+    if !asks_for_websocket(req) || !header_has(req.headers(), header::CONNECTION, "upgrade") {
+        return Err(Refusal::NotAnUpgrade);
     }
-    let slot = match Slot::acquire(
-        &route.open,
-        route.opts.max_connections,
-        route.per_ip.as_ref(),
-        peer.ip(),
-        route.opts.max_connections_per_ip,
-    ) {
-        Ok(slot) => slot,
-        Err(full) => {
-            shared.reject(route.def.path, Rejected::Limit);
-            return match full {
-                CapReached::Route => plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections on this route\n"),
-                CapReached::Ip => plain(StatusCode::TOO_MANY_REQUESTS, "too many connections from this address\n"),
-            };
-        }
-    };
-    let mut handshake = None;
-    let mut identity = None;
-    if let Some(auth) = route.opts.auth {
+    if req.method() != Method::GET || req.version() != Version::HTTP_11 || !req.headers().contains_key(header::HOST) {
+        return Err(Refusal::MalformedUpgrade);
+    }
+    if req.headers().get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
+        return Err(Refusal::UnsupportedVersion);
+    }
+    match req.headers().get(header::SEC_WEBSOCKET_KEY).filter(|k| valid_key(k.as_bytes())) {
+        Some(key) => Ok(derive_accept_key(key.as_bytes())),
+        None => Err(Refusal::BadKey),
+    }
+}
+
+/// Checks the browser origin against the route's (or the app's) allowed origins.
+fn check_origin(req: &Request<Incoming>, route: &RouteRt) -> Result<(), Refusal> {
+    match origin_allowed(req.headers(), &route.opts.origins) {
+        true => Ok(()),
+        false => Err(Refusal::Origin),
+    }
+}
+
+/// Picks the subprotocol to answer with: the first of the route's list (in
+/// the route's preference order) that the client offered; else `bearer` when
+/// the client used the `bearer, <token>` trick on an auth route (browsers
+/// require the server to select one of the offered protocols). Refused when
+/// the route requires a protocol and the client offered none of them.
+fn negotiate(supported: &[&str], offered: &[String], auth: bool) -> Result<Option<String>, Refusal> {
+    if let Some(p) = supported.iter().find(|s| offered.iter().any(|o| o == *s)) {
+        return Ok(Some((*p).to_owned()));
+    }
+    if !supported.is_empty() {
+        return Err(Refusal::NoProtocol);
+    }
+    Ok((auth && offered.iter().any(|o| o.eq_ignore_ascii_case("bearer"))).then(|| "bearer".to_owned()))
+}
+
+/// Checks that the path params and query parse into the handler's
+/// `Path<T>` and `Query<T>` ([`Extract::admit`](crate::Extract::admit)).
+fn admit(route: &RouteRt, params: &[Box<str>], query: Option<&str>) -> Result<(), Refusal> {
+    (route.def.admit)(&AdmitCx { names: route.def.params, params, query }).map_err(Refusal::Unparsable)
+}
+
+/// Takes the connection's place under the route's connection caps.
+fn take_slot(route: &RouteRt, peer: SocketAddr) -> Result<Slot, Refusal> {
+    let opts = &route.opts;
+    Slot::acquire(&route.open, opts.max_connections, route.per_ip.as_ref(), peer.ip(), opts.max_connections_per_ip)
+        .map_err(|full| match full {
+            CapReached::Route => Refusal::RouteFull,
+            CapReached::Ip => Refusal::IpFull,
+        })
+}
+
+/// The authentication step: what the route's validator sees.
+struct Authenticate<'a> {
+    req: &'a Request<Incoming>,
+    peer: SocketAddr,
+    shared: &'a Shared,
+    route: &'a RouteRt,
+    params: &'a [Box<str>],
+}
+
+impl Authenticate<'_> {
+    /// Runs the route's validator (if it has one) within `handshake_timeout`:
+    /// the identity, and the handshake kept for `reauth`.
+    async fn run(self, offered: Vec<String>) -> Result<(Option<Identity>, Option<Box<Handshake>>), Refusal> {
+        let Some(auth) = self.route.opts.auth else {
+            return Ok((None, None));
+        };
+        let req = self.req;
         let hs = Handshake {
             method: req.method().clone(),
             path: req.uri().path().to_owned(),
-            param_names: route.def.params,
-            params: found.params.clone().into_boxed_slice(),
+            param_names: self.route.def.params,
+            params: self.params.into(),
             query: req.uri().query().map(str::to_owned),
             headers: owned_headers(req.headers()),
-            peer,
+            peer: self.peer,
             protocols: offered,
         };
-        match tokio::time::timeout(shared.config.handshake_timeout, auth(&hs)).await {
-            Ok(Ok(id)) => identity = Some(id),
-            Ok(Err(reject)) => {
-                shared.reject(route.def.path, Rejected::Auth);
-                return rejection(reject);
-            }
-            Err(_elapsed) => {
-                shared.reject(route.def.path, Rejected::Auth);
-                return plain(StatusCode::SERVICE_UNAVAILABLE, "authentication timed out\n");
-            }
-        }
-        if route.opts.reauth.is_some() {
-            handshake = Some(Box::new(hs));
-        }
+        let identity = match tokio::time::timeout(self.shared.config.handshake_timeout, auth(&hs)).await {
+            Ok(Ok(identity)) => identity,
+            Ok(Err(reject)) => return Err(Refusal::Auth(reject)),
+            Err(_elapsed) => return Err(Refusal::AuthTimeout),
+        };
+        let handshake = self.route.opts.reauth.is_some().then(|| Box::new(hs));
+        Ok((Some(identity), handshake))
     }
+}
+
+/// What the steps before the answer found out.
+struct Accepted {
+    accept: String,
+    protocol: Option<String>,
+    identity: Option<Identity>,
+    handshake: Option<Box<Handshake>>,
+    params: Vec<Box<str>>,
+    slot: Slot,
+}
+
+/// Starts the connection's task and answers `101 Switching Protocols`.
+fn accept_upgrade(
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    route: &Arc<RouteRt>,
+    accepted: Accepted,
+) -> Response<Body> {
+    let Accepted { accept, protocol, identity, handshake, params, slot } = accepted;
     let needs = route.def.needs;
     let query = needs.contains(Needs::QUERY).then(|| req.uri().query().unwrap_or("").into());
     let headers = needs.contains(Needs::HEADERS).then(|| Box::new(owned_headers(req.headers())));
@@ -153,13 +236,13 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
     drop(req);
 
     let (outbound_tx, outbound) = crate::connection::outbox(route.opts.queue);
-    let room = route.opts.broadcast.map(|parts| Arc::from(render_template(parts, &found.params)));
+    let room = route.opts.broadcast.map(|parts| Arc::from(render_template(parts, &params)));
     let conn = Conn(Arc::new(ConnInner {
         id: shared.hub.next_id(),
         route: route.clone(),
         shared: shared.clone(),
         peer,
-        params: found.params.into_boxed_slice(),
+        params: params.into_boxed_slice(),
         query,
         headers,
         room,
@@ -186,58 +269,9 @@ async fn handle(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared
     response
 }
 
-/// Picks the subprotocol to answer with: the first of the route's list (in
-/// the route's preference order) that the client offered; else `bearer` when
-/// the client used the `bearer, <token>` trick on an auth route (browsers
-/// require the server to select one of the offered protocols). `Err` when
-/// the route requires a protocol and the client offered none of them.
-fn negotiate(supported: &[&str], offered: &[String], auth: bool) -> Result<Option<String>, ()> {
-    if let Some(p) = supported.iter().find(|s| offered.iter().any(|o| o == *s)) {
-        return Ok(Some((*p).to_owned()));
-    }
-    if !supported.is_empty() {
-        return Err(());
-    }
-    Ok((auth && offered.iter().any(|o| o.eq_ignore_ascii_case("bearer"))).then(|| "bearer".to_owned()))
-}
-
-fn rejection(reject: Reject) -> Response<Body> {
-    let mut r = Response::new(Body::new(reject.message));
-    *r.status_mut() = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::UNAUTHORIZED);
-    if reject.bearer_challenge {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    r
-}
-
-/// Checks that a request on a WebSocket route is a valid upgrade request.
 /// Whether the request asks for a WebSocket (`Upgrade: websocket`).
 fn asks_for_websocket(req: &Request<Incoming>) -> bool {
     header_has(req.headers(), header::UPGRADE, "websocket")
-}
-
-fn check_upgrade(req: &Request<Incoming>) -> Result<(), (Rejected, Box<Response<Body>>)> {
-    let upgrade = asks_for_websocket(req);
-    let connection = header_has(req.headers(), header::CONNECTION, "upgrade");
-    if !upgrade || !connection {
-        let mut r = plain(StatusCode::UPGRADE_REQUIRED, "this path serves WebSocket connections only\n");
-        r.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        return Err((Rejected::UpgradeRequired, Box::new(r)));
-    }
-    if req.method() != Method::GET || req.version() != Version::HTTP_11 || !req.headers().contains_key(header::HOST) {
-        return Err((
-            Rejected::BadRequest,
-            Box::new(plain(StatusCode::BAD_REQUEST, "a WebSocket upgrade is a GET over HTTP/1.1 with a Host\n")),
-        ));
-    }
-    if req.headers().get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
-        let mut r = plain(StatusCode::UPGRADE_REQUIRED, "unsupported WebSocket version\n");
-        r.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return Err((Rejected::UpgradeRequired, Box::new(r)));
-    }
-    Ok(())
 }
 
 /// Whether `key` is the base64 encoding of 16 bytes (RFC 6455 section 4.2.1):
@@ -291,7 +325,7 @@ fn page_response(reply: super::HttpReply) -> Response<Body> {
     r
 }
 
-pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     let mut r = Response::new(Body::new(Bytes::from_static(text.as_bytes())));
     *r.status_mut() = status;
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));

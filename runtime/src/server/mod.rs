@@ -7,6 +7,7 @@
 mod http;
 mod listener;
 mod pages;
+mod refusal;
 mod shutdown;
 
 pub(crate) use self::http::serve_tcp;
