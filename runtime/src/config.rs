@@ -35,11 +35,19 @@
 use std::time::Duration;
 
 pub use crate::auth::Origins;
-use crate::limits::Rate;
-pub use crate::route::OnFull;
-use crate::route::{AuthFn, OnCloseFn, OnOpenFn, RouteOptions, TemplatePart};
 
-macro_rules! config_and_resolved {
+/// What happens to a message for a member whose outbound queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFull {
+    /// Close the slow member with 1013 ("try again later"). The default: a
+    /// member that silently misses messages shows a wrong state (a chat with
+    /// holes, a stale dashboard); closed, its client reconnects and resyncs.
+    Close,
+    /// Drop the message for that member only, and count it.
+    Drop,
+}
+
+macro_rules! config_struct {
     ($($key:ident : $kind:ident {
         example: $example:literal,
         takes: $takes:literal,
@@ -48,8 +56,7 @@ macro_rules! config_and_resolved {
         requires: [$($required:ident),*],
         runtime: $runtime:ty,
         app: [$($app_ty:ty = $app_default:expr)?],
-        resolve: $resolve:expr,
-        resolved: $resolved:ty,
+        $($resolution:tt)*
     }),* $(,)?) => {
         /// App-wide settings. Every field has a documented default ([`Config::default`]).
         #[derive(Debug, Clone)]
@@ -106,32 +113,7 @@ macro_rules! config_and_resolved {
                 }
             }
         }
-
-        /// Everything the runtime reads about a route: each option with the
-        /// app's default filled in (the table's `resolve` column), and the
-        /// app-wide settings a connection uses. Computed once per route when
-        /// the app starts; nothing reads [`RouteOptions`] after that.
-        #[derive(Debug, Clone)]
-        pub(crate) struct Resolved {
-            $(pub(crate) $key: $resolved,)*
-            pub(crate) read_buffer: usize,
-            pub(crate) batch: usize,
-            pub(crate) handler_timing: bool,
-        }
-
-        impl Resolved {
-            // The table's closures are called in place; `clone` copies what is `Copy`.
-            #[allow(clippy::redundant_closure_call, clippy::clone_on_copy)]
-            pub(crate) fn new(config: &Config, route: &RouteOptions) -> Self {
-                Resolved {
-                    $($key: ($resolve)(route.$key, ($({ let app: $app_ty = config.$key.clone(); app })?)),)*
-                    read_buffer: config.read_buffer.max(256),
-                    batch: config.batch.max(1),
-                    handler_timing: config.handler_timing,
-                }
-            }
-        }
     };
 }
 
-wirehub_options::route_options!(config_and_resolved);
+wirehub_options::route_options!(config_struct);

@@ -43,6 +43,7 @@ mod route;
 mod router;
 mod server;
 mod sync;
+mod template;
 
 // Each item has one home, the page with its docs: its public module
 // (`wirehub::connection::Conn`) or, for an item of a private module, the
@@ -52,7 +53,8 @@ mod sync;
 // only `wirehub::config::OnFull`, next to `Config::on_full`, the setting it
 // is for; the metrics registry only `wirehub::prometheus::Registry`; and
 // `Rate`, which no setting takes, only macro glue (`__private::Rate`).
-pub use app::{App, Server};
+pub use app::App;
+pub use server::Server;
 pub use auth::{Auth, Handshake, Identity, Principal, Reject};
 pub use config::Config;
 pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError};
@@ -92,7 +94,10 @@ pub mod __private {
     pub use crate::extract::{AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, Kinds, Needs, Rejection};
     pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;
-    pub use crate::route::{AuthFn, OnCloseFn, OnFull, OnOpenFn, RouteDef, RouteOptions, Segment, TemplatePart};
+    pub use crate::config::OnFull;
+    pub use crate::connection::route::{AuthFn, OnCloseFn, OnOpenFn};
+    pub use crate::route::{RouteDef, RouteOptions};
+    pub use crate::template::{Segment, TemplatePart};
     pub use crate::{CloseReason, Conn, Handshake, Identity, Reject};
     pub use core::time::Duration;
     pub use futures_util::future::BoxFuture;

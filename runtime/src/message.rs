@@ -258,3 +258,62 @@ mod tests {
         }
     }
 }
+
+/// The set of message kinds a handler accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kinds(u8);
+
+impl Kinds {
+    /// Text messages.
+    pub const TEXT: Kinds = Kinds(1);
+    /// Binary messages.
+    pub const BINARY: Kinds = Kinds(2);
+    /// Text and binary messages.
+    pub const DATA: Kinds = Kinds(3);
+    /// Data and control frames (ping, pong, close).
+    pub const ALL: Kinds = Kinds(7);
+    const CONTROL: u8 = 4;
+
+    /// The kinds a handler with these argument kinds accepts: the
+    /// intersection of those that care, text and binary if none cares.
+    #[doc(hidden)]
+    pub const fn combine(args: &[Option<Kinds>]) -> Kinds {
+        let mut acc = Kinds::ALL.0;
+        let mut any = false;
+        let mut i = 0;
+        while i < args.len() {
+            if let Some(k) = args[i] {
+                acc &= k.0;
+                any = true;
+            }
+            i += 1;
+        }
+        if any {
+            Kinds(acc)
+        } else {
+            Kinds::DATA
+        }
+    }
+
+    /// Fails the build (a constant is evaluated) when arguments exclude one
+    /// another, e.g. `String` (text only) with `Bytes` (binary only).
+    #[doc(hidden)]
+    pub const fn must_take_data(self) {
+        if self.0 & Kinds::DATA.0 == 0 {
+            panic!(
+                "this handler can take no message: one argument takes only text (`String`, `Utf8Bytes`), another only \
+                 binary (`Bytes`, `Vec<u8>`); take `Message` and match on it, or keep one of them"
+            );
+        }
+    }
+
+    /// Whether a message of this kind goes to the handler.
+    pub(crate) const fn accepts(self, message: &Message) -> bool {
+        let bit = match message {
+            Message::Text(_) => 1,
+            Message::Binary(_) => 2,
+            _ => Kinds::CONTROL,
+        };
+        self.0 & bit != 0
+    }
+}

@@ -8,11 +8,15 @@
 
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
 
-use crate::connection::Setup;
+use crate::config::OnFull;
+use crate::config::Config;
+use crate::connection::route::{AuthFn, OnCloseFn, OnOpenFn};
+use crate::connection::{Resolved, Setup};
+use crate::auth::Origins;
 use crate::extract::{Kinds, Needs};
 use crate::limits::Rate;
+use crate::template::{Segment, TemplatePart};
 
 /// One registered handler: its path, options and generated glue.
 #[doc(hidden)]
@@ -54,47 +58,6 @@ impl RouteDef {
     }
 }
 
-/// One `/`-separated piece of a path pattern.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Segment {
-    /// A segment that must match exactly.
-    Static(&'static str),
-    /// A `{param}` segment, matching any one non-empty segment.
-    Param,
-}
-
-/// A piece of a room template such as `chat:{room}`.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TemplatePart {
-    /// Literal text.
-    Lit(&'static str),
-    /// The value of the path parameter at this index.
-    Param(usize),
-}
-
-/// What happens to a message for a member whose outbound queue is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnFull {
-    /// Close the slow member with 1013 ("try again later"). The default: a
-    /// member that silently misses messages shows a wrong state (a chat with
-    /// holes, a stale dashboard); closed, its client reconnects and resyncs.
-    Close,
-    /// Drop the message for that member only, and count it.
-    Drop,
-}
-
-/// The generated wrapper of a route's `on_open` hook.
-pub type OnOpenFn = fn(crate::Conn) -> BoxFuture<'static, ()>;
-
-/// The generated wrapper of a route's `on_close` hook.
-pub type OnCloseFn = fn(crate::Conn, crate::CloseReason) -> BoxFuture<'static, ()>;
-
-/// The generated wrapper of a route's validator.
-pub type AuthFn =
-    for<'a> fn(&'a crate::auth::Handshake) -> BoxFuture<'a, Result<crate::auth::Identity, crate::auth::Reject>>;
-
 macro_rules! route_options_struct {
     ($($key:ident : $kind:ident {
         example: $example:literal,
@@ -126,27 +89,34 @@ macro_rules! route_options_struct {
 
 wirehub_options::route_options!(route_options_struct);
 
-/// Renders a room template with a connection's path parameter values.
-pub(crate) fn render_template(parts: &[TemplatePart], params: &[Box<str>]) -> String {
-    let mut out = String::new();
-    for part in parts {
-        match part {
-            TemplatePart::Lit(s) => out.push_str(s),
-            TemplatePart::Param(i) => out.push_str(params.get(*i).map_or("", |p| p)),
+
+macro_rules! resolve_fn {
+    ($($key:ident : $kind:ident {
+        example: $example:literal,
+        takes: $takes:literal,
+        meaning: $meaning:literal,
+        default: $default:literal,
+        requires: [$($required:ident),*],
+        runtime: $runtime:ty,
+        app: [$($app_ty:ty = $app_default:expr)?],
+        resolve: $resolve:expr,
+        resolved: $resolved:ty,
+    }),* $(,)?) => {
+        impl RouteOptions {
+            /// Each option with the app's default filled in: the table's
+            /// `resolve` column, run once per route when the app starts.
+            // The table's closures are called in place; `clone` copies what is `Copy`.
+            #[allow(clippy::redundant_closure_call, clippy::clone_on_copy)]
+            pub(crate) fn resolve(&self, config: &Config) -> Resolved {
+                Resolved {
+                    $($key: ($resolve)(self.$key, ($({ let app: $app_ty = config.$key.clone(); app })?)),)*
+                    read_buffer: config.read_buffer.max(256),
+                    batch: config.batch.max(1),
+                    handler_timing: config.handler_timing,
+                }
+            }
         }
-    }
-    out
+    };
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_render_params_in_place() {
-        let parts = [TemplatePart::Lit("chat:"), TemplatePart::Param(1), TemplatePart::Lit("!")];
-        let params: Vec<Box<str>> = vec!["x".into(), "lobby".into()];
-        assert_eq!(render_template(&parts, &params), "chat:lobby!");
-        assert_eq!(render_template(&[TemplatePart::Lit("lobby")], &[]), "lobby");
-    }
-}
+wirehub_options::route_options!(resolve_fn);

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use percent_encoding::percent_decode_str;
 
-use crate::route::{RouteDef, Segment};
+use crate::route::RouteDef;
+use crate::template::Segment;
 
 /// The routes of an app, by path.
 #[derive(Debug)]

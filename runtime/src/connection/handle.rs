@@ -10,9 +10,10 @@ use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite;
 
 use super::{CloseCode, CloseReason};
-use crate::app::{RouteRt, Shared};
+use super::{Env, RouteRt};
 use crate::auth::{Handshake, Identity};
 use crate::hub::Hub;
+use crate::template::render_template;
 use crate::message::{CloseFrame, Message};
 
 /// A connection id, unique within the process and across the instances
@@ -95,7 +96,7 @@ pub struct Conn(pub(crate) Arc<ConnInner>);
 pub(crate) struct ConnInner {
     pub(crate) id: ConnId,
     pub(crate) route: Arc<RouteRt>,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) env: Arc<Env>,
     pub(crate) peer: SocketAddr,
     pub(crate) params: Box<[Box<str>]>,
     pub(crate) query: Option<Box<str>>,
@@ -128,11 +129,23 @@ pub(crate) struct ConnInner {
     pub(crate) task: OnceLock<tokio::task::Id>,
 }
 
+/// What the server learned during the handshake, moved into the connection
+/// (owned copies: nothing of the upgrade request is kept).
+pub(crate) struct Opening {
+    pub(crate) peer: SocketAddr,
+    pub(crate) params: Box<[Box<str>]>,
+    pub(crate) query: Option<Box<str>>,
+    pub(crate) headers: Option<Box<HeaderMap>>,
+    pub(crate) identity: Option<Identity>,
+    pub(crate) protocol: Option<Box<str>>,
+    pub(crate) handshake: Option<Box<Handshake>>,
+}
+
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Conn")
             .field("id", &self.0.id)
-            .field("route", &self.0.route.def.path)
+            .field("route", &self.0.route.path)
             .field("peer", &self.0.peer)
             .field("state", &self.state())
             .finish()
@@ -140,6 +153,36 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
+    /// A connection about to start: registered nowhere yet, `Connecting`.
+    pub(crate) fn new(env: &Arc<Env>, route: &Arc<RouteRt>, opening: Opening, outbound: super::outbox::Sender) -> Conn {
+        let Opening { peer, params, query, headers, identity, protocol, handshake } = opening;
+        let room = route.opts.broadcast.map(|parts| Arc::from(render_template(parts, &params)));
+        Conn(Arc::new(ConnInner {
+            id: env.hub.next_id(),
+            route: route.clone(),
+            env: env.clone(),
+            peer,
+            params,
+            query,
+            headers,
+            room,
+            outbound,
+            state: AtomicU8::new(0),
+            close: Mutex::new(None),
+            close_notify: Notify::new(),
+            close_requested: AtomicBool::new(false),
+            rooms: Mutex::new(Vec::new()),
+            last_seen: AtomicU64::new(env.epoch.elapsed().as_millis() as u64),
+            paused: AtomicBool::new(false),
+            rtt_micros: AtomicU64::new(u64::MAX),
+            identity,
+            protocol,
+            handshake,
+            replies: super::Replies::new(route.opts.queue),
+            task: OnceLock::new(),
+        }))
+    }
+
     /// The connection's id.
     pub fn id(&self) -> ConnId {
         self.0.id
@@ -152,7 +195,7 @@ impl Conn {
 
     /// The route pattern this connection was accepted on (`/chat/{room}`).
     pub fn route(&self) -> &'static str {
-        self.0.route.def.path
+        self.0.route.path
     }
 
     /// The value of the path parameter `name`.
@@ -167,7 +210,7 @@ impl Conn {
     }
 
     pub(crate) fn route_params(&self) -> &'static [&'static str] {
-        self.0.route.def.params
+        self.0.route.params
     }
 
     /// The query string of the upgrade request, kept only when the handler
@@ -303,12 +346,12 @@ impl Conn {
 
     /// The hub: rooms, presence and sends to other connections.
     pub fn hub(&self) -> &Hub {
-        &self.0.shared.hub
+        &self.0.env.hub
     }
 
     /// Adds this connection to `room` (creating the room). Idempotent.
     pub fn join(&self, room: &str) {
-        self.0.shared.hub.join(self, room);
+        self.0.env.hub.join(self, room);
     }
 
     /// Like [`join`](Conn::join), then, with a backplane, waits (at most
@@ -318,12 +361,12 @@ impl Conn {
     /// are joined this way before `on_open` runs.
     pub async fn join_synced(&self, room: &str) {
         self.join(room);
-        self.0.shared.hub.room_synced(room, std::time::Duration::from_secs(2)).await;
+        self.0.env.hub.room_synced(room, std::time::Duration::from_secs(2)).await;
     }
 
     /// Removes this connection from `room` (the room goes when it empties).
     pub fn leave(&self, room: &str) {
-        self.0.shared.hub.leave(self, room);
+        self.0.env.hub.leave(self, room);
     }
 
     /// The rooms this connection is in.
@@ -343,7 +386,7 @@ impl Conn {
     }
 
     pub(crate) fn fan_out(&self, room: &str, message: Message, except: Option<ConnId>) -> usize {
-        let queued = self.0.shared.hub.fan_out(room, message.into_wire(), except);
+        let queued = self.0.env.hub.fan_out(room, message.into_wire(), except);
         if let Some(m) = &self.0.route.metrics {
             m.fanout.observe(queued as f64);
         }
@@ -352,10 +395,10 @@ impl Conn {
 
     /// Sends to the connection with this id (`try_send` semantics).
     pub fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
-        self.0.shared.hub.send_to(id, message)
+        self.0.env.hub.send_to(id, message)
     }
 
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.0.shared
+    pub(crate) fn env(&self) -> &Env {
+        &self.0.env
     }
 }

@@ -15,9 +15,12 @@
 //! - nothing of the upgrade request is kept but owned copies of what the
 //!   route's extractors need.
 
+pub(crate) mod call;
+mod env;
 mod handle;
 mod outbox;
 mod replies;
+pub(crate) mod route;
 pub(crate) mod setup;
 mod socket;
 pub(crate) mod task;
@@ -26,7 +29,9 @@ mod writer;
 pub use crate::close::{CloseCode, CloseReason};
 pub use handle::{Conn, ConnId, ConnState, SendError};
 
-pub(crate) use handle::ConnInner;
+pub(crate) use env::{Env, StateMap};
+pub(crate) use handle::Opening;
 pub(crate) use outbox::channel as outbox;
 pub(crate) use replies::Replies;
+pub(crate) use route::{Resolved, RouteRt};
 pub(crate) use setup::Setup;

@@ -5,7 +5,10 @@
 //! only through `wirehub::__private` (the generated code names it); its
 //! fields are the crate's own.
 
-use super::Conn;
+use std::sync::Arc;
+
+use super::handle::Opening;
+use super::{Conn, Env, RouteRt};
 
 /// Everything a connection task starts from (built by the server at upgrade).
 pub struct Setup {
@@ -20,5 +23,19 @@ pub struct Setup {
 impl std::fmt::Debug for Setup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Setup").field("conn", &self.conn).finish_non_exhaustive()
+    }
+}
+
+impl Setup {
+    /// The connection of an accepted upgrade, with its outbound queue.
+    pub(crate) fn new(
+        upgrade: hyper::upgrade::OnUpgrade,
+        env: &Arc<Env>,
+        route: &Arc<RouteRt>,
+        opening: Opening,
+        slot: crate::limits::Slot,
+    ) -> Setup {
+        let (sender, outbound) = super::outbox(route.opts.queue);
+        Setup { upgrade, conn: Conn::new(env, route, opening, sender), outbound, slot }
     }
 }

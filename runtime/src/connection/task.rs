@@ -27,7 +27,7 @@ use tracing::Instrument;
 use super::socket::Stream;
 use super::writer::{close_phase, linger, write_loop};
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
-use crate::extract::{CallCx, RejectAction, Rejection};
+use super::call::{CallCx, RejectAction, Rejection};
 use crate::limits::Bucket;
 use crate::message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 use crate::metrics::{Received, RouteMetrics};
@@ -91,7 +91,7 @@ where
         m.opened.inc();
         m.open.inc();
     }
-    if conn.shared().draining.load(Ordering::Acquire) {
+    if conn.env().draining.load(Ordering::Acquire) {
         // Upgraded while the server started draining: close_all missed it.
         conn.request_close(CloseReason::Shutdown, Some(CloseFrame::new(CloseCode::Away, "server shutting down")));
     }
@@ -144,7 +144,7 @@ where
     // goes with `ending`.
     tokio::select! {
         () = ending => {}
-        () = conn.shared().hard_stopped() => tracing::debug!("close cut short: the drain time is up"),
+        () = conn.env().hard_stopped() => tracing::debug!("close cut short: the drain time is up"),
     }
     drop(registered);
     drop(slot);
@@ -267,7 +267,7 @@ async fn revalidate(conn: &Conn) -> bool {
     let (Some(auth), Some(handshake)) = (conn.0.route.opts.auth, conn.0.handshake.as_deref()) else {
         return true;
     };
-    let limit = conn.shared().config.handshake_timeout;
+    let limit = conn.env().handshake_timeout;
     match tokio::time::timeout(limit, auth(handshake)).await {
         Ok(Ok(_)) => true,
         Ok(Err(_)) | Err(_) => {
@@ -354,7 +354,7 @@ fn on_frame(
         }
         Message::Text(_) | Message::Binary(_) => {
             *last_data = arrived.unwrap_or_else(Instant::now);
-            if !route.def.kinds.accepts(&message) {
+            if !route.kinds.accepts(&message) {
                 let expected = if message.is_text() { "binary" } else { "text" };
                 let frame =
                     CloseFrame::new(CloseCode::Unsupported, &format!("this endpoint takes {expected} messages"));
@@ -363,7 +363,7 @@ fn on_frame(
             }
         }
     }
-    if route.def.kinds.accepts(&message) {
+    if route.kinds.accepts(&message) {
         Frame::Dispatch(message)
     } else {
         Frame::Skip
@@ -457,13 +457,13 @@ fn classify(error: WsError) -> (CloseReason, Option<CloseFrame>) {
 impl Conn {
     /// Notes that a frame arrived (for the heartbeat).
     fn touch(&self) {
-        let ms = self.shared().epoch.elapsed().as_millis() as u64;
+        let ms = self.env().epoch.elapsed().as_millis() as u64;
         self.0.last_seen.store(ms, Ordering::Relaxed);
     }
 
     pub(super) fn last_seen(&self) -> Instant {
         let ms = self.0.last_seen.load(Ordering::Relaxed);
-        Instant::from_std(self.shared().epoch) + Duration::from_millis(ms)
+        Instant::from_std(self.env().epoch) + Duration::from_millis(ms)
     }
 
     pub(crate) fn is_closing(&self) -> bool {
@@ -475,14 +475,14 @@ impl Conn {
     }
 
     pub(super) fn ping_payload(&self) -> Bytes {
-        let micros = self.shared().epoch.elapsed().as_micros() as u64;
+        let micros = self.env().epoch.elapsed().as_micros() as u64;
         Bytes::copy_from_slice(&micros.to_be_bytes())
     }
 
     fn record_rtt(&self, payload: &Bytes) {
         let Ok(sent) = <[u8; 8]>::try_from(payload.as_ref()) else { return };
         let sent = u64::from_be_bytes(sent);
-        let now = self.shared().epoch.elapsed().as_micros() as u64;
+        let now = self.env().epoch.elapsed().as_micros() as u64;
         if let Some(rtt) = now.checked_sub(sent) {
             self.0.rtt_micros.store(rtt, Ordering::Relaxed);
             if let Some(m) = self.metrics() {

@@ -50,9 +50,9 @@ pub use state::State;
 
 use http::HeaderMap;
 
-use crate::close::CloseCode;
-use crate::connection::Conn;
-use crate::message::Message;
+use crate::connection::{Conn, StateMap};
+pub use crate::connection::call::{CallCx, Rejection};
+pub use crate::message::Kinds;
 
 /// A type a handler can take as an argument.
 ///
@@ -114,30 +114,11 @@ impl AdmitCx<'_> {
     }
 }
 
-/// What an extractor sees: the connection and the message being handled.
-#[derive(Debug)]
-pub struct CallCx<'a> {
-    pub(crate) conn: &'a Conn,
-    pub(crate) message: &'a Message,
-}
-
-impl<'a> CallCx<'a> {
-    /// The connection the message arrived on.
-    pub fn conn(&self) -> &'a Conn {
-        self.conn
-    }
-
-    /// The message being handled.
-    pub fn message(&self) -> &'a Message {
-        self.message
-    }
-}
-
 /// What [`Extract::check`] sees when the app starts.
 #[derive(Debug)]
 pub struct CheckCx<'a> {
     pub(crate) params: &'static [&'static str],
-    pub(crate) state: &'a state::StateMap,
+    pub(crate) state: &'a StateMap,
     pub(crate) has_auth: bool,
 }
 
@@ -150,96 +131,6 @@ impl CheckCx<'_> {
     /// Whether state of type `T` was registered with `App::state`.
     pub fn has_state<T: Send + Sync + 'static>(&self) -> bool {
         self.state.get::<T>().is_some()
-    }
-}
-
-/// Why an argument could not be extracted, and what the runtime does about it.
-#[derive(Debug)]
-pub struct Rejection {
-    pub(crate) action: RejectAction,
-}
-
-#[derive(Debug)]
-pub(crate) enum RejectAction {
-    /// Send this to the peer and keep the connection open.
-    Reply(Message),
-    /// Close the connection.
-    Close(CloseCode, String),
-}
-
-impl Rejection {
-    /// Answer the peer with an error message and keep the connection open.
-    pub fn reply(message: impl Into<Message>) -> Self {
-        Rejection { action: RejectAction::Reply(message.into()) }
-    }
-
-    /// Close the connection with this code and reason.
-    pub fn close(code: CloseCode, reason: impl Into<String>) -> Self {
-        Rejection { action: RejectAction::Close(code, reason.into()) }
-    }
-
-    /// The usual error reply: `{"type":"error","error":"<text>"}`.
-    pub fn error_reply(text: &str) -> Self {
-        Rejection::reply(serde_json::json!({ "type": "error", "error": text }).to_string())
-    }
-}
-
-/// The set of message kinds a handler accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Kinds(u8);
-
-impl Kinds {
-    /// Text messages.
-    pub const TEXT: Kinds = Kinds(1);
-    /// Binary messages.
-    pub const BINARY: Kinds = Kinds(2);
-    /// Text and binary messages.
-    pub const DATA: Kinds = Kinds(3);
-    /// Data and control frames (ping, pong, close).
-    pub const ALL: Kinds = Kinds(7);
-    const CONTROL: u8 = 4;
-
-    /// The kinds a handler with these argument kinds accepts: the
-    /// intersection of those that care, text and binary if none cares.
-    #[doc(hidden)]
-    pub const fn combine(args: &[Option<Kinds>]) -> Kinds {
-        let mut acc = Kinds::ALL.0;
-        let mut any = false;
-        let mut i = 0;
-        while i < args.len() {
-            if let Some(k) = args[i] {
-                acc &= k.0;
-                any = true;
-            }
-            i += 1;
-        }
-        if any {
-            Kinds(acc)
-        } else {
-            Kinds::DATA
-        }
-    }
-
-    /// Fails the build (a constant is evaluated) when arguments exclude one
-    /// another, e.g. `String` (text only) with `Bytes` (binary only).
-    #[doc(hidden)]
-    pub const fn must_take_data(self) {
-        if self.0 & Kinds::DATA.0 == 0 {
-            panic!(
-                "this handler can take no message: one argument takes only text (`String`, `Utf8Bytes`), another only \
-                 binary (`Bytes`, `Vec<u8>`); take `Message` and match on it, or keep one of them"
-            );
-        }
-    }
-
-    /// Whether a message of this kind goes to the handler.
-    pub(crate) const fn accepts(self, message: &Message) -> bool {
-        let bit = match message {
-            Message::Text(_) => 1,
-            Message::Binary(_) => 2,
-            _ => Kinds::CONTROL,
-        };
-        self.0 & bit != 0
     }
 }
 

@@ -1,7 +1,5 @@
 //! `State<T>`: values shared by every connection, registered on the app.
 
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{CallCx, CheckCx, CheckError, Extract, Rejection};
@@ -39,7 +37,7 @@ impl<T: Send + Sync + 'static> Extract for State<T> {
 
     fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {
         cx.conn
-            .shared()
+            .env()
             .state
             .get::<T>()
             .map(State)
@@ -47,22 +45,3 @@ impl<T: Send + Sync + 'static> Extract for State<T> {
     }
 }
 
-/// The registered states, by type.
-#[derive(Default)]
-pub(crate) struct StateMap(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
-
-impl std::fmt::Debug for StateMap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StateMap").field("len", &self.0.len()).finish()
-    }
-}
-
-impl StateMap {
-    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: Arc<T>) {
-        self.0.insert(TypeId::of::<T>(), value);
-    }
-
-    pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        self.0.get(&TypeId::of::<T>()).and_then(|v| v.clone().downcast::<T>().ok())
-    }
-}

@@ -38,7 +38,7 @@ use crate::backplane::{Relay, Target};
 use crate::close::{CloseCode, CloseReason};
 use crate::connection::{Conn, ConnId, SendError};
 use crate::message::{CloseFrame, Message};
-use crate::route::OnFull;
+use crate::config::OnFull;
 use crate::sync::{lock, read, write};
 
 /// Number of independently locked shards of the registry and of the rooms.

@@ -14,8 +14,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -25,16 +24,14 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::refusal::Refusal;
-use crate::app::{RouteRt, Shared};
+use super::{Mounted, Shared};
 use crate::auth::{handshake::offered_protocols, origin_allowed, Handshake, Identity};
-use crate::connection::{Conn, ConnInner, Setup};
+use crate::connection::{Opening, Setup};
 use crate::extract::{AdmitCx, Needs};
 use crate::limits::{CapReached, Slot};
-use crate::route::render_template;
 
 type Body = Full<Bytes>;
 
@@ -59,7 +56,7 @@ pub(crate) async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
         }
         // A keep-alive connection (a load balancer polling /healthz) ends
         // with the drain time.
-        () = shared.hard_stopped() => {}
+        () = shared.env.hard_stopped() => {}
     }
 }
 
@@ -68,7 +65,7 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET\n");
         }
-        return page_response(page.reply(&shared.hub));
+        return page_response(page.reply(&shared.env.hub));
     }
     let Some(found) = shared.router.find(req.uri().path()) else {
         // Only a WebSocket upgrade is a refused handshake; a browser's
@@ -101,13 +98,13 @@ async fn upgrade(
     req: Request<Incoming>,
     peer: SocketAddr,
     shared: &Arc<Shared>,
-    route: &Arc<RouteRt>,
+    route: &Mounted,
     params: Vec<Box<str>>,
 ) -> Result<Response<Body>, Refusal> {
     let accept = check_upgrade(&req)?;
     check_origin(&req, route)?;
     let offered = offered_protocols(req.headers());
-    let protocol = negotiate(route.opts.protocols, &offered, route.opts.auth.is_some())?;
+    let protocol = negotiate(route.rt.opts.protocols, &offered, route.rt.opts.auth.is_some())?;
     admit(route, &params, req.uri().query())?;
     let slot = take_slot(route, peer)?;
     let auth = Authenticate { req: &req, peer, shared, route, params: &params };
@@ -135,8 +132,8 @@ fn check_upgrade(req: &Request<Incoming>) -> Result<String, Refusal> {
 }
 
 /// Checks the browser origin against the route's (or the app's) allowed origins.
-fn check_origin(req: &Request<Incoming>, route: &RouteRt) -> Result<(), Refusal> {
-    match origin_allowed(req.headers(), &route.opts.origins) {
+fn check_origin(req: &Request<Incoming>, route: &Mounted) -> Result<(), Refusal> {
+    match origin_allowed(req.headers(), &route.rt.opts.origins) {
         true => Ok(()),
         false => Err(Refusal::Origin),
     }
@@ -159,14 +156,14 @@ fn negotiate(supported: &[&str], offered: &[String], auth: bool) -> Result<Optio
 
 /// Checks that the path params and query parse into the handler's
 /// `Path<T>` and `Query<T>` ([`Extract::admit`](crate::Extract::admit)).
-fn admit(route: &RouteRt, params: &[Box<str>], query: Option<&str>) -> Result<(), Refusal> {
+fn admit(route: &Mounted, params: &[Box<str>], query: Option<&str>) -> Result<(), Refusal> {
     (route.def.admit)(&AdmitCx { names: route.def.params, params, query }).map_err(Refusal::Unparsable)
 }
 
 /// Takes the connection's place under the route's connection caps.
-fn take_slot(route: &RouteRt, peer: SocketAddr) -> Result<Slot, Refusal> {
-    let opts = &route.opts;
-    Slot::acquire(&route.open, opts.max_connections, route.per_ip.as_ref(), peer.ip(), opts.max_connections_per_ip)
+fn take_slot(route: &Mounted, peer: SocketAddr) -> Result<Slot, Refusal> {
+    let opts = &route.rt.opts;
+    Slot::acquire(&route.rt.open, opts.max_connections, route.rt.per_ip.as_ref(), peer.ip(), opts.max_connections_per_ip)
         .map_err(|full| match full {
             CapReached::Route => Refusal::RouteFull,
             CapReached::Ip => Refusal::IpFull,
@@ -178,7 +175,7 @@ struct Authenticate<'a> {
     req: &'a Request<Incoming>,
     peer: SocketAddr,
     shared: &'a Shared,
-    route: &'a RouteRt,
+    route: &'a Mounted,
     params: &'a [Box<str>],
 }
 
@@ -186,7 +183,7 @@ impl Authenticate<'_> {
     /// Runs the route's validator (if it has one) within `handshake_timeout`:
     /// the identity, and the handshake kept for `reauth`.
     async fn run(self, offered: Vec<String>) -> Result<(Option<Identity>, Option<Box<Handshake>>), Refusal> {
-        let Some(auth) = self.route.opts.auth else {
+        let Some(auth) = self.route.rt.opts.auth else {
             return Ok((None, None));
         };
         let req = self.req;
@@ -205,7 +202,7 @@ impl Authenticate<'_> {
             Ok(Err(reject)) => return Err(Refusal::Auth(reject)),
             Err(_elapsed) => return Err(Refusal::AuthTimeout),
         };
-        let handshake = self.route.opts.reauth.is_some().then(|| Box::new(hs));
+        let handshake = self.route.rt.opts.reauth.is_some().then(|| Box::new(hs));
         Ok((Some(identity), handshake))
     }
 }
@@ -225,7 +222,7 @@ fn accept_upgrade(
     mut req: Request<Incoming>,
     peer: SocketAddr,
     shared: &Arc<Shared>,
-    route: &Arc<RouteRt>,
+    route: &Mounted,
     accepted: Accepted,
 ) -> Response<Body> {
     let Accepted { accept, protocol, identity, handshake, params, slot } = accepted;
@@ -235,33 +232,16 @@ fn accept_upgrade(
     let on_upgrade = hyper::upgrade::on(&mut req);
     drop(req);
 
-    let (outbound_tx, outbound) = crate::connection::outbox(route.opts.queue);
-    let room = route.opts.broadcast.map(|parts| Arc::from(render_template(parts, &params)));
-    let conn = Conn(Arc::new(ConnInner {
-        id: shared.hub.next_id(),
-        route: route.clone(),
-        shared: shared.clone(),
+    let opening = Opening {
         peer,
         params: params.into_boxed_slice(),
         query,
         headers,
-        room,
-        outbound: outbound_tx,
-        state: AtomicU8::new(0),
-        close: Mutex::new(None),
-        close_notify: Notify::new(),
-        close_requested: AtomicBool::new(false),
-        rooms: Mutex::new(Vec::new()),
-        last_seen: AtomicU64::new(shared.epoch.elapsed().as_millis() as u64),
-        paused: AtomicBool::new(false),
-        rtt_micros: AtomicU64::new(u64::MAX),
         identity,
         protocol: protocol.clone().map(Into::into),
         handshake,
-        replies: crate::connection::Replies::new(route.opts.queue),
-        task: std::sync::OnceLock::new(),
-    }));
-    (route.def.serve)(Setup { upgrade: on_upgrade, conn, outbound, slot });
+    };
+    (route.def.serve)(Setup::new(on_upgrade, &shared.env, &route.rt, opening, slot));
     let mut response = switching_protocols(&accept);
     if let Some(protocol) = protocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
         response.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);

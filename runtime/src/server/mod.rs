@@ -7,11 +7,16 @@
 mod http;
 mod listener;
 mod pages;
+mod run;
 mod refusal;
 mod shutdown;
+mod state;
 
 pub(crate) use self::http::serve_tcp;
 pub(crate) use listener::listen;
 pub use pages::HttpReply;
 pub(crate) use pages::Page;
+pub use run::Server;
+pub(crate) use run::{start, Parts};
 pub use shutdown::ShutdownHandle;
+pub(crate) use state::{Mounted, Shared};

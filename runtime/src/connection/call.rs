@@ -1,0 +1,60 @@
+//! The contract between the connection engine and the handler glue the
+//! macro generates: the engine hands each message to the glue in a
+//! [`CallCx`], and the glue answers with the handler's future or a
+//! [`Rejection`] saying what to do instead. Extractors (`crate::extract`)
+//! are built on it.
+
+use super::Conn;
+use crate::close::CloseCode;
+use crate::message::Message;
+
+/// What an extractor sees: the connection and the message being handled.
+#[derive(Debug)]
+pub struct CallCx<'a> {
+    pub(crate) conn: &'a Conn,
+    pub(crate) message: &'a Message,
+}
+
+impl<'a> CallCx<'a> {
+    /// The connection the message arrived on.
+    pub fn conn(&self) -> &'a Conn {
+        self.conn
+    }
+
+    /// The message being handled.
+    pub fn message(&self) -> &'a Message {
+        self.message
+    }
+}
+
+/// Why an argument could not be extracted, and what the runtime does about it.
+#[derive(Debug)]
+pub struct Rejection {
+    pub(crate) action: RejectAction,
+}
+
+#[derive(Debug)]
+pub(crate) enum RejectAction {
+    /// Send this to the peer and keep the connection open.
+    Reply(Message),
+    /// Close the connection.
+    Close(CloseCode, String),
+}
+
+impl Rejection {
+    /// Answer the peer with an error message and keep the connection open.
+    pub fn reply(message: impl Into<Message>) -> Self {
+        Rejection { action: RejectAction::Reply(message.into()) }
+    }
+
+    /// Close the connection with this code and reason.
+    pub fn close(code: CloseCode, reason: impl Into<String>) -> Self {
+        Rejection { action: RejectAction::Close(code, reason.into()) }
+    }
+
+    /// The usual error reply: `{"type":"error","error":"<text>"}`.
+    pub fn error_reply(text: &str) -> Self {
+        Rejection::reply(serde_json::json!({ "type": "error", "error": text }).to_string())
+    }
+}
+
