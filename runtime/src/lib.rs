@@ -54,7 +54,6 @@ mod template;
 // is for; the metrics registry only `wirehub::prometheus::Registry`; and
 // `Rate`, which no setting takes, only macro glue (`__private::Rate`).
 pub use app::App;
-pub use server::Server;
 pub use auth::{Auth, Handshake, Identity, Principal, Reject};
 pub use config::Config;
 pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError};
@@ -63,6 +62,7 @@ pub use extract::{Extract, Headers, Json, Path, Query, State};
 pub use hub::{Hub, Member};
 pub use message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 pub use reply::{Close, HandlerError, IntoReply, Reply};
+pub use server::Server;
 pub use server::{HttpReply, ShutdownHandle};
 pub use wirehub_macros::ws_route;
 
@@ -90,12 +90,12 @@ pub mod __private {
         ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
         SameIdentity, ValidatorOutput,
     };
+    pub use crate::config::OnFull;
+    pub use crate::connection::conn::{AuthFn, OnCloseFn, OnOpenFn};
     pub use crate::connection::{setup::Setup, task::serve};
     pub use crate::extract::{AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, Kinds, Needs, Rejection};
     pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;
-    pub use crate::config::OnFull;
-    pub use crate::connection::route::{AuthFn, OnCloseFn, OnOpenFn};
     pub use crate::route::{RouteDef, RouteOptions};
     pub use crate::template::{Segment, TemplatePart};
     pub use crate::{CloseReason, Conn, Handshake, Identity, Reject};

@@ -219,46 +219,6 @@ impl From<Bytes> for Message {
     }
 }
 
-#[cfg(test)]
-mod tests {
-
-    #[test]
-    fn forbidden_close_codes_go_out_as_1011() {
-        for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
-            let wire = CloseFrame::new(CloseCode::from(code), "x").into_wire();
-            assert_eq!(u16::from(wire.code), 1011, "{code}");
-        }
-        for code in [1000u16, 1001, 1003, 1007, 1008, 1011, 1013, 3000, 4999] {
-            assert_eq!(u16::from(CloseFrame::new(CloseCode::from(code), "").into_wire().code), code);
-        }
-    }
-
-    use super::*;
-
-    #[test]
-    fn reasons_are_cut_at_a_char_boundary() {
-        let long = "é".repeat(100); // 200 bytes
-        let cut = truncate_reason(&long);
-        assert!(cut.len() <= 123);
-        assert_eq!(cut.len(), 122);
-        assert_eq!(truncate_reason("short"), "short");
-    }
-
-    #[test]
-    fn wire_round_trip_keeps_kind_and_payload() {
-        for m in [
-            Message::text("a"),
-            Message::binary(vec![1, 2]),
-            Message::Ping(Bytes::from_static(b"p")),
-            Message::Pong(Bytes::new()),
-            Message::Close(Some(CloseFrame::new(CloseCode::Normal, "bye"))),
-            Message::Close(None),
-        ] {
-            assert_eq!(Message::from_wire(m.clone().into_wire()), Some(m));
-        }
-    }
-}
-
 /// The set of message kinds a handler accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kinds(u8);
@@ -315,5 +275,56 @@ impl Kinds {
             _ => Kinds::CONTROL,
         };
         self.0 & bit != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn forbidden_close_codes_go_out_as_1011() {
+        for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
+            let wire = CloseFrame::new(CloseCode::from(code), "x").into_wire();
+            assert_eq!(u16::from(wire.code), 1011, "{code}");
+        }
+        for code in [1000u16, 1001, 1003, 1007, 1008, 1011, 1013, 3000, 4999] {
+            assert_eq!(u16::from(CloseFrame::new(CloseCode::from(code), "").into_wire().code), code);
+        }
+    }
+
+    use super::*;
+
+    #[test]
+    fn kinds_intersect_the_arguments_that_care() {
+        assert_eq!(Kinds::combine(&[]), Kinds::DATA);
+        assert_eq!(Kinds::combine(&[None, None]), Kinds::DATA);
+        assert_eq!(Kinds::combine(&[Some(Kinds::ALL)]), Kinds::ALL);
+        assert_eq!(Kinds::combine(&[Some(Kinds::ALL), Some(Kinds::TEXT), None]), Kinds::TEXT);
+        assert_eq!(Kinds::combine(&[Some(Kinds::TEXT), Some(Kinds::BINARY)]), Kinds(0));
+        assert!(!Kinds::TEXT.accepts(&Message::binary(vec![1])));
+        assert!(Kinds::ALL.accepts(&Message::Ping(bytes::Bytes::new())));
+    }
+
+    #[test]
+    fn reasons_are_cut_at_a_char_boundary() {
+        let long = "é".repeat(100); // 200 bytes
+        let cut = truncate_reason(&long);
+        assert!(cut.len() <= 123);
+        assert_eq!(cut.len(), 122);
+        assert_eq!(truncate_reason("short"), "short");
+    }
+
+    #[test]
+    fn wire_round_trip_keeps_kind_and_payload() {
+        for m in [
+            Message::text("a"),
+            Message::binary(vec![1, 2]),
+            Message::Ping(Bytes::from_static(b"p")),
+            Message::Pong(Bytes::new()),
+            Message::Close(Some(CloseFrame::new(CloseCode::Normal, "bye"))),
+            Message::Close(None),
+        ] {
+            assert_eq!(Message::from_wire(m.clone().into_wire()), Some(m));
+        }
     }
 }

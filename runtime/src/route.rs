@@ -8,12 +8,11 @@
 
 use std::time::Duration;
 
-
-use crate::config::OnFull;
-use crate::config::Config;
-use crate::connection::route::{AuthFn, OnCloseFn, OnOpenFn};
-use crate::connection::{Resolved, Setup};
 use crate::auth::Origins;
+use crate::config::Config;
+use crate::config::OnFull;
+use crate::connection::conn::{AuthFn, OnCloseFn, OnOpenFn};
+use crate::connection::{Resolved, Setup};
 use crate::extract::{Kinds, Needs};
 use crate::limits::Rate;
 use crate::template::{Segment, TemplatePart};
@@ -88,7 +87,6 @@ macro_rules! route_options_struct {
 }
 
 wirehub_options::route_options!(route_options_struct);
-
 
 macro_rules! resolve_fn {
     ($($key:ident : $kind:ident {

@@ -9,8 +9,6 @@ use std::sync::Arc;
 use futures_util::future::OptionFuture;
 
 use super::Reject;
-use crate::close::CloseCode;
-use crate::extract::{CallCx, CheckCx, CheckError, Extract, Rejection};
 
 /// A stable key for an identity (a user id), used for presence lists and to
 /// send to every connection of one user ([`Hub::send_to_principal`](crate::Hub::send_to_principal)).
@@ -86,23 +84,6 @@ impl<T> std::ops::Deref for Auth<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
-    }
-}
-
-impl<T: Send + Sync + 'static> Extract for Auth<T> {
-    fn check(cx: &CheckCx<'_>) -> Result<(), CheckError> {
-        match cx.has_auth {
-            true => Ok(()),
-            false => Err(CheckError::AuthWithoutValidator),
-        }
-    }
-
-    fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {
-        cx.conn
-            .identity()
-            .and_then(Identity::get::<T>)
-            .map(Auth)
-            .ok_or_else(|| Rejection::close(CloseCode::Error, "identity unavailable"))
     }
 }
 

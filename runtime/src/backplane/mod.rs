@@ -33,11 +33,8 @@ mod redis;
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-use tokio_tungstenite::tungstenite;
-
-use crate::connection::ConnId;
-use crate::hub::Member;
+#[doc(hidden)]
+pub use crate::hub::relay::{Relay, Target};
 
 #[cfg(feature = "redis")]
 pub use self::redis::Redis;
@@ -70,47 +67,5 @@ pub struct Local;
 impl Backplane for Local {
     fn start(self: Box<Self>, _cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>> {
         Ok(None)
-    }
-}
-
-/// Where a relayed message goes.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub enum Target<'a> {
-    /// Every member of a room.
-    Room(&'a str),
-    /// One connection (on the instance its id names).
-    Conn(ConnId),
-    /// Every connection of an identity.
-    Principal(&'a str),
-}
-
-/// A running backplane, as the hub sees it. Every method returns at once.
-#[doc(hidden)]
-pub trait Relay: Send + Sync + 'static {
-    /// A room got its first local member: receive its messages from now on.
-    fn subscribe(&self, room: &Arc<str>);
-    /// A room lost its last local member.
-    fn unsubscribe(&self, room: &Arc<str>);
-    /// Sends a message to the other instances.
-    fn publish(&self, target: Target<'_>, except: Option<ConnId>, message: &tungstenite::Message);
-    /// A local member joined a room.
-    fn presence_add(&self, room: &Arc<str>, member: &Member);
-    /// A local member left a room.
-    fn presence_remove(&self, room: &Arc<str>, member: &Member);
-    /// The members of a room on every instance.
-    fn presence<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Vec<Member>>;
-    /// Resolves once messages other instances publish to `room` reach this
-    /// instance (its subscription is confirmed), or at once when that cannot
-    /// happen soon (the backplane is down).
-    fn subscribed<'a>(&'a self, room: &'a str) -> BoxFuture<'a, ()>;
-    /// Stops the backplane's tasks (the app is shutting down); resolves once
-    /// what they still had to send went out (bounded by the backplane).
-    fn shutdown(&self) -> BoxFuture<'_, ()>;
-}
-
-impl std::fmt::Debug for dyn Relay {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Relay")
     }
 }

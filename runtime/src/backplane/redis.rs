@@ -113,7 +113,7 @@ impl Backplane for Redis {
         let (stop, _) = watch::channel(false);
         let inner = Arc::new(Inner {
             client,
-            instance: cx.hub.instance(),
+            instance: cx.hub.0.instance(),
             prefix: self.prefix,
             ttl: self.presence_ttl,
             hub: cx.hub,
@@ -368,7 +368,7 @@ async fn run_batch(inner: &Inner, batch: &[Command]) {
 
 /// Re-adds every local member with a fresh expiry, and trims expired ones.
 async fn refresh_presence(inner: &Inner) {
-    let members = inner.hub.local_presence();
+    let members = inner.hub.0.local_presence();
     if members.is_empty() {
         return;
     }
@@ -511,11 +511,11 @@ fn deliver(inner: &Inner, message: &redis::Msg) {
     let channel = message.get_channel_name();
     let room_prefix = format!("{}:r:", inner.prefix);
     if let Some(room) = channel.strip_prefix(&room_prefix) {
-        inner.hub.deliver_room(room, envelope.message, envelope.except);
+        inner.hub.0.deliver_room(room, envelope.message, envelope.except);
     } else if channel == inner.principal_channel() {
-        inner.hub.deliver_principal(&envelope.key, envelope.message);
+        inner.hub.0.deliver_principal(&envelope.key, envelope.message);
     } else if let Ok(id) = envelope.key.parse::<ConnId>() {
-        let _ = inner.hub.deliver_conn(id, envelope.message);
+        let _ = inner.hub.0.deliver_conn(id, envelope.message);
     }
 }
 
@@ -538,7 +538,7 @@ impl Relay for RedisRelay {
         let inner = &self.0;
         let (channel, key) = match target {
             Target::Room(room) => (inner.room_channel(room), String::new()),
-            Target::Conn(id) => (inner.conn_channel(Hub::instance_of(id)), id.to_string()),
+            Target::Conn(id) => (inner.conn_channel(id.instance()), id.to_string()),
             Target::Principal(principal) => (inner.principal_channel(), principal.to_owned()),
         };
         match encode(inner.instance, except, &key, message) {

@@ -57,4 +57,3 @@ impl Rejection {
         Rejection::reply(serde_json::json!({ "type": "error", "error": text }).to_string())
     }
 }
-

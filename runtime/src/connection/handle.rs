@@ -1,145 +1,24 @@
 //! [`Conn`]: the handle of one connection, cheap to clone and to keep.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use http::HeaderMap;
-use tokio::sync::Notify;
+use bytes::Bytes;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
-use super::{CloseCode, CloseReason};
-use super::{Env, RouteRt};
-use crate::auth::{Handshake, Identity};
-use crate::hub::Hub;
-use crate::template::render_template;
+use http::HeaderMap;
+
+use super::conn::{ConnInner, Env, Hub, Opening, RouteRt};
+use super::life::{CloseRequest, ConnState, Life};
+use super::{CloseCode, CloseReason, Conn};
+use crate::auth::Identity;
+use crate::config::OnFull;
+use crate::hub::{ConnId, Offer, Peer, SendError};
 use crate::message::{CloseFrame, Message};
-
-/// A connection id, unique within the process and across the instances
-/// sharing a backplane.
-///
-/// Opaque: it prints as a decimal number and serializes as a number (below
-/// 2^53, so JavaScript clients read it exactly); either form parses back, for
-/// clients that send an id back to address a connection:
-///
-/// ```
-/// # fn f(conn: wirehub::Conn) {
-/// let id = conn.id();
-/// assert_eq!(id.to_string().parse::<wirehub::ConnId>(), Ok(id));
-/// # }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct ConnId(u64);
-
-impl ConnId {
-    /// The id with this wire form (the hub packs its instance and a counter
-    /// into it; the Redis backplane carries it).
-    pub(crate) const fn from_u64(raw: u64) -> Self {
-        ConnId(raw)
-    }
-
-    /// The wire form.
-    pub(crate) const fn to_u64(self) -> u64 {
-        self.0
-    }
-}
-
-impl std::fmt::Display for ConnId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl std::str::FromStr for ConnId {
-    type Err = std::num::ParseIntError;
-
-    /// Parses what `Display` printed.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        text.parse().map(ConnId)
-    }
-}
-
-/// Where a connection is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnState {
-    /// Upgraded, not yet serving (the `on_open` hook runs in this state).
-    Connecting,
-    /// Serving messages.
-    Open,
-    /// A close was decided (by either side); no more messages are handled.
-    Closing,
-    /// Gone: the socket is released.
-    Closed,
-}
-
-/// Why a message could not be queued for a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    /// The connection is closing or closed.
-    #[error("the connection is closed")]
-    Closed,
-    /// The connection's outbound queue is full (only from `try_send`).
-    #[error("the connection's outbound queue is full")]
-    Full,
-}
-
-/// The handle of one WebSocket connection.
-///
-/// Take it as a handler argument (`conn: Conn`); clone it freely and keep it
-/// anywhere (a background task, another connection's handler). Once the
-/// connection is gone, sends fail with [`SendError::Closed`].
-#[derive(Clone)]
-pub struct Conn(pub(crate) Arc<ConnInner>);
-
-pub(crate) struct ConnInner {
-    pub(crate) id: ConnId,
-    pub(crate) route: Arc<RouteRt>,
-    pub(crate) env: Arc<Env>,
-    pub(crate) peer: SocketAddr,
-    pub(crate) params: Box<[Box<str>]>,
-    pub(crate) query: Option<Box<str>>,
-    pub(crate) headers: Option<Box<HeaderMap>>,
-    /// The room of `broadcast = "..."`, rendered from the params.
-    pub(crate) room: Option<Arc<str>>,
-    pub(crate) outbound: super::outbox::Sender,
-    pub(crate) state: AtomicU8,
-    pub(crate) close: Mutex<Option<(CloseReason, Option<CloseFrame>)>>,
-    pub(crate) close_notify: Notify,
-    /// Set (before the notify) once a close was requested.
-    pub(crate) close_requested: AtomicBool,
-    /// Rooms this connection is in, so leaving them all on close is cheap.
-    pub(crate) rooms: Mutex<Vec<Arc<str>>>,
-    /// Milliseconds since the app started, when a frame last arrived.
-    pub(crate) last_seen: AtomicU64,
-    /// The reader holds an unhandled message: the peer is alive.
-    pub(crate) paused: AtomicBool,
-    /// Last heartbeat round trip, in microseconds (`u64::MAX`: none yet).
-    pub(crate) rtt_micros: AtomicU64,
-    /// What the route's validator returned.
-    pub(crate) identity: Option<Identity>,
-    /// The negotiated subprotocol.
-    pub(crate) protocol: Option<Box<str>>,
-    /// The upgrade request, kept only for routes with `reauth`.
-    pub(crate) handshake: Option<Box<Handshake>>,
-    /// What the connection's own task sends it (see `replies`).
-    pub(crate) replies: super::Replies,
-    /// The connection's task, to tell its own sends from other tasks'.
-    pub(crate) task: OnceLock<tokio::task::Id>,
-}
-
-/// What the server learned during the handshake, moved into the connection
-/// (owned copies: nothing of the upgrade request is kept).
-pub(crate) struct Opening {
-    pub(crate) peer: SocketAddr,
-    pub(crate) params: Box<[Box<str>]>,
-    pub(crate) query: Option<Box<str>>,
-    pub(crate) headers: Option<Box<HeaderMap>>,
-    pub(crate) identity: Option<Identity>,
-    pub(crate) protocol: Option<Box<str>>,
-    pub(crate) handshake: Option<Box<Handshake>>,
-}
+use crate::metrics::RouteMetrics;
+use crate::template::render_template;
 
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -158,7 +37,7 @@ impl Conn {
         let Opening { peer, params, query, headers, identity, protocol, handshake } = opening;
         let room = route.opts.broadcast.map(|parts| Arc::from(render_template(parts, &params)));
         Conn(Arc::new(ConnInner {
-            id: env.hub.next_id(),
+            id: env.hub.0.next_id(),
             route: route.clone(),
             env: env.clone(),
             peer,
@@ -167,14 +46,8 @@ impl Conn {
             headers,
             room,
             outbound,
-            state: AtomicU8::new(0),
-            close: Mutex::new(None),
-            close_notify: Notify::new(),
-            close_requested: AtomicBool::new(false),
+            life: Life::new(env.epoch.elapsed().as_millis() as u64),
             rooms: Mutex::new(Vec::new()),
-            last_seen: AtomicU64::new(env.epoch.elapsed().as_millis() as u64),
-            paused: AtomicBool::new(false),
-            rtt_micros: AtomicU64::new(u64::MAX),
             identity,
             protocol,
             handshake,
@@ -246,30 +119,16 @@ impl Conn {
 
     /// The connection's state.
     pub fn state(&self) -> ConnState {
-        match self.0.state.load(Ordering::Acquire) {
-            0 => ConnState::Connecting,
-            1 => ConnState::Open,
-            2 => ConnState::Closing,
-            _ => ConnState::Closed,
-        }
+        self.0.life.phase()
     }
 
     pub(crate) fn set_state(&self, state: ConnState) {
-        let n = match state {
-            ConnState::Connecting => 0,
-            ConnState::Open => 1,
-            ConnState::Closing => 2,
-            ConnState::Closed => 3,
-        };
-        self.0.state.store(n, Ordering::Release);
+        self.0.life.enter(state);
     }
 
     /// The last heartbeat round-trip time (ping sent to pong received).
     pub fn rtt(&self) -> Option<Duration> {
-        match self.0.rtt_micros.load(Ordering::Relaxed) {
-            u64::MAX => None,
-            us => Some(Duration::from_micros(us)),
-        }
+        self.0.life.rtt()
     }
 
     /// Queues a message for this connection, waiting while its outbound
@@ -319,16 +178,7 @@ impl Conn {
 
     /// Records why the connection ends (the first reason wins) and wakes its task.
     pub(crate) fn request_close(&self, reason: CloseReason, frame: Option<CloseFrame>) {
-        let mut slot = match self.0.close.lock() {
-            Ok(slot) => slot,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if slot.is_none() {
-            *slot = Some((reason, frame));
-            drop(slot);
-            self.0.close_requested.store(true, Ordering::Release);
-            self.0.close_notify.notify_one();
-        }
+        self.0.life.request_close(reason, frame);
     }
 
     /// Why the connection ends, once that is decided (the first close
@@ -337,11 +187,8 @@ impl Conn {
         self.close_request().map(|(reason, _)| reason)
     }
 
-    pub(crate) fn close_request(&self) -> Option<(CloseReason, Option<CloseFrame>)> {
-        match self.0.close.lock() {
-            Ok(slot) => slot.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+    pub(crate) fn close_request(&self) -> Option<CloseRequest> {
+        self.0.life.close_request()
     }
 
     /// The hub: rooms, presence and sends to other connections.
@@ -351,7 +198,7 @@ impl Conn {
 
     /// Adds this connection to `room` (creating the room). Idempotent.
     pub fn join(&self, room: &str) {
-        self.0.env.hub.join(self, room);
+        self.0.env.hub.0.join(self, room);
     }
 
     /// Like [`join`](Conn::join), then, with a backplane, waits (at most
@@ -361,12 +208,12 @@ impl Conn {
     /// are joined this way before `on_open` runs.
     pub async fn join_synced(&self, room: &str) {
         self.join(room);
-        self.0.env.hub.room_synced(room, std::time::Duration::from_secs(2)).await;
+        self.0.env.hub.0.room_synced(room, std::time::Duration::from_secs(2)).await;
     }
 
     /// Removes this connection from `room` (the room goes when it empties).
     pub fn leave(&self, room: &str) {
-        self.0.env.hub.leave(self, room);
+        self.0.env.hub.0.leave(self, room);
     }
 
     /// The rooms this connection is in.
@@ -386,7 +233,7 @@ impl Conn {
     }
 
     pub(crate) fn fan_out(&self, room: &str, message: Message, except: Option<ConnId>) -> usize {
-        let queued = self.0.env.hub.fan_out(room, message.into_wire(), except);
+        let queued = self.0.env.hub.0.fan_out(room, message.into_wire(), except);
         if let Some(m) = &self.0.route.metrics {
             m.fanout.observe(queued as f64);
         }
@@ -395,10 +242,113 @@ impl Conn {
 
     /// Sends to the connection with this id (`try_send` semantics).
     pub fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
-        self.0.env.hub.send_to(id, message)
+        self.0.env.hub.0.send_to(id, message)
     }
 
     pub(crate) fn env(&self) -> &Env {
         &self.0.env
+    }
+
+    /// Notes that a frame arrived (for the heartbeat).
+    pub(super) fn touch(&self) {
+        let ms = self.env().epoch.elapsed().as_millis() as u64;
+        self.0.life.heard(ms);
+    }
+
+    pub(super) fn last_seen(&self) -> Instant {
+        let ms = self.0.life.last_heard_ms();
+        Instant::from_std(self.env().epoch) + Duration::from_millis(ms)
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.0.life.is_closing()
+    }
+
+    pub(crate) fn metrics(&self) -> Option<&RouteMetrics> {
+        self.0.route.metrics.as_ref()
+    }
+
+    pub(super) fn ping_payload(&self) -> Bytes {
+        let micros = self.env().epoch.elapsed().as_micros() as u64;
+        Bytes::copy_from_slice(&micros.to_be_bytes())
+    }
+
+    pub(super) fn record_rtt(&self, payload: &Bytes) {
+        let Ok(sent) = <[u8; 8]>::try_from(payload.as_ref()) else { return };
+        let sent = u64::from_be_bytes(sent);
+        let now = self.env().epoch.elapsed().as_micros() as u64;
+        if let Some(rtt) = now.checked_sub(sent) {
+            self.0.life.set_rtt(Duration::from_micros(rtt));
+            if let Some(m) = self.metrics() {
+                m.rtt.observe(rtt as f64 / 1e6);
+            }
+        }
+    }
+
+    /// Whether the peer is heard from: the reader holds a message back, so
+    /// a silent socket is our doing, not the peer's.
+    pub(super) fn set_paused(&self, paused: bool) {
+        self.0.life.set_paused(paused);
+    }
+
+    pub(super) fn is_paused(&self) -> bool {
+        self.0.life.is_paused()
+    }
+
+    /// Resolves when a close is requested.
+    pub(super) async fn close_requested(&self) {
+        self.0.life.close_requested().await;
+    }
+
+    /// Records the connection's task, to tell its own sends from others'.
+    pub(super) fn set_task(&self, id: tokio::task::Id) {
+        let _ = self.0.task.set(id);
+    }
+}
+
+/// The hub's view of a connection: the port it delivers through.
+impl Peer for Conn {
+    fn id(&self) -> ConnId {
+        self.0.id
+    }
+
+    fn principal(&self) -> Option<&Arc<str>> {
+        self.0.identity.as_ref().and_then(Identity::principal_arc)
+    }
+
+    fn rooms(&self) -> &Mutex<Vec<Arc<str>>> {
+        &self.0.rooms
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state() == ConnState::Closed
+    }
+
+    fn push(&self, wire: tungstenite::Message) -> Result<(), SendError> {
+        Conn::push(self, wire)
+    }
+
+    fn offer(&self, wire: tungstenite::Message) -> Offer {
+        match Conn::push(self, wire) {
+            Ok(()) => Offer::Queued,
+            Err(SendError::Closed) => Offer::Refused,
+            Err(SendError::Full) => match self.0.route.opts.on_full {
+                OnFull::Close => {
+                    let frame = CloseFrame::new(CloseCode::Again, "slow consumer: outbound queue full");
+                    self.request_close(CloseReason::SlowConsumer, Some(frame));
+                    Offer::Refused
+                }
+                OnFull::Drop => {
+                    if let Some(m) = self.metrics() {
+                        m.dropped_queue_full.inc();
+                    }
+                    Offer::Dropped
+                }
+            },
+        }
+    }
+
+    fn close(&self, reason: &CloseReason, frame: &CloseFrame) {
+        self.request_close(reason.clone(), Some(frame.clone()));
     }
 }

@@ -16,22 +16,25 @@
 //!   route's extractors need.
 
 pub(crate) mod call;
+pub(crate) mod conn;
 mod env;
 mod handle;
+mod life;
 mod outbox;
 mod replies;
-pub(crate) mod route;
 pub(crate) mod setup;
 mod socket;
 pub(crate) mod task;
 mod writer;
 
 pub use crate::close::{CloseCode, CloseReason};
-pub use handle::{Conn, ConnId, ConnState, SendError};
+pub use crate::hub::id::ConnId;
+pub use crate::hub::peer::SendError;
+pub use conn::Conn;
+pub use life::ConnState;
 
-pub(crate) use env::{Env, StateMap};
-pub(crate) use handle::Opening;
+pub(crate) use conn::{Env, Opening, Resolved, RouteRt};
+pub(crate) use env::StateMap;
 pub(crate) use outbox::channel as outbox;
 pub(crate) use replies::Replies;
-pub(crate) use route::{Resolved, RouteRt};
 pub(crate) use setup::Setup;

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::handle::Opening;
+use super::conn::Opening;
 use super::{Conn, Env, RouteRt};
 
 /// Everything a connection task starts from (built by the server at upgrade).

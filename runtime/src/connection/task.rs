@@ -14,7 +14,6 @@ use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::future::{CatchUnwind, FutureExt, OptionFuture};
 use futures_util::StreamExt;
 use hyper_util::rt::TokioIo;
@@ -24,13 +23,13 @@ use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
+use super::call::{CallCx, RejectAction, Rejection};
 use super::socket::Stream;
 use super::writer::{close_phase, linger, write_loop};
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
-use super::call::{CallCx, RejectAction, Rejection};
 use crate::limits::Bucket;
 use crate::message::{CloseFrame, Message, MessageKind, Utf8Bytes};
-use crate::metrics::{Received, RouteMetrics};
+use crate::metrics::Received;
 use crate::reply::{IntoReply, Reply};
 
 /// Spawns the task of one connection with a handler (the macro's generated
@@ -59,7 +58,7 @@ struct Registered<'a>(&'a Conn);
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         self.0.set_state(ConnState::Closed);
-        self.0.hub().unregister(self.0);
+        self.0.hub().0.unregister(self.0);
         if let Some(m) = self.0.metrics() {
             m.open.dec();
         }
@@ -83,10 +82,10 @@ where
         }
     };
     if let Some(id) = tokio::task::try_id() {
-        let _ = conn.0.task.set(id);
+        conn.set_task(id);
     }
     let registered = Registered(&conn);
-    conn.hub().register(&conn);
+    conn.hub().0.register(&conn);
     if let Some(m) = conn.metrics() {
         m.opened.inc();
         m.open.inc();
@@ -211,7 +210,7 @@ where
                     return;
                 }
                 if let Some(message) = pending.take() {
-                    conn.0.paused.store(false, Ordering::Relaxed);
+                    conn.set_paused(false);
                     let at = done.unwrap_or(last_data);
                     busy = match start(conn, handler, &message, inflight.as_mut(), &mut started, at).await {
                         Some(started) => started,
@@ -227,7 +226,7 @@ where
                 };
                 if busy {
                     pending = Some(message);
-                    conn.0.paused.store(true, Ordering::Relaxed);
+                    conn.set_paused(true);
                 } else {
                     // A data message's arrival time was just read; a control
                     // frame (for handlers taking `Message`) reads the clock.
@@ -452,42 +451,4 @@ fn classify(error: WsError) -> (CloseReason, Option<CloseFrame>) {
     };
     tracing::debug!(code = %code, error = %text, "protocol error");
     (CloseReason::ProtocolError { code }, Some(CloseFrame::new(code, &text)))
-}
-
-impl Conn {
-    /// Notes that a frame arrived (for the heartbeat).
-    fn touch(&self) {
-        let ms = self.env().epoch.elapsed().as_millis() as u64;
-        self.0.last_seen.store(ms, Ordering::Relaxed);
-    }
-
-    pub(super) fn last_seen(&self) -> Instant {
-        let ms = self.0.last_seen.load(Ordering::Relaxed);
-        Instant::from_std(self.env().epoch) + Duration::from_millis(ms)
-    }
-
-    pub(crate) fn is_closing(&self) -> bool {
-        matches!(self.state(), ConnState::Closing | ConnState::Closed) || self.0.close_requested.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn metrics(&self) -> Option<&RouteMetrics> {
-        self.0.route.metrics.as_ref()
-    }
-
-    pub(super) fn ping_payload(&self) -> Bytes {
-        let micros = self.env().epoch.elapsed().as_micros() as u64;
-        Bytes::copy_from_slice(&micros.to_be_bytes())
-    }
-
-    fn record_rtt(&self, payload: &Bytes) {
-        let Ok(sent) = <[u8; 8]>::try_from(payload.as_ref()) else { return };
-        let sent = u64::from_be_bytes(sent);
-        let now = self.env().epoch.elapsed().as_micros() as u64;
-        if let Some(rtt) = now.checked_sub(sent) {
-            self.0.rtt_micros.store(rtt, Ordering::Relaxed);
-            if let Some(m) = self.metrics() {
-                m.rtt.observe(rtt as f64 / 1e6);
-            }
-        }
-    }
 }

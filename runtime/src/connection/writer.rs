@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -28,7 +27,7 @@ pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outb
         }
         tokio::select! {
             biased;
-            () = conn.0.close_notify.notified() => return,
+            () = conn.close_requested() => return,
             first = outbound.recv() => {
                 let Some(first) = first else { return };
                 if !write_batch(conn, sink, outbound, replies, Some(first)).await {
@@ -44,7 +43,7 @@ pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outb
                 let Some(hb) = heartbeat.as_mut() else { continue };
                 let now = Instant::now();
                 let last_seen = conn.last_seen();
-                if now >= last_seen + hb.every + hb.timeout && !conn.0.paused.load(Ordering::Relaxed) {
+                if now >= last_seen + hb.every + hb.timeout && !conn.is_paused() {
                     tracing::debug!("heartbeat timeout");
                     conn.request_close(CloseReason::HeartbeatTimeout, None);
                     return;

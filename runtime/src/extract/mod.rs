@@ -34,6 +34,7 @@
 //!   whose handler does not take [`Headers`] or [`Query<T>`] keeps none of the
 //!   upgrade request.
 
+mod auth;
 mod data;
 mod error;
 mod json;
@@ -50,8 +51,8 @@ pub use state::State;
 
 use http::HeaderMap;
 
-use crate::connection::{Conn, StateMap};
 pub use crate::connection::call::{CallCx, Rejection};
+use crate::connection::{Conn, StateMap};
 pub use crate::message::Kinds;
 
 /// A type a handler can take as an argument.
@@ -192,17 +193,6 @@ impl Extract for Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_intersect_the_arguments_that_care() {
-        assert_eq!(Kinds::combine(&[]), Kinds::DATA);
-        assert_eq!(Kinds::combine(&[None, None]), Kinds::DATA);
-        assert_eq!(Kinds::combine(&[Some(Kinds::ALL)]), Kinds::ALL);
-        assert_eq!(Kinds::combine(&[Some(Kinds::ALL), Some(Kinds::TEXT), None]), Kinds::TEXT);
-        assert_eq!(Kinds::combine(&[Some(Kinds::TEXT), Some(Kinds::BINARY)]), Kinds(0));
-        assert!(!Kinds::TEXT.accepts(&Message::binary(vec![1])));
-        assert!(Kinds::ALL.accepts(&Message::Ping(bytes::Bytes::new())));
-    }
 
     #[test]
     fn needs_are_the_union() {

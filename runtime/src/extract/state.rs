@@ -36,12 +36,6 @@ impl<T: Send + Sync + 'static> Extract for State<T> {
     }
 
     fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {
-        cx.conn
-            .env()
-            .state
-            .get::<T>()
-            .map(State)
-            .ok_or_else(|| Rejection::close(CloseCode::Error, "missing app state"))
+        cx.conn.env().state.get::<T>().map(State).ok_or_else(|| Rejection::close(CloseCode::Error, "missing app state"))
     }
 }
-

@@ -163,11 +163,17 @@ fn admit(route: &Mounted, params: &[Box<str>], query: Option<&str>) -> Result<()
 /// Takes the connection's place under the route's connection caps.
 fn take_slot(route: &Mounted, peer: SocketAddr) -> Result<Slot, Refusal> {
     let opts = &route.rt.opts;
-    Slot::acquire(&route.rt.open, opts.max_connections, route.rt.per_ip.as_ref(), peer.ip(), opts.max_connections_per_ip)
-        .map_err(|full| match full {
-            CapReached::Route => Refusal::RouteFull,
-            CapReached::Ip => Refusal::IpFull,
-        })
+    Slot::acquire(
+        &route.rt.open,
+        opts.max_connections,
+        route.rt.per_ip.as_ref(),
+        peer.ip(),
+        opts.max_connections_per_ip,
+    )
+    .map_err(|full| match full {
+        CapReached::Route => Refusal::RouteFull,
+        CapReached::Ip => Refusal::IpFull,
+    })
 }
 
 /// The authentication step: what the route's validator sees.

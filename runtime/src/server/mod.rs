@@ -7,8 +7,8 @@
 mod http;
 mod listener;
 mod pages;
-mod run;
 mod refusal;
+mod run;
 mod shutdown;
 mod state;
 

@@ -40,77 +40,77 @@ pub(crate) struct Parts {
 /// Binds and starts serving in the background.
 pub(crate) async fn start(parts: Parts) -> Result<Server> {
     let Parts { addr, config, state, hub, routes, mut pages, registry, backplane } = parts;
-        let metrics = match config.metrics {
-            true => Some(Metrics::new(registry.unwrap_or_default()).map_err(Error::Metrics)?),
-            false => None,
-        };
-        let cx = StartCx {
-            #[cfg(feature = "redis")]
-            hub: hub.clone(),
-            #[cfg(feature = "redis")]
-            registry: metrics.as_ref().map(|m| m.registry.clone()),
-        };
-        if let Some(relay) = backplane.start(cx)? {
-            hub.set_relay(relay);
+    let metrics = match config.metrics {
+        true => Some(Metrics::new(registry.unwrap_or_default()).map_err(Error::Metrics)?),
+        false => None,
+    };
+    let cx = StartCx {
+        #[cfg(feature = "redis")]
+        hub: hub.clone(),
+        #[cfg(feature = "redis")]
+        registry: metrics.as_ref().map(|m| m.registry.clone()),
+    };
+    if let Some(relay) = backplane.start(cx)? {
+        hub.0.set_relay(relay);
+    }
+    let draining = Arc::new(AtomicBool::new(false));
+    let ops = match &config.metrics_addr {
+        Some(ops_addr) => {
+            let mut ops_pages = HashMap::new();
+            add_builtin_pages(&config, &mut ops_pages, metrics.as_ref(), &draining);
+            Some((listen(ops_addr, 128).await?, ops_pages))
         }
-        let draining = Arc::new(AtomicBool::new(false));
-        let ops = match &config.metrics_addr {
-            Some(ops_addr) => {
-                let mut ops_pages = HashMap::new();
-                add_builtin_pages(&config, &mut ops_pages, metrics.as_ref(), &draining);
-                Some((listen(ops_addr, 128).await?, ops_pages))
-            }
-            None => {
-                add_builtin_pages(&config, &mut pages, metrics.as_ref(), &draining);
-                None
-            }
-        };
-        if let Some(m) = &metrics {
-            hub.attach_metrics(m);
+        None => {
+            add_builtin_pages(&config, &mut pages, metrics.as_ref(), &draining);
+            None
         }
-        let router = mount(&config, &state, &routes, metrics.as_ref())?;
-        // Pages answer before the router: one on a route's path would hide it.
-        for path in pages.keys() {
-            // Only a route of exactly this path is hidden; `/{room}` loses
-            // just the room named like the page.
-            if let Some(found) = router.find(path).filter(|f| f.value.def.path == path) {
-                let def = found.value.def;
-                return Err(Error::Route {
-                    path: def.path,
-                    handler: def.handler,
-                    at: def.location(),
-                    reason: RouteError::HiddenByPage { page: path.clone() },
-                });
-            }
-        }
-        let listener = listen(&addr, config.backlog).await?;
-        let local_addr = listener.local_addr()?;
-        let env = Arc::new(Env {
-            hub: hub.clone(),
-            state,
-            epoch: Instant::now(),
-            draining,
-            hard_stop: tokio::sync::watch::Sender::new(false),
-            handshake_timeout: config.handshake_timeout,
-        });
-        let shared = Arc::new(Shared { env, config, router, pages, metrics });
-        let mut metrics_addr = None;
-        let mut ops_task = None;
-        if let Some((ops_listener, ops_pages)) = ops {
-            metrics_addr = Some(ops_listener.local_addr()?);
-            let ops_shared = Arc::new(Shared {
-                env: shared.env.clone(),
-                config: shared.config.clone(),
-                router: Router::new(),
-                pages: ops_pages,
-                metrics: None,
+    };
+    if let Some(m) = &metrics {
+        hub.0.attach_metrics(m);
+    }
+    let router = mount(&config, &state, &routes, metrics.as_ref())?;
+    // Pages answer before the router: one on a route's path would hide it.
+    for path in pages.keys() {
+        // Only a route of exactly this path is hidden; `/{room}` loses
+        // just the room named like the page.
+        if let Some(found) = router.find(path).filter(|f| f.value.def.path == path) {
+            let def = found.value.def;
+            return Err(Error::Route {
+                path: def.path,
+                handler: def.handler,
+                at: def.location(),
+                reason: RouteError::HiddenByPage { page: path.clone() },
             });
-            ops_task = Some(tokio::spawn(serve_ops(ops_listener, ops_shared)));
         }
-        let shutdown = ShutdownHandle::new();
-        let task = tokio::spawn(accept_loop(listener, shared, shutdown.clone()));
-        tracing::info!(addr = %local_addr, ?metrics_addr, "wirehub listening");
-        Ok(Server { local_addr, metrics_addr, hub, shutdown, task, ops_task })
+    }
+    let listener = listen(&addr, config.backlog).await?;
+    let local_addr = listener.local_addr()?;
+    let env = Arc::new(Env {
+        hub: hub.clone(),
+        state,
+        epoch: Instant::now(),
+        draining,
+        hard_stop: tokio::sync::watch::Sender::new(false),
+        handshake_timeout: config.handshake_timeout,
+    });
+    let shared = Arc::new(Shared { env, config, router, pages, metrics });
+    let mut metrics_addr = None;
+    let mut ops_task = None;
+    if let Some((ops_listener, ops_pages)) = ops {
+        metrics_addr = Some(ops_listener.local_addr()?);
+        let ops_shared = Arc::new(Shared {
+            env: shared.env.clone(),
+            config: shared.config.clone(),
+            router: Router::new(),
+            pages: ops_pages,
+            metrics: None,
+        });
+        ops_task = Some(tokio::spawn(serve_ops(ops_listener, ops_shared)));
+    }
+    let shutdown = ShutdownHandle::new();
+    let task = tokio::spawn(accept_loop(listener, shared, shutdown.clone()));
+    tracing::info!(addr = %local_addr, ?metrics_addr, "wirehub listening");
+    Ok(Server { local_addr, metrics_addr, hub, shutdown, task, ops_task })
 }
 
 /// `/metrics` and `/healthz`, unless configured off or taken by the app.
@@ -176,20 +176,20 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: Shutd
     }
     drop(listener);
     shared.env.draining.store(true, std::sync::atomic::Ordering::Release);
-    let open = shared.env.hub.connections();
+    let open = shared.env.hub.0.connections();
     tracing::info!(open, "draining connections");
-    shared.env.hub.close_all(&CloseReason::Shutdown, &CloseFrame::new(CloseCode::Away, "server shutting down"));
-    if !shared.env.hub.wait_empty(shared.config.drain_timeout).await {
-        tracing::warn!(left = shared.env.hub.connections(), "drain timeout: dropping the remaining connections");
+    shared.env.hub.0.close_all(&CloseReason::Shutdown, &CloseFrame::new(CloseCode::Away, "server shutting down"));
+    if !shared.env.hub.0.wait_empty(shared.config.drain_timeout).await {
+        tracing::warn!(left = shared.env.hub.0.connections(), "drain timeout: dropping the remaining connections");
         shared.env.hard_stop.send_replace(true);
         // Their close phases end at once; on_close hooks get a moment to run.
-        if !shared.env.hub.wait_empty(HARD_STOP_GRACE).await {
-            tracing::warn!(left = shared.env.hub.connections(), "connections still running after the drain time");
+        if !shared.env.hub.0.wait_empty(HARD_STOP_GRACE).await {
+            tracing::warn!(left = shared.env.hub.0.connections(), "connections still running after the drain time");
         }
     } else {
         shared.env.hard_stop.send_replace(true);
     }
-    shared.env.hub.shutdown_relay().await;
+    shared.env.hub.0.shutdown_relay().await;
     Ok(())
 }
 

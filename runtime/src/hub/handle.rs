@@ -1,0 +1,83 @@
+//! The public API of [`Hub`]: each method hands off to the registry.
+
+use super::id::ConnId;
+use super::peer::Member;
+use super::peer::SendError;
+use crate::connection::conn::Hub;
+use crate::connection::Conn;
+use crate::message::Message;
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("connections", &self.connections()).field("rooms", &self.rooms()).finish()
+    }
+}
+
+impl Hub {
+    /// The number of open connections.
+    pub fn connections(&self) -> usize {
+        self.0.connections()
+    }
+
+    /// The number of rooms (rooms with at least one member).
+    pub fn rooms(&self) -> usize {
+        self.0.rooms()
+    }
+
+    /// Messages dropped for members with full queues (`on_full = "drop"`).
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped()
+    }
+
+    /// The ids of the members of `room` (empty if there is no such room).
+    pub fn members(&self, room: &str) -> Vec<ConnId> {
+        self.0.members(room)
+    }
+
+    /// Who is in `room`: each member's id and identity principal (presence).
+    pub fn presence(&self, room: &str) -> Vec<Member> {
+        self.0.presence(room)
+    }
+
+    /// Sends to every open connection of the identity `principal` (every tab
+    /// of one user); returns how many it was queued for.
+    /// With a backplane, other instances deliver to their connections of
+    /// the identity too (the count is of local connections).
+    pub fn send_to_principal(&self, principal: &str, message: impl Into<Message>) -> usize {
+        self.0.send_to_principal(principal, message)
+    }
+
+    /// The ids of the open connections of the identity `principal`.
+    pub fn connections_of(&self, principal: &str) -> Vec<ConnId> {
+        self.0.connections_of(principal)
+    }
+
+    /// The connection with this id, if it is open.
+    pub fn get(&self, id: ConnId) -> Option<Conn> {
+        self.0.get(id)
+    }
+
+    /// Sends to every member of `room`; returns how many it was queued for.
+    pub fn broadcast(&self, room: &str, message: impl Into<Message>) -> usize {
+        self.0.broadcast(room, message)
+    }
+
+    /// Sends to every member of `room` but `except`.
+    pub fn broadcast_except(&self, room: &str, message: impl Into<Message>, except: ConnId) -> usize {
+        self.0.broadcast_except(room, message, except)
+    }
+
+    /// Sends to one connection (without waiting: a full queue is an error).
+    ///
+    /// With a backplane, an id of another instance is relayed there; the
+    /// result is then `Ok` once the message is handed to the backplane.
+    pub fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
+        self.0.send_to(id, message)
+    }
+
+    /// Who is in `room` on every instance (with a backplane; else this
+    /// instance's [`presence`](Hub::presence)).
+    pub async fn presence_all(&self, room: &str) -> Vec<Member> {
+        self.0.presence_all(room).await
+    }
+}

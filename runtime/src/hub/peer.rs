@@ -1,0 +1,61 @@
+//! The port between the hub and the connections it holds: what the hub
+//! needs of a member ([`Peer`]), and what offering a message to one can
+//! give. The connection engine implements it; the hub never names the
+//! connection type, so it sits below the engine.
+
+use std::sync::{Arc, Mutex};
+
+use tokio_tungstenite::tungstenite;
+
+use super::id::ConnId;
+use crate::close::CloseReason;
+use crate::message::CloseFrame;
+
+/// Why a message could not be queued for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The connection is closing or closed.
+    #[error("the connection is closed")]
+    Closed,
+    /// The connection's outbound queue is full (only from `try_send`).
+    #[error("the connection's outbound queue is full")]
+    Full,
+}
+
+/// What became of a message offered to a room member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offer {
+    /// In the member's queue.
+    Queued,
+    /// The member's queue was full and its route drops (counted).
+    Dropped,
+    /// The member is closing (or was just closed for being too slow).
+    Refused,
+}
+
+/// What the hub needs of a member. Cheap to clone (an `Arc` inside).
+pub(crate) trait Peer: Clone + Send + Sync + 'static {
+    fn id(&self) -> ConnId;
+    /// The identity principal, on routes with `auth`.
+    fn principal(&self) -> Option<&Arc<str>>;
+    /// The rooms it is in; the hub keeps this list with its rooms.
+    fn rooms(&self) -> &Mutex<Vec<Arc<str>>>;
+    /// Whether it is gone (it must then join nothing).
+    fn is_closed(&self) -> bool;
+    /// Queues a message without waiting; a full queue is an error.
+    fn push(&self, wire: tungstenite::Message) -> Result<(), SendError>;
+    /// Queues a room's message, applying the member's `on_full` policy to
+    /// a full queue (close it with 1013, or drop and count).
+    fn offer(&self, wire: tungstenite::Message) -> Offer;
+    /// Asks it to close (the first reason wins).
+    fn close(&self, reason: &CloseReason, frame: &CloseFrame);
+}
+
+/// A member of a room, as presence lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The connection's id.
+    pub id: ConnId,
+    /// Its identity's principal key, on routes with `auth` (see [`Principal`](crate::Principal)).
+    pub principal: Option<Arc<str>>,
+}

@@ -1,0 +1,418 @@
+//! [`Registry`]: the sharded maps behind [`Hub`](crate::Hub): connections
+//! by id, rooms by name, connections by principal.
+
+use std::collections::hash_map::{Entry, HashMap};
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use prometheus::{Histogram, IntGauge};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite;
+
+use super::id::ConnId;
+use super::peer::{Member, Offer, Peer, SendError};
+use super::relay::{Relay, Target};
+use crate::close::CloseReason;
+use crate::message::{CloseFrame, Message};
+use crate::sync::{lock, read, write};
+
+/// Number of independently locked shards of the registry and of the rooms.
+const SHARDS: usize = 32;
+
+/// One independently locked part of a sharded map.
+type Shard<K, V> = RwLock<HashMap<K, V>>;
+
+/// The registry of one app's connections (generic over the member type: the
+/// hub sits below the connection engine and knows its members through the
+/// [`Peer`] port). [`Hub`](crate::Hub) is the public handle of a
+/// `Registry<Conn>`.
+pub(crate) struct Registry<M> {
+    conns: Box<[Shard<ConnId, M>]>,
+    rooms: Box<[Shard<Arc<str>, Room<M>>]>,
+    /// Connections by identity principal (all tabs of one user).
+    principals: Box<[Shard<Arc<str>, Vec<M>>]>,
+    hasher: RandomState,
+    conn_count: AtomicUsize,
+    room_count: AtomicUsize,
+    next_id: AtomicU64,
+    dropped: AtomicU64,
+    emptied: Notify,
+    rooms_gauge: OnceLock<IntGauge>,
+    external_fanout: OnceLock<Histogram>,
+    /// This hub's instance number (20 bits): the high bits of its connection ids.
+    instance: u32,
+    relay: OnceLock<Arc<dyn Relay>>,
+}
+
+struct Room<M> {
+    members: HashMap<ConnId, M>,
+}
+
+impl<M> Default for Room<M> {
+    fn default() -> Self {
+        Room { members: HashMap::new() }
+    }
+}
+
+impl<M: Peer> Registry<M> {
+    pub(crate) fn new() -> Self {
+        Registry {
+            conns: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            rooms: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            principals: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            hasher: RandomState::new(),
+            conn_count: AtomicUsize::new(0),
+            room_count: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+            dropped: AtomicU64::new(0),
+            emptied: Notify::new(),
+            rooms_gauge: OnceLock::new(),
+            external_fanout: OnceLock::new(),
+            instance: (RandomState::new().hash_one(std::time::SystemTime::now()) as u32) & 0xF_FFFF,
+            relay: OnceLock::new(),
+        }
+    }
+
+    /// The number of open connections.
+    pub(crate) fn connections(&self) -> usize {
+        self.conn_count.load(Ordering::Acquire)
+    }
+
+    /// The number of rooms (rooms with at least one member).
+    pub(crate) fn rooms(&self) -> usize {
+        self.room_count.load(Ordering::Acquire)
+    }
+
+    /// Messages dropped for members with full queues (`on_full = "drop"`).
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The ids of the members of `room` (empty if there is no such room).
+    pub(crate) fn members(&self, room: &str) -> Vec<ConnId> {
+        let shard = read(self.room_shard(room));
+        shard.get(room).map(|r| r.members.keys().copied().collect()).unwrap_or_default()
+    }
+
+    /// Who is in `room`: each member's id and identity principal (presence).
+    pub(crate) fn presence(&self, room: &str) -> Vec<Member> {
+        let shard = read(self.room_shard(room));
+        shard.get(room).map(|r| r.members.values().map(member_of).collect()).unwrap_or_default()
+    }
+
+    /// Sends to every open connection of the identity `principal` (every tab
+    /// of one user); returns how many it was queued for.
+    /// With a backplane, other instances deliver to their connections of
+    /// the identity too (the count is of local connections).
+    pub(crate) fn send_to_principal(&self, principal: &str, message: impl Into<Message>) -> usize {
+        let wire = message.into().into_wire();
+        if let Some(relay) = self.relay.get() {
+            relay.publish(Target::Principal(principal), None, &wire);
+        }
+        self.deliver_principal(principal, wire)
+    }
+
+    pub(crate) fn deliver_principal(&self, principal: &str, wire: tungstenite::Message) -> usize {
+        let shard = read(self.principal_shard(principal));
+        let Some(conns) = shard.get(principal) else { return 0 };
+        let mut queued = 0;
+        for conn in conns {
+            queued += usize::from(self.offer(conn, wire.clone()));
+        }
+        queued
+    }
+
+    /// The ids of the open connections of the identity `principal`.
+    pub(crate) fn connections_of(&self, principal: &str) -> Vec<ConnId> {
+        read(self.principal_shard(principal))
+            .get(principal)
+            .map(|c| c.iter().map(Peer::id).collect())
+            .unwrap_or_default()
+    }
+
+    /// The connection with this id, if it is open.
+    pub(crate) fn get(&self, id: ConnId) -> Option<M> {
+        read(self.conn_shard(id)).get(&id).cloned()
+    }
+
+    /// Sends to every member of `room`; returns how many it was queued for.
+    pub(crate) fn broadcast(&self, room: &str, message: impl Into<Message>) -> usize {
+        self.external(self.fan_out(room, message.into().into_wire(), None))
+    }
+
+    /// Sends to every member of `room` but `except`.
+    pub(crate) fn broadcast_except(&self, room: &str, message: impl Into<Message>, except: ConnId) -> usize {
+        self.external(self.fan_out(room, message.into().into_wire(), Some(except)))
+    }
+
+    fn external(&self, queued: usize) -> usize {
+        if let Some(h) = self.external_fanout.get() {
+            h.observe(queued as f64);
+        }
+        queued
+    }
+
+    /// Sends to one connection (without waiting: a full queue is an error).
+    ///
+    /// With a backplane, an id of another instance is relayed there; the
+    /// result is then `Ok` once the message is handed to the backplane.
+    pub(crate) fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
+        let wire = message.into().into_wire();
+        match self.relay.get() {
+            Some(relay) if id.instance() != self.instance => {
+                relay.publish(Target::Conn(id), None, &wire);
+                Ok(())
+            }
+            _ => self.deliver_conn(id, wire),
+        }
+    }
+
+    pub(crate) fn deliver_conn(&self, id: ConnId, wire: tungstenite::Message) -> Result<(), SendError> {
+        self.get(id).ok_or(SendError::Closed)?.push(wire)
+    }
+
+    /// Delivers to the room's members here and on every other instance;
+    /// returns how many local members it was queued for.
+    pub(crate) fn fan_out(&self, room: &str, wire: tungstenite::Message, except: Option<ConnId>) -> usize {
+        if let Some(relay) = self.relay.get() {
+            relay.publish(Target::Room(room), except, &wire);
+        }
+        self.deliver_room(room, wire, except)
+    }
+
+    /// Delivers to the room's members on this instance.
+    pub(crate) fn deliver_room(&self, room: &str, wire: tungstenite::Message, except: Option<ConnId>) -> usize {
+        let shard = read(self.room_shard(room));
+        let Some(room) = shard.get(room) else { return 0 };
+        let mut queued = 0;
+        for (id, member) in &room.members {
+            if Some(*id) == except {
+                continue;
+            }
+            queued += usize::from(self.offer(member, wire.clone()));
+        }
+        queued
+    }
+
+    /// Offers a message to one member (its `on_full` policy applies);
+    /// whether it was queued. Drops are counted here, app-wide.
+    fn offer(&self, member: &M, wire: tungstenite::Message) -> bool {
+        match member.offer(wire) {
+            Offer::Queued => true,
+            Offer::Dropped => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+            Offer::Refused => false,
+        }
+    }
+
+    /// Adds `conn` to `room`. A connection that already ended joins nothing.
+    pub(crate) fn join(&self, conn: &M, room: &str) {
+        let mut rooms = lock(conn.rooms());
+        if rooms.iter().any(|r| &**r == room) || conn.is_closed() {
+            return;
+        }
+        let mut shard = write(self.room_shard(room));
+        let key = match shard.get_key_value(room) {
+            Some((key, _)) => key.clone(),
+            None => {
+                let key: Arc<str> = Arc::from(room);
+                self.room_opened(&key);
+                key
+            }
+        };
+        shard.entry(key.clone()).or_default().members.insert(conn.id(), conn.clone());
+        if let Some(relay) = self.relay.get() {
+            relay.presence_add(&key, &member_of(conn));
+        }
+        rooms.push(key);
+    }
+
+    /// Removes `conn` from `room`; the room goes when it empties.
+    pub(crate) fn leave(&self, conn: &M, room: &str) {
+        let mut rooms = lock(conn.rooms());
+        let Some(index) = rooms.iter().position(|r| &**r == room) else { return };
+        let key = rooms.swap_remove(index);
+        self.remove_member(&key, conn);
+    }
+
+    fn remove_member(&self, room: &Arc<str>, conn: &M) {
+        let mut shard = write(self.room_shard(room));
+        if let Some(r) = shard.get_mut(&**room) {
+            r.members.remove(&conn.id());
+            if r.members.is_empty() {
+                shard.remove(&**room);
+                self.room_closed(room);
+            }
+        }
+        drop(shard);
+        if let Some(relay) = self.relay.get() {
+            relay.presence_remove(room, &member_of(conn));
+        }
+    }
+
+    pub(crate) fn attach_metrics(&self, metrics: &crate::metrics::Metrics) {
+        let gauge = metrics.rooms_open.clone();
+        gauge.set(self.rooms() as i64);
+        let _ = self.rooms_gauge.set(gauge);
+        if let Ok(h) = metrics.fanout_for("external") {
+            let _ = self.external_fanout.set(h);
+        }
+    }
+
+    fn room_opened(&self, room: &Arc<str>) {
+        if let Some(relay) = self.relay.get() {
+            relay.subscribe(room);
+        }
+        self.room_count.fetch_add(1, Ordering::AcqRel);
+        if let Some(g) = self.rooms_gauge.get() {
+            g.inc();
+        }
+    }
+
+    fn room_closed(&self, room: &Arc<str>) {
+        if let Some(relay) = self.relay.get() {
+            relay.unsubscribe(room);
+        }
+        self.room_count.fetch_sub(1, Ordering::AcqRel);
+        if let Some(g) = self.rooms_gauge.get() {
+            g.dec();
+        }
+    }
+
+    /// Connection ids are `instance << 32 | counter`: unique across
+    /// instances sharing a backplane (the instance number is random, 20
+    /// bits), and below 2^53 so JavaScript clients read them exactly.
+    pub(crate) fn next_id(&self) -> ConnId {
+        let counter = self.next_id.fetch_add(1, Ordering::Relaxed) & 0xFFFF_FFFF;
+        ConnId::from_u64(u64::from(self.instance) << 32 | counter)
+    }
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn instance(&self) -> u32 {
+        self.instance
+    }
+
+    pub(crate) fn set_relay(&self, relay: Arc<dyn Relay>) {
+        let _ = self.relay.set(relay);
+    }
+
+    pub(crate) async fn shutdown_relay(&self) {
+        if let Some(relay) = self.relay.get() {
+            relay.shutdown().await;
+        }
+    }
+
+    /// Every (room, member) pair of this instance, for presence refreshes.
+    #[cfg(feature = "redis")]
+    pub(crate) fn local_presence(&self) -> Vec<(Arc<str>, Member)> {
+        let mut out = Vec::new();
+        for shard in self.rooms.iter() {
+            for (room, r) in read(shard).iter() {
+                out.extend(r.members.values().map(|c| (room.clone(), member_of(c))));
+            }
+        }
+        out
+    }
+
+    /// Who is in `room` on every instance (with a backplane; else this
+    /// instance's [`presence`](Hub::presence)).
+    pub(crate) async fn presence_all(&self, room: &str) -> Vec<Member> {
+        match self.relay.get() {
+            Some(relay) => relay.presence(room).await,
+            None => self.presence(room),
+        }
+    }
+
+    /// Waits (at most `limit`) until the backplane delivers other instances'
+    /// messages for `room`; at once without a backplane.
+    pub(crate) async fn room_synced(&self, room: &str, limit: std::time::Duration) {
+        if let Some(relay) = self.relay.get() {
+            if tokio::time::timeout(limit, relay.subscribed(room)).await.is_err() {
+                tracing::debug!(room, "backplane subscription not confirmed in time");
+            }
+        }
+    }
+
+    pub(crate) fn register(&self, conn: &M) {
+        let mut shard = write(self.conn_shard(conn.id()));
+        if let Entry::Vacant(slot) = shard.entry(conn.id()) {
+            slot.insert(conn.clone());
+            self.conn_count.fetch_add(1, Ordering::AcqRel);
+        }
+        drop(shard);
+        if let Some(principal) = conn.principal() {
+            write(self.principal_shard(principal)).entry(principal.clone()).or_default().push(conn.clone());
+        }
+    }
+
+    /// Removes a connection that ended from every room and from the registry.
+    pub(crate) fn unregister(&self, conn: &M) {
+        let rooms = std::mem::take(&mut *lock(conn.rooms()));
+        for room in rooms {
+            self.remove_member(&room, conn);
+        }
+        if let Some(principal) = conn.principal() {
+            let mut shard = write(self.principal_shard(principal));
+            if let Some(conns) = shard.get_mut(principal) {
+                conns.retain(|c| c.id() != conn.id());
+                if conns.is_empty() {
+                    shard.remove(principal);
+                }
+            }
+        }
+        let removed = write(self.conn_shard(conn.id())).remove(&conn.id()).is_some();
+        if removed && self.conn_count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.emptied.notify_waiters();
+        }
+    }
+
+    /// Asks every connection to close with `reason`.
+    pub(crate) fn close_all(&self, reason: &CloseReason, frame: &CloseFrame) {
+        for shard in self.conns.iter() {
+            let conns: Vec<M> = read(shard).values().cloned().collect();
+            for conn in conns {
+                conn.close(reason, frame);
+            }
+        }
+    }
+
+    /// Waits until no connection is open, or `limit` passed; returns whether
+    /// the registry emptied.
+    pub(crate) async fn wait_empty(&self, limit: Duration) -> bool {
+        let wait = async {
+            loop {
+                let emptied = self.emptied.notified();
+                if self.connections() == 0 {
+                    return;
+                }
+                emptied.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
+    }
+
+    fn room_shard(&self, room: &str) -> &Shard<Arc<str>, Room<M>> {
+        &self.rooms[self.shard_of(room)]
+    }
+
+    fn principal_shard(&self, principal: &str) -> &Shard<Arc<str>, Vec<M>> {
+        &self.principals[self.shard_of(principal)]
+    }
+
+    fn conn_shard(&self, id: ConnId) -> &Shard<ConnId, M> {
+        &self.conns[self.shard_of(id)]
+    }
+
+    fn shard_of(&self, key: impl Hash) -> usize {
+        (self.hasher.hash_one(key) as usize) % SHARDS
+    }
+}
+
+fn member_of<M: Peer>(conn: &M) -> Member {
+    Member { id: conn.id(), principal: conn.principal().cloned() }
+}
