@@ -29,8 +29,7 @@ macro_rules! ws_route_with_docs {
         takes: $takes:literal,
         meaning: $meaning:literal,
         default: $default:literal,
-        requires: [$($required:ident),*],
-        $($runtime_columns:tt)*
+        requires: [$($required:ident),*]
     }),* $(,)?) => {
         /// Declares a WebSocket route served by `wirehub::App`.
         ///
@@ -79,4 +78,4 @@ macro_rules! ws_route_with_docs {
     };
 }
 
-wirehub_options::route_options!(ws_route_with_docs);
+wirehub_options::route_options!(docs: ws_route_with_docs);

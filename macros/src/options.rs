@@ -54,10 +54,7 @@ macro_rules! macro_side {
     ($($key:ident : $kind:ident {
         example: $example:literal,
         takes: $takes:literal,
-        meaning: $meaning:literal,
-        default: $default:literal,
-        requires: [$($required:ident),*],
-        $($runtime_columns:tt)*
+        requires: [$($required:ident),*]
     }),* $(,)?) => {
         mod kw {
             $(syn::custom_keyword!($key);)*
@@ -97,7 +94,7 @@ macro_rules! macro_side {
     };
 }
 
-wirehub_options::route_options!(macro_side);
+wirehub_options::route_options!(parse: macro_side);
 
 impl Key {
     pub(crate) fn spec(self) -> &'static Spec {

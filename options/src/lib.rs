@@ -1,8 +1,9 @@
 //! The route options of wirehub's `#[ws_route]`, declared once.
 //!
 //! One table, many uses (the shape of the `http` crate's `status_codes!`):
-//! [`route_options!`] hands every row to a callback macro, and each crate
-//! generates what it needs from the same rows:
+//! [`route_options!`] hands every row, projected to the columns a use needs,
+//! to a callback macro, and each crate generates what it needs from the same
+//! rows:
 //!
 //! - `wirehub-macros`: the option keywords, the key parser, the typed model,
 //!   the "valid options are ..." list, the "`x` needs `y`" rules, the
@@ -38,20 +39,33 @@
 
 #![no_std]
 
-/// Calls `$callback! { rows }` with every route option, in documentation order.
+/// Calls `$callback! { rows }` with every route option, in documentation
+/// order, each row projected to the columns one use needs (the view):
+///
+/// | view | row | used by |
+/// |---|---|---|
+/// | `parse` | `key: Kind { example, takes, requires: [..] }` | the macro's keywords, parser and rules |
+/// | `docs` | `key: Kind { example, takes, meaning, default, requires: [..] }` | the rustdoc of `#[ws_route]` |
+/// | `route_options` | `key { example, meaning, runtime: Type }` | `RouteOptions` (what the macro emits) |
+/// | `config` | `key { meaning, default, app: [Type = default] }` | `Config`'s app-wide defaults |
+/// | `resolve` | `key { app: [Type], resolve: |route, app| .. }` | resolving a route's options |
+/// | `resolved` | `key { resolved: Type }` | `Resolved`, what the runtime reads |
+///
+/// The full row grammar is matched once, here; each use matches its view.
 ///
 /// ```
 /// macro_rules! count {
-///     ($($key:ident : $kind:ident { $($column:tt)* }),* $(,)?) => {
+///     ($($key:ident { resolved: $resolved:ty }),* $(,)?) => {
 ///         [$(stringify!($key)),*].len()
 ///     };
 /// }
-/// assert!(wirehub_options::route_options!(count) > 20);
+/// assert!(wirehub_options::route_options!(resolved: count) > 20);
 /// ```
 #[macro_export]
 macro_rules! route_options {
-    ($callback:ident) => {
-        $callback! {
+    ($view:ident : $callback:ident) => {
+        $crate::__project! { $view $callback
+
             max_message: Size {
                 example: "\"1MiB\"",
                 takes: "a size literal (`B`, `KiB`, `MiB`, `GiB`; `KB`, `MB`, `GB` are powers of 1000)",
@@ -307,4 +321,44 @@ macro_rules! route_options {
             },
         }
     };
+}
+
+/// Matches the full rows once and hands the requested view to the callback.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __project {
+    ($view:ident $callback:ident $($key:ident : $kind:ident {
+        example: $example:literal,
+        takes: $takes:literal,
+        meaning: $meaning:literal,
+        default: $default:literal,
+        requires: [$($required:ident),*],
+        runtime: $runtime:ty,
+        app: [$($app_ty:ty = $app_default:expr)?],
+        resolve: $resolve:expr,
+        resolved: $resolved:ty,
+    }),* $(,)?) => {
+        $crate::__view! { $view $callback
+            [$($key: $kind { example: $example, takes: $takes, requires: [$($required),*] }),*]
+            [$($key: $kind {
+                example: $example, takes: $takes, meaning: $meaning, default: $default, requires: [$($required),*]
+            }),*]
+            [$($key { example: $example, meaning: $meaning, runtime: $runtime }),*]
+            [$($key { meaning: $meaning, default: $default, app: [$($app_ty = $app_default)?] }),*]
+            [$($key { app: [$($app_ty)?], resolve: $resolve }),*]
+            [$($key { resolved: $resolved }),*]
+        }
+    };
+}
+
+/// Picks one projection of `__project!`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __view {
+    (parse $cb:ident [$($v:tt)*] $_1:tt $_2:tt $_3:tt $_4:tt $_5:tt) => { $cb! { $($v)* } };
+    (docs $cb:ident $_0:tt [$($v:tt)*] $_2:tt $_3:tt $_4:tt $_5:tt) => { $cb! { $($v)* } };
+    (route_options $cb:ident $_0:tt $_1:tt [$($v:tt)*] $_3:tt $_4:tt $_5:tt) => { $cb! { $($v)* } };
+    (config $cb:ident $_0:tt $_1:tt $_2:tt [$($v:tt)*] $_4:tt $_5:tt) => { $cb! { $($v)* } };
+    (resolve $cb:ident $_0:tt $_1:tt $_2:tt $_3:tt [$($v:tt)*] $_5:tt) => { $cb! { $($v)* } };
+    (resolved $cb:ident $_0:tt $_1:tt $_2:tt $_3:tt $_4:tt [$($v:tt)*]) => { $cb! { $($v)* } };
 }

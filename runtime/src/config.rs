@@ -48,15 +48,10 @@ pub enum OnFull {
 }
 
 macro_rules! config_struct {
-    ($($key:ident : $kind:ident {
-        example: $example:literal,
-        takes: $takes:literal,
+    ($($key:ident {
         meaning: $meaning:literal,
         default: $default:literal,
-        requires: [$($required:ident),*],
-        runtime: $runtime:ty,
-        app: [$($app_ty:ty = $app_default:expr)?],
-        $($resolution:tt)*
+        app: [$($app_ty:ty = $app_default:expr)?]
     }),* $(,)?) => {
         /// App-wide settings. Every field has a documented default ([`Config::default`]).
         #[derive(Debug, Clone)]
@@ -116,4 +111,4 @@ macro_rules! config_struct {
     };
 }
 
-wirehub_options::route_options!(config_struct);
+wirehub_options::route_options!(config: config_struct);

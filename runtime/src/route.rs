@@ -58,15 +58,7 @@ impl RouteDef {
 }
 
 macro_rules! route_options_struct {
-    ($($key:ident : $kind:ident {
-        example: $example:literal,
-        takes: $takes:literal,
-        meaning: $meaning:literal,
-        default: $default:literal,
-        requires: [$($required:ident),*],
-        runtime: $runtime:ty,
-        $($resolution:tt)*
-    }),* $(,)?) => {
+    ($($key:ident { example: $example:literal, meaning: $meaning:literal, runtime: $runtime:ty }),* $(,)?) => {
         /// The options of one route as the macro emits them, one field per
         /// row of the option table (`None`: not written; see
         /// [`Resolved`](crate::config::Resolved) for what the runtime uses).
@@ -86,20 +78,10 @@ macro_rules! route_options_struct {
     };
 }
 
-wirehub_options::route_options!(route_options_struct);
+wirehub_options::route_options!(route_options: route_options_struct);
 
 macro_rules! resolve_fn {
-    ($($key:ident : $kind:ident {
-        example: $example:literal,
-        takes: $takes:literal,
-        meaning: $meaning:literal,
-        default: $default:literal,
-        requires: [$($required:ident),*],
-        runtime: $runtime:ty,
-        app: [$($app_ty:ty = $app_default:expr)?],
-        resolve: $resolve:expr,
-        resolved: $resolved:ty,
-    }),* $(,)?) => {
+    ($($key:ident { app: [$($app_ty:ty)?], resolve: $resolve:expr }),* $(,)?) => {
         impl RouteOptions {
             /// Each option with the app's default filled in: the table's
             /// `resolve` column, run once per route when the app starts.
@@ -117,4 +99,4 @@ macro_rules! resolve_fn {
     };
 }
 
-wirehub_options::route_options!(resolve_fn);
+wirehub_options::route_options!(resolve: resolve_fn);

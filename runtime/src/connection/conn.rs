@@ -115,17 +115,7 @@ pub type OnCloseFn = fn(Conn, CloseReason) -> BoxFuture<'static, ()>;
 pub type AuthFn = for<'a> fn(&'a Handshake) -> BoxFuture<'a, Result<Identity, Reject>>;
 
 macro_rules! resolved_struct {
-    ($($key:ident : $kind:ident {
-        example: $example:literal,
-        takes: $takes:literal,
-        meaning: $meaning:literal,
-        default: $default:literal,
-        requires: [$($required:ident),*],
-        runtime: $runtime:ty,
-        app: [$($app_ty:ty = $app_default:expr)?],
-        resolve: $resolve:expr,
-        resolved: $resolved:ty,
-    }),* $(,)?) => {
+    ($($key:ident { resolved: $resolved:ty }),* $(,)?) => {
         /// Everything the runtime reads about a route's settings: each option
         /// with the app's default filled in, and the app-wide settings a
         /// connection uses. Nothing reads the macro's `RouteOptions` after
@@ -140,7 +130,7 @@ macro_rules! resolved_struct {
     };
 }
 
-wirehub_options::route_options!(resolved_struct);
+wirehub_options::route_options!(resolved: resolved_struct);
 
 /// A route as its connections see it, built once when the app starts.
 #[derive(Debug)]
