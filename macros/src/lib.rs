@@ -10,6 +10,7 @@
 use proc_macro::TokenStream;
 
 mod args;
+mod assertions;
 mod errors;
 mod expand;
 mod handler;

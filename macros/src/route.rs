@@ -1,12 +1,11 @@
 //! Validation: [`RouteArgs`] + [`HandlerFn`] become a [`Route`], the model
 //! codegen works from. A `Route` that exists is valid.
 
-use syn::spanned::Spanned;
 use syn::LitStr;
 
 use crate::args::RouteArgs;
 use crate::errors::Errors;
-use crate::handler::{auth_identity, path_tuple, HandlerFn};
+use crate::handler::HandlerFn;
 use crate::options::{span_of, Key, Options, Value};
 use crate::template::{parse_path, parse_room, Part, Segment};
 
@@ -63,18 +62,8 @@ impl Route {
             }
         }
         check_requirements(&options, room.is_some(), errors);
-        let has_auth = options.has(Key::auth);
-        for ty in &handler.args {
-            if auth_identity(ty).is_some() && !has_auth {
-                errors.push(
-                    ty.span(),
-                    "`Auth<..>` needs `auth = validator` on the route: add `auth = my_validator` to `#[ws_route]`",
-                );
-            }
-        }
         // Every argument: an alias of `Auth<T>` is checked like `Auth<T>`.
-        let auth_types = if has_auth { handler.args.clone() } else { Vec::new() };
-        check_path_tuples(&handler, &params, &path, errors);
+        let auth_types = if options.has(Key::auth) { handler.args.clone() } else { Vec::new() };
 
         let krate = krate.unwrap_or_else(|| syn::parse_quote!(::wirehub));
         errors.is_empty().then_some(Route { krate, path, segments, params, handler, options, room, auth_types })
@@ -135,28 +124,5 @@ fn check_origin(entry: &str) -> Result<(), String> {
         _ => Err(format!(
             "invalid origin `\"{entry}\"`: write `scheme://host[:port]` with no path, such as `\"https://app.example.com\"`"
         )),
-    }
-}
-
-/// A `Path<(A, B)>` must have one element per `{param}`.
-fn check_path_tuples(handler: &HandlerFn, params: &[String], path: &LitStr, errors: &mut Errors) {
-    for ty in &handler.args {
-        let Some(tuple) = path_tuple(ty) else { continue };
-        let n = tuple.elems.len();
-        if n != params.len() {
-            let have = match params.len() {
-                0 => "no parameters".to_owned(),
-                1 => "1 parameter".to_owned(),
-                k => format!("{k} parameters"),
-            };
-            errors.push(
-                tuple.span(),
-                format!(
-                    "`Path` has {n} element{} but `\"{}\"` has {have}: write one element per `{{param}}`, in order",
-                    if n == 1 { "" } else { "s" },
-                    path.value()
-                ),
-            );
-        }
     }
 }

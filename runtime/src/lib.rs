@@ -28,6 +28,8 @@ extern crate self as wirehub;
 mod app;
 pub mod auth;
 pub mod backplane;
+#[doc(hidden)]
+pub mod checks;
 pub mod config;
 pub mod connection;
 mod error;
@@ -74,6 +76,7 @@ pub mod __private {
     pub use crate::auth::{
         ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
     };
+    pub use crate::checks;
     pub use crate::connection::{serve, Setup};
     pub use crate::extract::{AdmitCx, CallCx, CheckCx, Extract, Kinds, Needs, Rejection};
     pub use crate::hooks;

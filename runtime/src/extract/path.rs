@@ -1,16 +1,16 @@
 //! `Path<T>`: the `{param}` segments of the route, deserialized with serde.
 
-use serde::de::DeserializeOwned;
-
 use super::params::{probe, Params, Shape};
 use super::{AdmitCx, CallCx, CheckCx, Extract, Rejection};
+use crate::checks::PathParams;
 use crate::connection::CloseCode;
 
 /// `T` deserialized from the route's `{param}` segments.
 ///
-/// `T` can be a struct whose fields are named like the params (checked when
-/// the app starts), a tuple with one element per param (checked at compile
-/// time), or a single value for a route with one param. Values are
+/// `T` can be a single value for a route with one param, a tuple or an
+/// array with one element per param (both counts checked at compile time,
+/// through the type, so an alias of a tuple is checked too), or a struct
+/// whose fields are named like the params (checked when the app starts). Values are
 /// percent-decoded; a value that does not parse (`/items/abc` into a `u32`)
 /// is answered with 400 and no connection opens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,7 +23,7 @@ impl<T> std::ops::Deref for Path<T> {
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> Extract for Path<T> {
+impl<T: PathParams + Send + 'static> Extract for Path<T> {
     fn check(cx: &CheckCx<'_>) -> Result<(), String> {
         match probe::<T>() {
             Shape::Struct(fields) => {

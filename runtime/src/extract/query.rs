@@ -1,8 +1,7 @@
 //! `Query<T>`: the upgrade request's query string, deserialized with serde.
 
-use serde::de::DeserializeOwned;
-
 use super::{AdmitCx, CallCx, Extract, Needs, Rejection};
+use crate::checks::QueryParams;
 use crate::connection::CloseCode;
 
 /// `T` deserialized from the query string of the upgrade request
@@ -18,7 +17,7 @@ impl<T> std::ops::Deref for Query<T> {
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> Extract for Query<T> {
+impl<T: QueryParams + Send + 'static> Extract for Query<T> {
     const NEEDS: Needs = Needs::QUERY;
 
     fn admit(cx: &AdmitCx<'_>) -> Result<(), String> {
