@@ -1,5 +1,6 @@
 //! Codegen: a valid [`Route`] becomes the user's function, unchanged, plus a
-//! hidden `const _: () = { ... };` block holding the generated glue and the
+//! hidden `const <handler>_ws_route: () = { ... };` block holding the
+//! generated glue, the compile-time checks ([`crate::assertions`]) and the
 //! `inventory` submission. Nothing here validates.
 
 use proc_macro2::{Literal, TokenStream};
@@ -57,14 +58,15 @@ pub(crate) fn route(route: &Route) -> TokenStream {
         Segment::Param(_) => quote!(#private::Segment::Param),
     });
     let hooks = hooks(&private, route);
+    let glue = glue_name(route);
     let option_fields = option_fields(&private, route);
 
     quote! {
         #item
 
         #[doc(hidden)]
-        #[allow(non_snake_case, clippy::all, clippy::pedantic)]
-        const _: () = {
+        #[allow(non_snake_case, non_upper_case_globals, dead_code, clippy::all, clippy::pedantic)]
+        const #glue: () = {
             use #private as __wirehub_private;
             fn __wirehub_check(
                 __wirehub_cx: &#private::CheckCx<'_>,
@@ -110,6 +112,15 @@ pub(crate) fn route(route: &Route) -> TokenStream {
             }
         };
     }
+}
+
+/// The name of the constant holding the glue, `chat_ws_route`: named,
+/// because an unnamed constant is a syntax error where a handler cannot
+/// work (in an `impl`) that would hide the error saying so; readable,
+/// because a failed compile-time check names it ("evaluation of
+/// `chat_ws_route::_` failed").
+fn glue_name(route: &Route) -> proc_macro2::Ident {
+    format_ident!("{}_ws_route", route.handler.item.sig.ident)
 }
 
 /// `field: Some(value)` for every option that was written; the runtime's

@@ -14,6 +14,7 @@ mod assertions;
 mod errors;
 mod expand;
 mod handler;
+mod lists;
 mod lit;
 mod options;
 mod pipeline;
@@ -21,6 +22,19 @@ mod pipeline;
 mod props;
 mod route;
 mod template;
+
+/// The rustdoc words of a rule of the option table.
+macro_rules! rule_doc {
+    (Requires, $other:ident) => {
+        concat!(" (needs `", stringify!($other), "`)")
+    };
+    (UnlessOff, $other:ident) => {
+        concat!(" (not with `", stringify!($other), " = \"off\"`)")
+    };
+    (AtMost, $other:ident) => {
+        concat!(" (at most `", stringify!($other), "`)")
+    };
+}
 
 /// Generates `ws_route` with the Options table of its rustdoc made from the
 /// option table, so the reference cannot drift from what the macro accepts.
@@ -30,7 +44,7 @@ macro_rules! ws_route_with_docs {
         takes: $takes:literal,
         meaning: $meaning:literal,
         default: $default:literal,
-        requires: [$($required:ident),*],
+        rules: [$($rule:ident($other:ident)),*],
         $($runtime_columns:tt)*
     }),* $(,)?) => {
         /// Declares a WebSocket route served by `wirehub::App`.
@@ -57,7 +71,7 @@ macro_rules! ws_route_with_docs {
         $(
             #[doc = concat!(
                 "| `", stringify!($key), "` | `", $example, "`: ", $takes, " | ", $meaning,
-                $(" (needs `", stringify!($required), "`)",)* " | ", $default, " |"
+                $(rule_doc!($rule, $other),)* " | ", $default, " |"
             )]
         )*
         /// | `crate` | `::my_wirehub` | where the `wirehub` crate is, if renamed | `::wirehub` |

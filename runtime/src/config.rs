@@ -43,7 +43,7 @@ macro_rules! config_and_resolved {
         takes: $takes:literal,
         meaning: $meaning:literal,
         default: $default:literal,
-        requires: [$($required:ident),*],
+        rules: [$($rules:tt)*],
         runtime: $runtime:ty,
         app: [$($app_ty:ty = $app_default:expr)?],
         resolve: $resolve:expr,

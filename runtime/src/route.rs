@@ -101,7 +101,7 @@ macro_rules! route_options_struct {
         takes: $takes:literal,
         meaning: $meaning:literal,
         default: $default:literal,
-        requires: [$($required:ident),*],
+        rules: [$($rules:tt)*],
         runtime: $runtime:ty,
         $($resolution:tt)*
     }),* $(,)?) => {
