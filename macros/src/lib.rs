@@ -62,9 +62,10 @@ macro_rules! ws_route_with_docs {
         /// # Options
         ///
         /// Every literal is checked at compile time; a mistake is a compile error on
-        /// the offending token that says what to write. An option that is not
-        /// written takes the app's default where the app has one (the
-        /// `wirehub::Config` field of the same name), else the default below.
+        /// the offending token that says what to write. So is an option that would
+        /// do nothing (the notes in parentheses). An option that is not written
+        /// takes the app's default where the app has one (the `wirehub::Config`
+        /// field of the same name), else the default below.
         ///
         /// | key | value | meaning | default |
         /// |---|---|---|---|
@@ -82,11 +83,17 @@ macro_rules! ws_route_with_docs {
         /// (`wirehub::Extract`) in any order and whose return type implements
         /// `wirehub::IntoReply`. See `wirehub::extract` and `wirehub::reply`.
         ///
+        /// # Compile-time checks
+        ///
+        #[doc = include_str!("compile_checks.md")]
+        ///
         /// # Generated items
         ///
-        /// The function itself, unchanged, and a hidden `const _: () = { ... };`
-        /// holding the extraction glue and a `wirehub::__private::RouteDef`
-        /// submitted to `inventory`. Set `WIREHUB_MACROS_DEBUG=1` to print the expansion.
+        /// The function itself, unchanged, and a hidden constant named after it,
+        /// `const <handler>_ws_route: () = { ... };`, holding the extraction glue,
+        /// the assertions about the argument types (`wirehub::checks`) and a
+        /// `wirehub::__private::RouteDef` submitted to `inventory`. Set
+        /// `WIREHUB_MACROS_DEBUG=1` to print the expansion.
         #[proc_macro_attribute]
         pub fn ws_route(attr: TokenStream, item: TokenStream) -> TokenStream {
             pipeline::expand(attr.into(), item.into()).into()
