@@ -120,7 +120,7 @@ pub(crate) fn route(route: &Route) -> TokenStream {
 /// because a failed compile-time check names it ("evaluation of
 /// `chat_ws_route::_` failed").
 fn glue_name(route: &Route) -> proc_macro2::Ident {
-    format_ident!("{}_ws_route", route.handler.item.sig.ident)
+    format_ident!("{}_ws_route", syn::ext::IdentExt::unraw(&route.handler.item.sig.ident))
 }
 
 /// `field: Some(value)` for every option that was written; the runtime's

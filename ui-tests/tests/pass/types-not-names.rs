@@ -66,4 +66,10 @@ async fn query_pairs(Query(pairs): Query<Vec<(String, String)>>) {
     let _ = pairs.len();
 }
 
+// A raw identifier as the handler's name.
+#[ws_route("/types/raw-name")]
+async fn r#type(text: String) -> String {
+    text
+}
+
 fn main() {}
