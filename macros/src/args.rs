@@ -77,9 +77,11 @@ impl RouteArgs {
                     format!("expected an option `key = value`; valid options are {}", valid_keys()),
                 )
             })?;
-            let hint = Key::closest(&unknown.to_string())
-                .map(|k| format!("did you mean `{}`? ", k.spec().name))
-                .unwrap_or_default();
+            let closest = Key::closest(&unknown.to_string());
+            if let Some(meant) = closest {
+                self.options.misspelled(meant);
+            }
+            let hint = closest.map(|k| format!("did you mean `{}`? ", k.spec().name)).unwrap_or_default();
             self.errors
                 .push(unknown.span(), format!("unknown option `{unknown}`: {hint}valid options are {}", valid_keys()));
             skip_option(input);

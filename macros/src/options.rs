@@ -1,7 +1,7 @@
 //! The option table's macro side: every key of `#[ws_route]` comes from
 //! [`wirehub_options::route_options!`], which yields the custom keywords, the
 //! [`Key`] enum, each key's [`Spec`] (how its value parses, what messages
-//! say about it, which options it needs) and the typed model [`Options`].
+//! say about it, when it does nothing) and the typed model [`Options`].
 //! Nothing here names an option by hand.
 
 use proc_macro2::Span;
@@ -180,11 +180,14 @@ impl Set {
 pub(crate) struct Options {
     sets: Vec<Option<Set>>,
     refused: Vec<bool>,
+    /// Keys an unknown option was probably meant to be (`rte` for `rate`).
+    misspelled: Vec<bool>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { sets: vec![None; Key::ALL.len()], refused: vec![false; Key::ALL.len()] }
+        let none = vec![false; Key::ALL.len()];
+        Options { sets: vec![None; Key::ALL.len()], refused: none.clone(), misspelled: none }
     }
 }
 
@@ -211,6 +214,17 @@ impl Options {
     /// Records that `key` was written with a value that was refused.
     pub(crate) fn refuse(&mut self, key: Key) {
         self.refused[key as usize] = true;
+    }
+
+    /// Records that an unknown option was probably `key`, misspelled.
+    pub(crate) fn misspelled(&mut self, key: Key) {
+        self.misspelled[key as usize] = true;
+    }
+
+    /// Whether `key` was written, or an unknown option probably meant it:
+    /// either way it has an error, and nothing else is said about it.
+    pub(crate) fn meant(&self, key: Key) -> bool {
+        self.written(key) || self.misspelled[key as usize]
     }
 
     pub(crate) fn remove(&mut self, key: Key) -> Option<Set> {

@@ -87,7 +87,7 @@ fn broken_rule(options: &Options, key: Key, set: &Set, rule: Rule) -> Option<(pr
     let (other_name, example) = (other.spec().name, other.spec().example);
     let other_set = options.get(other);
     match rule {
-        Rule::Requires(_) if !options.written(other) => Some((
+        Rule::Requires(_) if !options.meant(other) => Some((
             span_of(set),
             format!("`{name}` needs `{other_name}`: add `{other_name} = {example}`, or remove `{name}`"),
         )),
