@@ -1,6 +1,7 @@
 //! `Query<T>`: the upgrade request's query string, deserialized with serde.
 
-use super::{AdmitCx, CallCx, Extract, Needs, Rejection};
+use super::params::{probe, Shape};
+use super::{AdmitCx, CallCx, CheckCx, Extract, Needs, Rejection};
 use crate::checks::QueryParams;
 use crate::connection::CloseCode;
 
@@ -20,6 +21,22 @@ impl<T> std::ops::Deref for Query<T> {
 impl<T: QueryParams + Send + 'static> Extract for Query<T> {
     const NEEDS: Needs = Needs::QUERY;
 
+    /// A `T` that is a single value or a tuple can never hold `key=value`
+    /// pairs: every upgrade would get 400. The common ones (`String`,
+    /// numbers, tuples) are compile errors already; this catches the rest
+    /// (a newtype, an enum, a tuple struct) when the app starts.
+    fn check(cx: &CheckCx<'_>) -> Result<(), String> {
+        let _ = cx;
+        match probe::<T>() {
+            Shape::Single | Shape::Positional => Err(format!(
+                "`Query<{}>` cannot hold a query string, which is `key=value` pairs: use a struct with one field \
+                 per query parameter (with `#[derive(Deserialize)]`), or `HashMap<String, String>`",
+                std::any::type_name::<T>()
+            )),
+            Shape::Struct(_) | Shape::Sequence | Shape::Other => Ok(()),
+        }
+    }
+
     fn admit(cx: &AdmitCx<'_>) -> Result<(), String> {
         serde_urlencoded::from_str::<T>(cx.query.unwrap_or("")).map(drop).map_err(|e| format!("invalid query: {e}"))
     }
@@ -28,5 +45,61 @@ impl<T: QueryParams + Send + 'static> Extract for Query<T> {
         serde_urlencoded::from_str(cx.conn.query().unwrap_or(""))
             .map(Query)
             .map_err(|e| Rejection::close(CloseCode::Policy, format!("invalid query: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::extract::state::StateMap;
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Filter {
+        topic: String,
+    }
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Topic(String);
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    enum Order {
+        Asc,
+        Desc,
+    }
+
+    fn check<T: QueryParams + Send + 'static>() -> Result<(), String> {
+        let state = StateMap::default();
+        <Query<T> as Extract>::check(&CheckCx { params: &[], state: &state, has_auth: false })
+    }
+
+    #[test]
+    fn only_map_like_types_pass_the_startup_check() {
+        assert!(check::<Filter>().is_ok());
+        assert!(check::<HashMap<String, String>>().is_ok());
+        assert!(check::<Vec<(String, String)>>().is_ok());
+        assert!(check::<Topic>().is_err());
+        assert!(check::<Order>().is_err());
+        assert!(check::<Option<Filter>>().is_err());
+    }
+
+    #[test]
+    fn the_refused_types_never_deserialize_from_a_query() {
+        // Refused at compile time (`wirehub::checks`):
+        assert!(serde_urlencoded::from_str::<String>("topic=news").is_err());
+        assert!(serde_urlencoded::from_str::<u32>("limit=10").is_err());
+        assert!(serde_urlencoded::from_str::<Vec<String>>("tag=a&tag=b").is_err());
+        // Refused when the app starts:
+        assert!(serde_urlencoded::from_str::<Topic>("topic=news").is_err());
+        assert!(serde_urlencoded::from_str::<Order>("order=Asc").is_err());
+        assert!(serde_urlencoded::from_str::<Option<Filter>>("topic=news").is_err());
+        assert!(serde_urlencoded::from_str::<(String, String)>("a=b").is_err());
+        assert!(serde_urlencoded::from_str::<Vec<(String, String)>>("a=b").is_ok());
     }
 }
