@@ -215,8 +215,8 @@ impl<'de> de::Deserializer<'de> for Value<'de> {
 pub(crate) enum Shape {
     /// A struct with these field names.
     Struct(&'static [&'static str]),
-    /// A tuple or tuple struct: a fixed number of values.
-    Positional,
+    /// A tuple or tuple struct of this many values.
+    Positional(usize),
     /// A sequence (`Vec<T>`): any number of values.
     Sequence,
     /// A single value.
@@ -265,8 +265,8 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
         Err(ParamError("probe".into()))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, _visitor: V) -> Result<V::Value, ParamError> {
-        *self.0 = Shape::Positional;
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, _visitor: V) -> Result<V::Value, ParamError> {
+        *self.0 = Shape::Positional(len);
         Err(ParamError("probe".into()))
     }
 
@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn probes_the_shape_of_a_type() {
         assert_eq!(probe::<Room>(), Shape::Struct(&["room", "id"]));
-        assert_eq!(probe::<(u32, String)>(), Shape::Positional);
+        assert_eq!(probe::<(u32, String)>(), Shape::Positional(2));
         assert_eq!(probe::<Vec<(String, String)>>(), Shape::Sequence);
         assert_eq!(probe::<Option<Room>>(), Shape::Single);
         assert_eq!(probe::<u32>(), Shape::Single);

@@ -9,8 +9,9 @@ use crate::connection::CloseCode;
 ///
 /// `T` can be a single value for a route with one param, a tuple or an
 /// array with one element per param (both counts checked at compile time,
-/// through the type, so an alias of a tuple is checked too), or a struct
-/// whose fields are named like the params (checked when the app starts). Values are
+/// through the type, so an alias of a tuple is checked too), a tuple struct
+/// (its count checked when the app starts), or a struct whose fields are
+/// named like the params (checked when the app starts). Values are
 /// percent-decoded; a value that does not parse (`/items/abc` into a `u32`)
 /// is answered with 400 and no connection opens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,6 +40,12 @@ impl<T: PathParams + Send + 'static> Extract for Path<T> {
                 }
                 Ok(())
             }
+            // A tuple struct: its count is only known here (a tuple's is checked at compile time).
+            Shape::Positional(n) if n != cx.params().len() => Err(format!(
+                "`Path<{}>` holds {n} values but the route has {} params: write one field per `{{param}}`, in order",
+                std::any::type_name::<T>(),
+                cx.params().len()
+            )),
             Shape::Single if cx.params().len() != 1 => Err(format!(
                 "`Path<{}>` takes one value but the route has {} params: use a tuple or a struct",
                 std::any::type_name::<T>(),
@@ -59,5 +66,29 @@ impl<T: PathParams + Send + 'static> Extract for Path<T> {
         T::deserialize(params)
             .map(Path)
             .map_err(|e| Rejection::close(CloseCode::Policy, format!("invalid path parameter: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::extract::state::StateMap;
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Ids(String, u32);
+
+    fn check<T: PathParams + Send + 'static>(params: &'static [&'static str]) -> Result<(), String> {
+        let state = StateMap::default();
+        <Path<T> as Extract>::check(&CheckCx { params, state: &state, has_auth: false })
+    }
+
+    #[test]
+    fn a_tuple_struct_needs_one_field_per_param_when_the_app_starts() {
+        assert!(check::<Ids>(&["room", "id"]).is_ok());
+        let err = check::<Ids>(&["room"]).err().unwrap_or_default();
+        assert!(err.contains("holds 2 values but the route has 1 params"), "{err}");
     }
 }

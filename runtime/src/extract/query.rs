@@ -28,7 +28,7 @@ impl<T: QueryParams + Send + 'static> Extract for Query<T> {
     fn check(cx: &CheckCx<'_>) -> Result<(), String> {
         let _ = cx;
         match probe::<T>() {
-            Shape::Single | Shape::Positional => Err(format!(
+            Shape::Single | Shape::Positional(_) => Err(format!(
                 "`Query<{}>` cannot hold a query string, which is `key=value` pairs: use a struct with one field \
                  per query parameter (with `#[derive(Deserialize)]`), or `HashMap<String, String>`",
                 std::any::type_name::<T>()
