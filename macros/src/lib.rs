@@ -3,9 +3,11 @@
 //!
 //! Every option key comes from one table, `wirehub_options::route_options!`
 //! ([`options`]). The macro parses the attribute ([`args`]), reads the handler's signature
-//! ([`handler`]), validates both into a `Route` ([`route`]) and generates code
-//! from it ([`expand`]). Errors point at the offending token and say what to
-//! write instead; on error the function is still emitted unchanged.
+//! ([`handler`]), validates both into a `Route` ([`route`], with the list
+//! options checked by `lists`) and generates code from it ([`expand`], with
+//! the assertions about argument types from `assertions`). Errors point at
+//! the offending token and say what to write instead; on error the function
+//! is still emitted unchanged.
 
 use proc_macro::TokenStream;
 
