@@ -114,11 +114,11 @@ pub(crate) fn route(route: &Route) -> TokenStream {
     }
 }
 
-/// The name of the constant holding the glue, `chat_ws_route`: named,
-/// because an unnamed constant is a syntax error where a handler cannot
-/// work (in an `impl`) that would hide the error saying so; readable,
-/// because a failed compile-time check names it ("evaluation of
-/// `chat_ws_route::_` failed").
+/// The name of the constant holding the glue, `chat_ws_route`. Named,
+/// because `const _` is refused inside an `impl`, where a handler cannot
+/// work: there the only error is then rustc's "cannot find function `chat`",
+/// on the handler's name. Readable, because a failed compile-time check
+/// names it ("evaluation of `chat_ws_route::_` failed").
 fn glue_name(route: &Route) -> proc_macro2::Ident {
     format_ident!("{}_ws_route", syn::ext::IdentExt::unraw(&route.handler.item.sig.ident))
 }
