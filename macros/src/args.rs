@@ -77,20 +77,29 @@ impl RouteArgs {
                     format!("expected an option `key = value`; valid options are {}", valid_keys()),
                 )
             })?;
-            let hint = Key::closest(&unknown.to_string())
-                .map(|k| format!("did you mean `{}`? ", k.spec().name))
-                .unwrap_or_default();
+            let closest = Key::closest(&unknown.to_string());
+            if let Some(meant) = closest {
+                self.options.misspelled(meant);
+            }
+            let hint = closest.map(|k| format!("did you mean `{}`? ", k.spec().name)).unwrap_or_default();
             self.errors
                 .push(unknown.span(), format!("unknown option `{unknown}`: {hint}valid options are {}", valid_keys()));
             skip_option(input);
             return Ok(());
         };
-        input.parse::<Token![=]>().map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`")))?;
-        let value = parse_value(input, &key, which.spec(), &mut self.errors)?;
-        if self.options.has(which) {
+        if self.options.written(which) {
             self.errors.push(key.span(), format!("duplicate option `{key}`: remove one of them"));
-        } else if let Some(value) = value {
-            self.options.insert(which, Set { key, value });
+            skip_option(input);
+            return Ok(());
+        }
+        // A key written with a bad value is still written: nothing else is
+        // said about it (no "`burst` needs `rate`" after a refused `rate`).
+        self.options.refuse(which);
+        input.parse::<Token![=]>().map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`")))?;
+        // The whole value when it is one token tree (a list's brackets).
+        let span = input.cursor().token_tree().map_or_else(|| input.span(), |(tree, _)| tree.span());
+        if let Some(value) = parse_value(input, &key, which.spec(), &mut self.errors)? {
+            self.options.insert(which, Set { key, value, span });
         }
         Ok(())
     }
@@ -116,27 +125,18 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, spec: &Spec, errors: &mut Er
             }
             let content;
             syn::bracketed!(content in input);
-            let items = content.parse_terminated(|p| p.parse::<LitStr>(), Token![,]).map_err(|e| expect(e.span()))?;
-            let items: Vec<LitStr> = items.into_iter().collect();
-            for item in &items {
-                if item.value().is_empty() || item.value().contains([',', ' ']) {
-                    errors.push(
-                        item.span(),
-                        format!(
-                            "invalid entry `\"{}\"` in `{key}`: write one token without spaces or commas",
-                            item.value()
-                        ),
-                    );
-                }
-            }
-            Some(Value::List(items))
+            parse_list(&content, key, spec, errors).map(Value::List)
         }
         Kind::Flag => Some(Value::Flag(input.parse::<LitBool>().map_err(|e| expect(e.span()))?.value)),
         Kind::Count | Kind::Count32 => {
             let lit: LitInt = input.parse().map_err(|e| expect(e.span()))?;
             let max = if spec.kind == Kind::Count32 { u64::from(u32::MAX) } else { usize::MAX as u64 };
             match lit.base10_parse::<u64>() {
-                Ok(n) if n > max => refuse(errors, lit.span(), format!("`{key}` must be at most {max}")),
+                Ok(n) if n > max => refuse(
+                    errors,
+                    lit.span(),
+                    format!("`{key}` must be at most {max}: write a smaller number, such as `{}`", spec.example),
+                ),
                 Ok(n) if n > 0 => Some(Value::Count(n)),
                 _ => refuse(
                     errors,
@@ -154,6 +154,41 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, spec: &Spec, errors: &mut Er
             }
         }
     })
+}
+
+/// The entries of a list option, `"a", "b"`; `None` (error recorded) when
+/// one is not a string literal or a `,` is missing. Every token of the list
+/// is consumed either way, so the options after it are still parsed.
+fn parse_list(content: ParseStream<'_>, key: &Ident, spec: &Spec, errors: &mut Errors) -> Option<Vec<LitStr>> {
+    let mut items = Vec::new();
+    let mut ok = true;
+    while !content.is_empty() && ok {
+        match content.parse::<LitStr>() {
+            Ok(item) => items.push(item),
+            Err(_) => {
+                let token: proc_macro2::TokenTree = match content.parse() {
+                    Ok(token) => token,
+                    Err(_) => break,
+                };
+                let text = crate::handler::as_written(&token.clone().into());
+                errors.push(
+                    token.span(),
+                    format!("the entries of `{key}` are string literals: write `\"{text}\"`, as in `{}`", spec.example),
+                );
+                ok = false;
+            }
+        }
+        if ok && !content.is_empty() {
+            if let Err(e) = content.parse::<Token![,]>() {
+                errors.push(e.span(), format!("expected `,` between the entries of `{key}`"));
+                ok = false;
+            }
+        }
+    }
+    while !content.is_empty() {
+        let _ = content.parse::<proc_macro2::TokenTree>();
+    }
+    ok.then_some(items)
 }
 
 /// The value of a string-literal option of `kind`, parsed once here.

@@ -1,11 +1,13 @@
 //! Codegen: a valid [`Route`] becomes the user's function, unchanged, plus a
-//! hidden `const _: () = { ... };` block holding the generated glue and the
+//! hidden `const <handler>_ws_route: () = { ... };` block holding the
+//! generated glue, the compile-time checks ([`crate::assertions`]) and the
 //! `inventory` submission. Nothing here validates.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 
+use crate::assertions::private_at;
 use crate::options::{Key, Value};
 use crate::route::Route;
 use crate::template::{Part, Segment};
@@ -31,10 +33,8 @@ pub(crate) fn route(route: &Route) -> TokenStream {
     });
     let kinds: Vec<_> =
         handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::KINDS)).collect();
-    // Evaluated at compile time, reported on the handler's name.
-    let kinds_check = quote_spanned! {name.span()=>
-        const __WIREHUB_TAKES_DATA: () = #private::Kinds::combine(&[#(#kinds),*]).must_take_data();
-    };
+    let message_kinds = crate::assertions::message_kinds(route);
+    let argument_types = crate::assertions::argument_types(route);
     let needs = handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::NEEDS));
     let output = &handler.output;
     let private_at_output = quote_spanned!(output.span()=> __wirehub_private);
@@ -58,14 +58,15 @@ pub(crate) fn route(route: &Route) -> TokenStream {
         Segment::Param(_) => quote!(#private::Segment::Param),
     });
     let hooks = hooks(&private, route);
+    let glue = glue_name(route);
     let option_fields = option_fields(&private, route);
 
     quote! {
         #item
 
         #[doc(hidden)]
-        #[allow(non_snake_case, clippy::all, clippy::pedantic)]
-        const _: () = {
+        #[allow(non_snake_case, non_upper_case_globals, dead_code, clippy::all, clippy::pedantic)]
+        const #glue: () = {
             use #private as __wirehub_private;
             fn __wirehub_check(
                 __wirehub_cx: &#private::CheckCx<'_>,
@@ -81,7 +82,8 @@ pub(crate) fn route(route: &Route) -> TokenStream {
                 ::core::result::Result::Ok(())
             }
 
-            #kinds_check
+            #message_kinds
+            #argument_types
 
             fn __wirehub_serve(__wirehub_setup: #private::Setup) {
                 #serve_call
@@ -110,6 +112,15 @@ pub(crate) fn route(route: &Route) -> TokenStream {
             }
         };
     }
+}
+
+/// The name of the constant holding the glue, `chat_ws_route`. Named,
+/// because `const _` is refused inside an `impl`, where a handler cannot
+/// work: there the only error is then rustc's "cannot find function `chat`",
+/// on the handler's name. Readable, because a failed compile-time check
+/// names it ("evaluation of `chat_ws_route::_` failed").
+fn glue_name(route: &Route) -> proc_macro2::Ident {
+    format_ident!("{}_ws_route", syn::ext::IdentExt::unraw(&route.handler.item.sig.ident))
 }
 
 /// `field: Some(value)` for every option that was written; the runtime's
@@ -156,24 +167,34 @@ fn hook_wrapper(key: Key) -> proc_macro2::Ident {
 /// spanned on the user's paths so a wrong signature is reported there.
 fn hooks(private: &TokenStream, route: &Route) -> TokenStream {
     let mut items = TokenStream::new();
+    // Called through probes that name the fix for a hook borrowing its
+    // arguments (rustc would advise a closure, which the option does not take).
     if let Some(path) = route.options.hook(Key::on_open) {
-        let hooks_at = quote_spanned!(path.span()=> __wirehub_private::hooks);
+        let private_at_path = private_at(path.span());
+        let probe = quote_spanned!(path.span()=> (&&#private_at_path::checks::HookProbe(#path)));
         let name = hook_wrapper(Key::on_open);
         items.extend(quote_spanned! {path.span()=>
             fn #name(conn: #private::Conn) -> #private::BoxFuture<'static, ()> {
-                #hooks_at::on_open(#path, conn)
+                #[allow(unused_imports)]
+                use __wirehub_private::checks::{OnOpenBorrowsConn as _, OnOpenHook as _};
+                #probe.on_open(conn)
             }
         });
     }
     if let Some(path) = route.options.hook(Key::on_close) {
-        let hooks_at = quote_spanned!(path.span()=> __wirehub_private::hooks);
+        let private_at_path = private_at(path.span());
+        let probe = quote_spanned!(path.span()=> (&&#private_at_path::checks::HookProbe(#path)));
         let name = hook_wrapper(Key::on_close);
         items.extend(quote_spanned! {path.span()=>
             fn #name(
                 conn: #private::Conn,
                 reason: #private::CloseReason,
             ) -> #private::BoxFuture<'static, ()> {
-                #hooks_at::on_close(#path, conn, reason)
+                #[allow(unused_imports)]
+                use __wirehub_private::checks::{
+                    OnCloseBorrowsBoth as _, OnCloseBorrowsConn as _, OnCloseBorrowsReason as _, OnCloseHook as _,
+                };
+                #probe.on_close(conn, reason)
             }
         });
     }
@@ -199,6 +220,11 @@ fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> To
         (&&__wirehub_private::AuthWrap::new(#path(__wirehub_hs))).auth_output()
     };
     let name = hook_wrapper(Key::auth);
+    // On the validator's path: its identity type must be `Send + Sync`.
+    let private_at_path = private_at(path.span());
+    let shared_identity = quote_spanned! {path.span()=>
+        #private_at_path::checks::identity(__wirehub_identity, __wirehub_principal)
+    };
     quote! {
         fn #name(
             __wirehub_hs: &#private::Handshake,
@@ -220,7 +246,7 @@ fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> To
                 };
                 #(#same_type)*
                 let __wirehub_principal = (&&#private::PrincipalProbe(&__wirehub_identity)).principal_key();
-                ::core::result::Result::Ok(#private::Identity::new(__wirehub_identity, __wirehub_principal))
+                ::core::result::Result::Ok(#shared_identity)
             })
         }
     }

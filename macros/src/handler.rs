@@ -11,6 +11,8 @@ pub(crate) struct HandlerFn {
     pub(crate) item: ItemFn,
     /// The argument types, in order.
     pub(crate) args: Vec<Type>,
+    /// Each argument as written, `pattern: Type`, for messages.
+    pub(crate) written: Vec<String>,
     /// The return type (`()` when there is none).
     pub(crate) output: Type,
 }
@@ -48,6 +50,7 @@ impl HandlerFn {
             errors.add(syn::Error::new_spanned(variadic, "`#[ws_route]` handlers cannot be variadic"));
         }
         let mut args = Vec::new();
+        let mut written = Vec::new();
         for input in &sig.inputs {
             match input {
                 FnArg::Receiver(receiver) => errors.add(syn::Error::new_spanned(
@@ -68,6 +71,7 @@ impl HandlerFn {
                         ));
                     }
                     args.push((*pat.ty).clone());
+                    written.push(as_written(&quote::quote!(#pat)));
                 }
             }
         }
@@ -75,7 +79,7 @@ impl HandlerFn {
             ReturnType::Default => syn::parse_quote!(()),
             ReturnType::Type(_, ty) => (**ty).clone(),
         };
-        HandlerFn { item, args, output }
+        HandlerFn { item, args, written, output }
     }
 }
 
@@ -93,17 +97,59 @@ pub(crate) fn auth_identity(ty: &Type) -> Option<&Type> {
     }
 }
 
-/// If `ty` is written `Path<(A, B, ...)>` (any path ending in `Path`), the
-/// tuple's element types.
-pub(crate) fn path_tuple(ty: &Type) -> Option<&syn::TypeTuple> {
-    let Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
-    if last.ident != "Path" {
-        return None;
+/// Tokens as a person would write them, for messages: `text: String`,
+/// `Path((room, id)): Path<(String, u32)>` (a token stream prints with a
+/// space between every two tokens).
+pub(crate) fn as_written(tokens: &proc_macro2::TokenStream) -> String {
+    use proc_macro2::{Delimiter, TokenTree};
+    let mut out = String::new();
+    // Whether the previous token glues to what follows (`<`, `&`, `::`, an opening delimiter).
+    let mut glue = true;
+    for token in tokens.clone() {
+        let text = match &token {
+            TokenTree::Group(g) => {
+                let (open, close) = match g.delimiter() {
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::Brace => ("{ ", " }"),
+                    Delimiter::None => ("", ""),
+                };
+                format!("{open}{}{close}", as_written(&g.stream()))
+            }
+            other => other.to_string(),
+        };
+        let punct = match &token {
+            TokenTree::Punct(p) => Some((p.as_char(), p.spacing())),
+            _ => None,
+        };
+        let tight_before = matches!(punct, Some((',' | '<' | '>' | ';' | '.' | ':', _)))
+            || matches!(&token, TokenTree::Group(g) if g.delimiter() != Delimiter::Brace && !out.ends_with(": "));
+        if !glue && !tight_before {
+            out.push(' ');
+        }
+        out.push_str(&text);
+        glue = matches!(punct, Some(('<' | '&' | '\'', _)) | Some((_, proc_macro2::Spacing::Joint)))
+            || matches!(punct, Some((':', _)) if out.ends_with("::"));
     }
-    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-    match args.args.first()? {
-        GenericArgument::Type(Type::Tuple(t)) if !t.elems.is_empty() => Some(t),
-        _ => None,
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_written;
+
+    #[test]
+    fn arguments_print_as_written() {
+        let cases: [(proc_macro2::TokenStream, &str); 6] = [
+            (quote::quote!(text: String), "text: String"),
+            (quote::quote!(Path((room, id)): Path<(String, u32)>), "Path((room, id)): Path<(String, u32)>"),
+            (quote::quote!(data: bytes::Bytes), "data: bytes::Bytes"),
+            (quote::quote!(v: Vec<Vec<u8>>), "v: Vec<Vec<u8>>"),
+            (quote::quote!(s: &'static str), "s: &'static str"),
+            (quote::quote!(Path([x, y]): Path<[u32; 2]>), "Path([x, y]): Path<[u32; 2]>"),
+        ];
+        for (tokens, want) in cases {
+            assert_eq!(as_written(&tokens), want);
+        }
     }
 }

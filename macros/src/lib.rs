@@ -3,16 +3,20 @@
 //!
 //! Every option key comes from one table, `wirehub_options::route_options!`
 //! ([`options`]). The macro parses the attribute ([`args`]), reads the handler's signature
-//! ([`handler`]), validates both into a `Route` ([`route`]) and generates code
-//! from it ([`expand`]). Errors point at the offending token and say what to
-//! write instead; on error the function is still emitted unchanged.
+//! ([`handler`]), validates both into a `Route` ([`route`], with the list
+//! options checked by `lists`) and generates code from it ([`expand`], with
+//! the assertions about argument types from `assertions`). Errors point at
+//! the offending token and say what to write instead; on error the function
+//! is still emitted unchanged.
 
 use proc_macro::TokenStream;
 
 mod args;
+mod assertions;
 mod errors;
 mod expand;
 mod handler;
+mod lists;
 mod lit;
 mod options;
 mod pipeline;
@@ -20,6 +24,19 @@ mod pipeline;
 mod props;
 mod route;
 mod template;
+
+/// The rustdoc words of a rule of the option table.
+macro_rules! rule_doc {
+    (Requires, $other:ident) => {
+        concat!(" (needs `", stringify!($other), "`)")
+    };
+    (UnlessOff, $other:ident) => {
+        concat!(" (not with `", stringify!($other), " = \"off\"`)")
+    };
+    (AtMost, $other:ident) => {
+        concat!(" (at most `", stringify!($other), "`)")
+    };
+}
 
 /// Generates `ws_route` with the Options table of its rustdoc made from the
 /// option table, so the reference cannot drift from what the macro accepts.
@@ -29,7 +46,7 @@ macro_rules! ws_route_with_docs {
         takes: $takes:literal,
         meaning: $meaning:literal,
         default: $default:literal,
-        requires: [$($required:ident),*]
+        rules: [$($rule:ident($other:ident)),*]
     }),* $(,)?) => {
         /// Declares a WebSocket route served by `wirehub::App`.
         ///
@@ -46,16 +63,17 @@ macro_rules! ws_route_with_docs {
         /// # Options
         ///
         /// Every literal is checked at compile time; a mistake is a compile error on
-        /// the offending token that says what to write. An option that is not
-        /// written takes the app's default where the app has one (the
-        /// `wirehub::Config` field of the same name), else the default below.
+        /// the offending token that says what to write. So is an option that would
+        /// do nothing (the notes in parentheses). An option that is not written
+        /// takes the app's default where the app has one (the `wirehub::Config`
+        /// field of the same name), else the default below.
         ///
         /// | key | value | meaning | default |
         /// |---|---|---|---|
         $(
             #[doc = concat!(
                 "| `", stringify!($key), "` | `", $example, "`: ", $takes, " | ", $meaning,
-                $(" (needs `", stringify!($required), "`)",)* " | ", $default, " |"
+                $(rule_doc!($rule, $other),)* " | ", $default, " |"
             )]
         )*
         /// | `crate` | `::my_wirehub` | where the `wirehub` crate is, if renamed | `::wirehub` |
@@ -66,11 +84,17 @@ macro_rules! ws_route_with_docs {
         /// (`wirehub::Extract`) in any order and whose return type implements
         /// `wirehub::IntoReply`. See `wirehub::extract` and `wirehub::reply`.
         ///
+        /// # Compile-time checks
+        ///
+        #[doc = include_str!("compile_checks.md")]
+        ///
         /// # Generated items
         ///
-        /// The function itself, unchanged, and a hidden `const _: () = { ... };`
-        /// holding the extraction glue and a `wirehub::__private::RouteDef`
-        /// submitted to `inventory`. Set `WIREHUB_MACROS_DEBUG=1` to print the expansion.
+        /// The function itself, unchanged, and a hidden constant named after it,
+        /// `const <handler>_ws_route: () = { ... };`, holding the extraction glue,
+        /// the assertions about the argument types (`wirehub::checks`) and a
+        /// `wirehub::__private::RouteDef` submitted to `inventory`. Set
+        /// `WIREHUB_MACROS_DEBUG=1` to print the expansion.
         #[proc_macro_attribute]
         pub fn ws_route(attr: TokenStream, item: TokenStream) -> TokenStream {
             pipeline::expand(attr.into(), item.into()).into()

@@ -1,7 +1,7 @@
 //! The option table's macro side: every key of `#[ws_route]` comes from
 //! [`wirehub_options::route_options!`], which yields the custom keywords, the
 //! [`Key`] enum, each key's [`Spec`] (how its value parses, what messages
-//! say about it, which options it needs) and the typed model [`Options`].
+//! say about it, when it does nothing) and the typed model [`Options`].
 //! Nothing here names an option by hand.
 
 use proc_macro2::Span;
@@ -46,15 +46,27 @@ pub(crate) struct Spec {
     pub(crate) example: &'static str,
     /// What the value is, for "`key` takes ..." messages.
     pub(crate) takes: &'static str,
-    /// Options that must be written too, or this one does nothing.
-    pub(crate) requires: &'static [Key],
+    /// When this option does nothing (the table's rules column).
+    pub(crate) rules: &'static [Rule],
+}
+
+/// A rule of the option table: when writing an option is a mistake
+/// because it would do nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rule {
+    /// The other option must be written too, and not `"off"`.
+    Requires(Key),
+    /// With the other option `"off"`, this one does nothing.
+    UnlessOff(Key),
+    /// A count above the other option's never applies.
+    AtMost(Key),
 }
 
 macro_rules! macro_side {
     ($($key:ident : $kind:ident {
         example: $example:literal,
         takes: $takes:literal,
-        requires: [$($required:ident),*]
+        rules: [$($rule:ident($other:ident)),*]
     }),* $(,)?) => {
         mod kw {
             $(syn::custom_keyword!($key);)*
@@ -72,7 +84,7 @@ macro_rules! macro_side {
             kind: Kind::$kind,
             example: $example,
             takes: $takes,
-            requires: &[$(Key::$required),*],
+            rules: &[$(Rule::$rule(Key::$other)),*],
         }),*];
 
         impl Key {
@@ -142,45 +154,83 @@ pub(crate) enum Value {
     Rate(u32, u64),
 }
 
-/// One option as written: its key (for spans) and value.
+/// One option as written: its key and value, and where the value is.
 #[derive(Debug, Clone)]
 pub(crate) struct Set {
     pub(crate) key: Ident,
     pub(crate) value: Value,
+    /// The value's first token (the whole list for a list).
+    pub(crate) span: Span,
 }
 
-/// The options written in one attribute, at most one value per key.
+impl Set {
+    /// `"off"`, for an option that takes it.
+    pub(crate) fn is_off(&self) -> bool {
+        matches!(self.value, Value::Millis(0))
+    }
+}
+
+/// The options written in one attribute, at most one value per key, and
+/// the keys written with a value that was refused (an error was reported,
+/// so nothing else is said about them).
 #[derive(Debug)]
-pub(crate) struct Options(Vec<Option<Set>>);
+pub(crate) struct Options {
+    sets: Vec<Option<Set>>,
+    refused: Vec<bool>,
+    /// Keys an unknown option was probably meant to be (`rte` for `rate`).
+    misspelled: Vec<bool>,
+}
 
 impl Default for Options {
     fn default() -> Self {
-        Options(vec![None; Key::ALL.len()])
+        let none = vec![false; Key::ALL.len()];
+        Options { sets: vec![None; Key::ALL.len()], refused: none.clone(), misspelled: none }
     }
 }
 
 impl Options {
     pub(crate) fn get(&self, key: Key) -> Option<&Set> {
-        self.0[key as usize].as_ref()
+        self.sets[key as usize].as_ref()
     }
 
     pub(crate) fn has(&self, key: Key) -> bool {
         self.get(key).is_some()
     }
 
+    /// Whether `key` was written, with a valid value or not.
+    pub(crate) fn written(&self, key: Key) -> bool {
+        self.has(key) || self.refused[key as usize]
+    }
+
     /// Stores `set`; `false` (nothing stored) when the key was already written.
     pub(crate) fn insert(&mut self, key: Key, set: Set) -> bool {
-        let slot = &mut self.0[key as usize];
+        let slot = &mut self.sets[key as usize];
         slot.is_none() && slot.replace(set).is_none()
     }
 
+    /// Records that `key` was written with a value that was refused.
+    pub(crate) fn refuse(&mut self, key: Key) {
+        self.refused[key as usize] = true;
+    }
+
+    /// Records that an unknown option was probably `key`, misspelled.
+    pub(crate) fn misspelled(&mut self, key: Key) {
+        self.misspelled[key as usize] = true;
+    }
+
+    /// Whether `key` was written, or an unknown option probably meant it:
+    /// either way it has an error, and nothing else is said about it.
+    pub(crate) fn meant(&self, key: Key) -> bool {
+        self.written(key) || self.misspelled[key as usize]
+    }
+
     pub(crate) fn remove(&mut self, key: Key) -> Option<Set> {
-        self.0[key as usize].take()
+        self.sets[key as usize].take()
     }
 
     /// The written options, in table order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, &Set)> {
-        Key::ALL.iter().zip(&self.0).filter_map(|(key, set)| set.as_ref().map(|set| (*key, set)))
+        Key::ALL.iter().zip(&self.sets).filter_map(|(key, set)| set.as_ref().map(|set| (*key, set)))
     }
 
     /// The path of a hook option (`on_open`, `on_close`, `auth`).
@@ -236,10 +286,14 @@ mod tests {
     }
 
     #[test]
-    fn requirements_name_other_keys() {
+    fn rules_name_other_keys() {
         for key in Key::ALL {
-            assert!(!key.spec().requires.contains(key), "{} requires itself", key.spec().name);
+            for rule in key.spec().rules {
+                let (Rule::Requires(other) | Rule::UnlessOff(other) | Rule::AtMost(other)) = rule;
+                assert_ne!(other, key, "{} has a rule about itself", key.spec().name);
+            }
         }
-        assert_eq!(Key::burst.spec().requires, &[Key::rate]);
+        assert_eq!(Key::burst.spec().rules, &[Rule::Requires(Key::rate)]);
+        assert_eq!(Key::heartbeat_timeout.spec().rules, &[Rule::UnlessOff(Key::heartbeat)]);
     }
 }

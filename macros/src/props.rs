@@ -182,10 +182,13 @@ proptest! {
 
 // ---------------------------------------------------------------- template
 
-/// A static segment: any non-empty text without `/`, `{`, `}`, `?`, `#` or space.
+/// A static segment: printable ASCII without `/`, `{`, `}`, `?`, `#`, space
+/// or what clients percent-encode, not starting with `:` or `*` (other
+/// frameworks' parameters).
 fn static_segment() -> impl Strategy<Value = String> {
-    prop::collection::vec(any::<char>().prop_filter("reserved", |c| !"/{}?# ".contains(*c)), 1..8)
+    prop::collection::vec(prop::char::range('!', '~').prop_filter("reserved", |c| !"/{}?#\"<>`".contains(*c)), 1..8)
         .prop_map(String::from_iter)
+        .prop_filter("parameter syntax", |s| !s.starts_with([':', '*']))
 }
 
 fn ident() -> impl Strategy<Value = String> {
@@ -355,6 +358,10 @@ fn every_kind_of_rejection_suggests_what_to_write() {
             path("/a//b"),
             path("/a?b"),
             path("/a b"),
+            path("/users/:id"),
+            path("/files/*rest"),
+            path("/files/*"),
+            path("/café"),
             path("/chat/{room"),
             path("/chat/{9"),
             path("/chat/{}"),

@@ -1,13 +1,13 @@
 //! Validation: [`RouteArgs`] + [`HandlerFn`] become a [`Route`], the model
 //! codegen works from. A `Route` that exists is valid.
 
-use syn::spanned::Spanned;
 use syn::LitStr;
 
 use crate::args::RouteArgs;
 use crate::errors::Errors;
-use crate::handler::{auth_identity, path_tuple, HandlerFn};
-use crate::options::{span_of, Key, Options, Value};
+use crate::handler::HandlerFn;
+use crate::lists::{check_origin, check_protocol, empty_list};
+use crate::options::{span_of, Key, Options, Rule, Set, Value};
 use crate::template::{parse_path, parse_room, Part, Segment};
 
 /// A validated route.
@@ -41,6 +41,12 @@ impl Route {
         let params: Vec<String> =
             segments.iter().filter_map(|s| if let Segment::Param(p) = s { Some(p.clone()) } else { None }).collect();
 
+        if path_ok {
+            check_other_routes(&handler, &path, &segments, errors);
+        }
+        check_rules(&options, errors);
+        check_list(&options, Key::origins, check_origin, errors);
+        check_list(&options, Key::protocols, check_protocol, errors);
         let room = match options.remove(Key::broadcast).map(|set| set.value) {
             // With a broken path the params are unknown: report the path only.
             Some(Value::Room(lit)) => match parse_room(&lit.value(), &params, &path.value()) {
@@ -54,109 +60,114 @@ impl Route {
             },
             _ => None,
         };
-        if let Some(Value::List(list)) = options.get(Key::origins).map(|set| &set.value) {
-            // Empty entries and spaces were reported while parsing.
-            for item in list.iter().filter(|i| !i.value().is_empty() && !i.value().contains([',', ' '])) {
-                if let Err(message) = check_origin(&item.value()) {
-                    errors.push(item.span(), message);
-                }
-            }
-        }
-        check_requirements(&options, room.is_some(), errors);
-        let has_auth = options.has(Key::auth);
-        for ty in &handler.args {
-            if auth_identity(ty).is_some() && !has_auth {
-                errors.push(
-                    ty.span(),
-                    "`Auth<..>` needs `auth = validator` on the route: add `auth = my_validator` to `#[ws_route]`",
-                );
-            }
-        }
         // Every argument: an alias of `Auth<T>` is checked like `Auth<T>`.
-        let auth_types = if has_auth { handler.args.clone() } else { Vec::new() };
-        check_path_tuples(&handler, &params, &path, errors);
+        let auth_types = if options.has(Key::auth) { handler.args.clone() } else { Vec::new() };
 
         let krate = krate.unwrap_or_else(|| syn::parse_quote!(::wirehub));
         errors.is_empty().then_some(Route { krate, path, segments, params, handler, options, room, auth_types })
     }
 }
 
-/// The table's `requires` column: an option written without the options it
-/// needs does nothing, so it is an error naming what to add.
-fn check_requirements(options: &Options, has_room: bool, errors: &mut Errors) {
-    // `exclude_sender = false` says what is true anyway: nothing to need.
+/// The table's rules column: an option that would do nothing is an error
+/// naming what to add or remove. One error per option, and none about an
+/// option whose value was refused (it has its own error already).
+fn check_rules(options: &Options, errors: &mut Errors) {
+    // `exclude_sender = false` says what is true anyway: nothing to check.
     for (key, set) in options.iter().filter(|(_, set)| !matches!(set.value, Value::Flag(false))) {
-        let missing = key.spec().requires.iter().find(|needed| match needed {
-            Key::broadcast => !has_room,
-            other => !options.has(**other),
-        });
-        if let Some(needed) = missing {
-            let needed = needed.spec();
-            errors.push(
-                span_of(set),
-                format!(
-                    "`{}` needs `{}`: add `{} = {}`, or remove `{}`",
-                    key.spec().name,
-                    needed.name,
-                    needed.name,
-                    needed.example,
-                    key.spec().name
-                ),
-            );
+        if let Some((span, message)) = key.spec().rules.iter().find_map(|rule| broken_rule(options, key, set, *rule)) {
+            errors.push(span, message);
         }
     }
 }
 
-/// An `origins` entry is `"*"`, `"*.example.com"` (any subdomain), or an
-/// origin as browsers send it: `scheme://host[:port]`, nothing after.
-fn check_origin(entry: &str) -> Result<(), String> {
-    // `null`: what sandboxed iframes and `file://` pages send.
-    if entry == "*" || entry == "null" {
-        return Ok(());
-    }
-    if let Some(suffix) = entry.strip_prefix("*.") {
-        return match suffix.is_empty() || suffix.contains(['/', ':', '*']) {
-            true => Err(format!(
-                "invalid origin pattern `\"{entry}\"`: write a domain after `*.`, such as `\"*.example.com\"`"
-            )),
-            false => Ok(()),
-        };
-    }
-    let Some((scheme, rest)) = entry.split_once("://") else {
-        let host = entry.trim_end_matches('/');
-        return Err(format!(
-            "origin `\"{entry}\"` has no scheme and would never match: browsers send `scheme://host[:port]`, \
-             write `\"https://{host}\"`"
-        ));
-    };
-    let host_ok = !rest.is_empty() && !rest.contains(['/', '?', '#', '*', ' ']);
-    match (scheme.is_empty(), host_ok) {
-        (false, true) => Ok(()),
-        _ => Err(format!(
-            "invalid origin `\"{entry}\"`: write `scheme://host[:port]` with no path, such as `\"https://app.example.com\"`"
+/// What is wrong with `key = set` under `rule`, if anything, and where.
+fn broken_rule(options: &Options, key: Key, set: &Set, rule: Rule) -> Option<(proc_macro2::Span, String)> {
+    let name = key.spec().name;
+    let (Rule::Requires(other) | Rule::UnlessOff(other) | Rule::AtMost(other)) = rule;
+    let (other_name, example) = (other.spec().name, other.spec().example);
+    let other_set = options.get(other);
+    match rule {
+        Rule::Requires(_) if !options.meant(other) => Some((
+            span_of(set),
+            format!("`{name}` needs `{other_name}`: add `{other_name} = {example}`, or remove `{name}`"),
         )),
+        Rule::Requires(_) | Rule::UnlessOff(_) if other_set.is_some_and(Set::is_off) => Some((
+            span_of(set),
+            format!(
+                "`{name}` does nothing with `{other_name} = \"off\"`: remove `{name}`, or set `{other_name}` to a \
+                 duration such as `{example}`"
+            ),
+        )),
+        Rule::AtMost(_) => match (&set.value, other_set.map(|o| &o.value)) {
+            (Value::Count(n), Some(Value::Count(max))) if n > max => Some((
+                set.span,
+                format!(
+                    "`{name} = {n}` is above `{other_name} = {max}` and would never apply: write at most `{max}`, \
+                     or remove `{name}`"
+                ),
+            )),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
-/// A `Path<(A, B)>` must have one element per `{param}`.
-fn check_path_tuples(handler: &HandlerFn, params: &[String], path: &LitStr, errors: &mut Errors) {
-    for ty in &handler.args {
-        let Some(tuple) = path_tuple(ty) else { continue };
-        let n = tuple.elems.len();
-        if n != params.len() {
-            let have = match params.len() {
-                0 => "no parameters".to_owned(),
-                1 => "1 parameter".to_owned(),
-                k => format!("{k} parameters"),
-            };
+/// The entries of a list option: not empty, each valid, none twice.
+fn check_list(options: &Options, key: Key, check: fn(&str) -> Result<(), String>, errors: &mut Errors) {
+    let Some(set) = options.get(key) else { return };
+    let Value::List(items) = &set.value else { return };
+    if items.is_empty() {
+        errors.push(set.span, empty_list(key.spec().name));
+    }
+    for (i, item) in items.iter().enumerate() {
+        let value = item.value();
+        if let Err(message) = check(&value) {
+            errors.push(item.span(), message);
+        } else if items[..i].iter().any(|earlier| earlier.value() == value) {
             errors.push(
-                tuple.span(),
-                format!(
-                    "`Path` has {n} element{} but `\"{}\"` has {have}: write one element per `{{param}}`, in order",
-                    if n == 1 { "" } else { "s" },
-                    path.value()
-                ),
+                item.span(),
+                format!("duplicate entry `\"{value}\"` in `{}`: remove one of them", key.spec().name),
             );
         }
+    }
+}
+
+/// Another `#[ws_route]` on the same function (it would expand after this
+/// one): the same route twice would stop the app at startup, and one
+/// function serves one route.
+fn check_other_routes(handler: &HandlerFn, path: &LitStr, segments: &[Segment], errors: &mut Errors) {
+    let same_route = |other: &[Segment]| {
+        other.len() == segments.len()
+            && other.iter().zip(segments).all(|pair| match pair {
+                (Segment::Static(a), Segment::Static(b)) => a == b,
+                (Segment::Param(_), Segment::Param(_)) => true,
+                _ => false,
+            })
+    };
+    let name = &handler.item.sig.ident;
+    for attr in &handler.item.attrs {
+        if attr.path().segments.last().is_none_or(|s| s.ident != "ws_route") {
+            continue;
+        }
+        let other = attr.parse_args_with(|input: syn::parse::ParseStream<'_>| {
+            let lit: LitStr = input.parse()?;
+            let _: proc_macro2::TokenStream = input.parse()?;
+            Ok(lit)
+        });
+        let message = match other {
+            Ok(other) if parse_path(&other.value()).is_ok_and(|other| same_route(&other)) => format!(
+                "`\"{}\"` is already the route of `{name}` (as `\"{}\"`): remove this `#[ws_route]`",
+                other.value(),
+                path.value()
+            ),
+            Ok(other) => format!(
+                "`{name}` already has `#[ws_route(\"{}\")]`: a function serves one route; serve `\"{}\"` \
+                 from another handler that calls `{name}`",
+                path.value(),
+                other.value()
+            ),
+            Err(_) => format!("`{name}` already has `#[ws_route(\"{}\")]`: remove this one", path.value()),
+        };
+        errors.add(syn::Error::new_spanned(attr, message));
     }
 }

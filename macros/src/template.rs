@@ -81,6 +81,27 @@ fn parse_segment(path: &str, raw: &str) -> Result<Segment, String> {
             "malformed path parameter `{raw}` in `\"{path}\"`: a parameter takes a whole segment, written `{{name}}`, such as `/chat/{{room}}`"
         ));
     }
+    // `:id` (Express, actix), `*rest` and `*` (catch-alls): other frameworks'
+    // parameters, which would be matched as literal text here.
+    if let Some(name) = foreign_param(raw) {
+        let fixed = fix_foreign_params(path);
+        let what = match raw.starts_with(':') {
+            true => format!("`{raw}` in `\"{path}\"` is another framework's parameter syntax"),
+            false => format!(
+                "catch-all `{raw}` in `\"{path}\"` is not supported: a `{{name}}` parameter matches one segment"
+            ),
+        };
+        return Err(format!("{what}; write `{{{name}}}`, as in `\"{fixed}\"`"));
+    }
+    // Clients percent-encode these, and static segments match the request as sent.
+    if raw.chars().any(needs_encoding) {
+        let fixed: String = path.chars().map(percent_encode).collect();
+        return Err(format!(
+            "path `\"{path}\"` contains `{}`, which clients send percent-encoded, so it would never match: \
+             write `\"{fixed}\"`",
+            raw.chars().filter(|c| needs_encoding(*c)).collect::<String>()
+        ));
+    }
     Ok(Segment::Static(raw.to_owned()))
 }
 
@@ -127,6 +148,38 @@ pub(crate) fn parse_room(template: &str, params: &[String], path: &str) -> Resul
     Ok(parts)
 }
 
+/// The name to suggest for a `:name`, `*name` or `*` segment.
+fn foreign_param(raw: &str) -> Option<&str> {
+    match raw.strip_prefix(':').or_else(|| raw.strip_prefix('*')) {
+        Some("") if raw == "*" => Some("rest"),
+        Some(name) if is_ident(name) => Some(name),
+        _ => None,
+    }
+}
+
+/// `path` with every `:name`, `*name` and `*` segment written `{name}`.
+fn fix_foreign_params(path: &str) -> String {
+    path.split('/')
+        .map(|segment| foreign_param(segment).map_or_else(|| segment.to_owned(), |name| format!("{{{name}}}")))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Characters a client percent-encodes in a path: non-ASCII, controls,
+/// `"`, `<`, `>` and `` ` `` (`?`, `#`, `{`, `}` and space are refused before).
+fn needs_encoding(c: char) -> bool {
+    !c.is_ascii() || c.is_ascii_control() || matches!(c, '"' | '<' | '>' | '`')
+}
+
+/// `c` as a client sends it in a path: itself, or its UTF-8 bytes as `%XX`.
+fn percent_encode(c: char) -> String {
+    if !needs_encoding(c) {
+        return c.to_string();
+    }
+    let mut buf = [0; 4];
+    c.encode_utf8(&mut buf).bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
@@ -153,6 +206,7 @@ mod tests {
             ("/echo", vec![st("echo")]),
             ("/chat/{room}", vec![st("chat"), pa("room")]),
             ("/a/{x}/b/{y_2}", vec![st("a"), pa("x"), st("b"), pa("y_2")]),
+            ("/v1:batch/a*b/caf%C3%A9", vec![st("v1:batch"), st("a*b"), st("caf%C3%A9")]),
         ];
         for (path, want) in ok {
             assert_eq!(parse_path(path).as_ref(), Ok(want), "{path}");
@@ -168,6 +222,12 @@ mod tests {
             ("/a//b", "empty segment"),
             ("/a/", "empty segment"),
             ("/a?b", "query"),
+            ("/users/:id", "`{id}`, as in `\"/users/{id}\"`"),
+            ("/files/*rest", "`{rest}`"),
+            ("/files/*", "`\"/files/{rest}\"`"),
+            ("/a/:x/*y", "`\"/a/{x}/{y}\"`"),
+            ("/café", "`\"/caf%C3%A9\"`"),
+            ("/a\"b", "`\"/a%22b\"`"),
         ];
         for (path, fragment) in bad {
             let err = parse_path(path).err().unwrap_or_default();

@@ -27,11 +27,17 @@
 //! | `takes` | macro, docs | what the value is (units, signature) |
 //! | `meaning` | docs | what the option does |
 //! | `default` | docs | the default, in words |
-//! | `requires` | macro | options that must be written too, or this one does nothing |
+//! | `rules` | macro, docs | when this option does nothing, so writing it is an error (below) |
 //! | `runtime` | runtime | the value's type in `RouteOptions` (each field is an `Option` of it) |
 //! | `app` | runtime | `[Type = default]`: a `Config` field of that type sets the app-wide default; `[]`: route only |
 //! | `resolve` | runtime | `|route, app|` (`app` is `()` for route-only options): the value the runtime uses |
 //! | `resolved` | runtime | the type of that value |
+//!
+//! Rules, the one list of option combinations that do nothing:
+//!
+//! - `Requires(other)`: `other` must be written too, and not `"off"`;
+//! - `UnlessOff(other)`: with `other = "off"` this option does nothing;
+//! - `AtMost(other)`: a count above `other`'s never applies.
 //!
 //! The `runtime`, `app` and `resolve` columns are tokens interpreted in the
 //! `wirehub` crate, where `Duration`, `OnFull`, `Origins`, `Rate`,
@@ -44,8 +50,8 @@
 ///
 /// | view | row | used by |
 /// |---|---|---|
-/// | `parse` | `key: Kind { example, takes, requires: [..] }` | the macro's keywords, parser and rules |
-/// | `docs` | `key: Kind { example, takes, meaning, default, requires: [..] }` | the rustdoc of `#[ws_route]` |
+/// | `parse` | `key: Kind { example, takes, rules: [..] }` | the macro's keywords, parser and rules |
+/// | `docs` | `key: Kind { example, takes, meaning, default, rules: [..] }` | the rustdoc of `#[ws_route]` |
 /// | `route_options` | `key { example, meaning, runtime: Type }` | `RouteOptions` (what the macro emits) |
 /// | `config` | `key { meaning, default, app: [Type = default] }` | `Config`'s app-wide defaults |
 /// | `resolve` | `key { app: [Type], resolve: |route, app| .. }` | resolving a route's options |
@@ -71,7 +77,7 @@ macro_rules! route_options {
                 takes: "a size literal (`B`, `KiB`, `MiB`, `GiB`; `KB`, `MB`, `GB` are powers of 1000)",
                 meaning: "largest message (and frame) accepted; a bigger one closes with 1009",
                 default: "1 MiB",
-                requires: [],
+                rules: [],
                 runtime: usize,
                 app: [usize = 1 << 20],
                 resolve: |route: Option<usize>, app| route.unwrap_or(app),
@@ -82,7 +88,7 @@ macro_rules! route_options {
                 takes: "a duration literal (`ms`, `s`, `m`, `h`), or `\"off\"`",
                 meaning: "close (1000) a connection that sent no data message for this long; `\"off\"` turns off an app-wide one",
                 default: "off",
-                requires: [],
+                rules: [],
                 runtime: Duration,
                 app: [Option<Duration> = None],
                 resolve: |route: Option<Duration>, app: Option<Duration>| route.or(app).filter(|d| !d.is_zero()),
@@ -93,7 +99,7 @@ macro_rules! route_options {
                 takes: "`true` or `false`",
                 meaning: "pings and pongs from the peer count as activity for `idle_timeout`",
                 default: "`false`",
-                requires: [],
+                rules: [Requires(idle_timeout)],
                 runtime: bool,
                 app: [bool = false],
                 resolve: |route: Option<bool>, app| route.unwrap_or(app),
@@ -104,7 +110,7 @@ macro_rules! route_options {
                 takes: "a duration literal, or `\"off\"`",
                 meaning: "protocol Ping interval; the payload carries a timestamp and `Conn::rtt()` reads the round trip; `\"off\"`: no pings on this route",
                 default: "30 s",
-                requires: [],
+                rules: [],
                 runtime: Duration,
                 app: [Option<Duration> = Some(Duration::from_secs(30))],
                 resolve: |route: Option<Duration>, app: Option<Duration>| route.or(app).filter(|d| !d.is_zero()),
@@ -115,7 +121,7 @@ macro_rules! route_options {
                 takes: "a duration literal",
                 meaning: "a peer silent (no frame at all) for `heartbeat + heartbeat_timeout` is dropped",
                 default: "10 s",
-                requires: [],
+                rules: [UnlessOff(heartbeat)],
                 runtime: Duration,
                 app: [Duration = Duration::from_secs(10)],
                 resolve: |route: Option<Duration>, app| route.unwrap_or(app),
@@ -126,7 +132,7 @@ macro_rules! route_options {
                 takes: "a duration literal",
                 meaning: "a write (or flush) that cannot finish in time drops the peer",
                 default: "10 s",
-                requires: [],
+                rules: [],
                 runtime: Duration,
                 app: [Duration = Duration::from_secs(10)],
                 resolve: |route: Option<Duration>, app| route.unwrap_or(app),
@@ -137,7 +143,7 @@ macro_rules! route_options {
                 takes: "a duration literal",
                 meaning: "how long the peer has to answer our Close",
                 default: "3 s",
-                requires: [],
+                rules: [],
                 runtime: Duration,
                 app: [Duration = Duration::from_secs(3)],
                 resolve: |route: Option<Duration>, app| route.unwrap_or(app),
@@ -148,7 +154,7 @@ macro_rules! route_options {
                 takes: "a string literal",
                 meaning: "a text message the runtime answers with `app_pong` without calling the handler (browser keepalive)",
                 default: "off",
-                requires: [],
+                rules: [],
                 runtime: &'static str,
                 app: [],
                 resolve: |route: Option<&'static str>, ()| route,
@@ -159,7 +165,7 @@ macro_rules! route_options {
                 takes: "a string literal",
                 meaning: "the answer to `app_ping`",
                 default: "`{\"type\":\"pong\"}`",
-                requires: [app_ping],
+                rules: [Requires(app_ping)],
                 runtime: &'static str,
                 app: [],
                 resolve: |route: Option<&'static str>, ()| route.unwrap_or(r#"{"type":"pong"}"#),
@@ -170,7 +176,7 @@ macro_rules! route_options {
                 takes: "a room name, or a template of the path's `{param}`s",
                 meaning: "every connection joins this room, and what the handler returns goes to the room",
                 default: "off",
-                requires: [],
+                rules: [],
                 runtime: &'static [TemplatePart],
                 app: [],
                 resolve: |route: Option<&'static [TemplatePart]>, ()| route,
@@ -181,7 +187,7 @@ macro_rules! route_options {
                 takes: "`true` or `false`",
                 meaning: "replies to the room skip the sender",
                 default: "`false`",
-                requires: [broadcast],
+                rules: [Requires(broadcast)],
                 runtime: bool,
                 app: [],
                 resolve: |route: Option<bool>, ()| route.unwrap_or(false),
@@ -192,7 +198,7 @@ macro_rules! route_options {
                 takes: "a whole number greater than zero",
                 meaning: "outbound queue capacity per connection, in messages",
                 default: "1024",
-                requires: [],
+                rules: [],
                 runtime: usize,
                 app: [usize = 1024],
                 resolve: |route: Option<usize>, app: usize| route.unwrap_or(app).max(1),
@@ -203,7 +209,7 @@ macro_rules! route_options {
                 takes: "`\"close\"` or `\"drop\"`",
                 meaning: "a member whose queue is full is closed with 1013, or misses the message (counted); see `OnFull`",
                 default: "`\"close\"`",
-                requires: [],
+                rules: [],
                 runtime: OnFull,
                 app: [OnFull = OnFull::Close],
                 resolve: |route: Option<OnFull>, app| route.unwrap_or(app),
@@ -214,7 +220,7 @@ macro_rules! route_options {
                 takes: "a function such as `opened`, written `async fn opened(conn: Conn)`",
                 meaning: "runs once the connection is registered, before its first message",
                 default: "none",
-                requires: [],
+                rules: [],
                 runtime: OnOpenFn,
                 app: [],
                 resolve: |route: Option<OnOpenFn>, ()| route,
@@ -225,7 +231,7 @@ macro_rules! route_options {
                 takes: "a function such as `closed`, written `async fn closed(conn: Conn, reason: CloseReason)`",
                 meaning: "runs exactly once however the connection ended",
                 default: "none",
-                requires: [],
+                rules: [],
                 runtime: OnCloseFn,
                 app: [],
                 resolve: |route: Option<OnCloseFn>, ()| route,
@@ -236,7 +242,7 @@ macro_rules! route_options {
                 takes: "a validator function such as `validate`, written `fn validate(hs: &Handshake) -> Result<T, Reject>` (or `async fn`)",
                 meaning: "runs before the upgrade (a refusal never reaches the handler); handlers take `Auth<T>`, checked against `T` at compile time",
                 default: "none",
-                requires: [],
+                rules: [],
                 runtime: AuthFn,
                 app: [],
                 resolve: |route: Option<AuthFn>, ()| route,
@@ -247,7 +253,7 @@ macro_rules! route_options {
                 takes: "a duration literal",
                 meaning: "run the validator again this often on the kept handshake; a refusal closes with 1008",
                 default: "off",
-                requires: [auth],
+                rules: [Requires(auth)],
                 runtime: Duration,
                 app: [],
                 resolve: |route: Option<Duration>, ()| route,
@@ -258,7 +264,7 @@ macro_rules! route_options {
                 takes: "a list of string literals",
                 meaning: "subprotocols in preference order; a client offering none of them gets 400",
                 default: "none",
-                requires: [],
+                rules: [],
                 runtime: &'static [&'static str],
                 app: [],
                 resolve: |route: Option<&'static [&'static str]>, ()| route.unwrap_or(&[]),
@@ -269,7 +275,7 @@ macro_rules! route_options {
                 takes: "a list of string literals: `scheme://host[:port]`, `*.domain`, `*` or `null`",
                 meaning: "the `Origin`s allowed to connect; others get 403",
                 default: "the app's (same host)",
-                requires: [],
+                rules: [],
                 runtime: &'static [&'static str],
                 app: [Origins = Origins::SameHost],
                 resolve: |route: Option<&'static [&'static str]>, app| route.map_or(app, Origins::from_list),
@@ -280,7 +286,7 @@ macro_rules! route_options {
                 takes: "a rate literal (messages per `s`, `m` or `h`)",
                 meaning: "data messages per connection (a token bucket); faster closes with 1008",
                 default: "off",
-                requires: [],
+                rules: [],
                 runtime: Rate,
                 app: [],
                 resolve: |route: Option<Rate>, ()| route,
@@ -291,7 +297,7 @@ macro_rules! route_options {
                 takes: "a whole number greater than zero",
                 meaning: "the token bucket's size: messages accepted at once",
                 default: "= the rate's count",
-                requires: [rate],
+                rules: [Requires(rate)],
                 runtime: u32,
                 app: [],
                 resolve: |route: Option<u32>, ()| route,
@@ -302,7 +308,7 @@ macro_rules! route_options {
                 takes: "a whole number greater than zero",
                 meaning: "concurrent connections on the route; over it the handshake gets 503",
                 default: "none",
-                requires: [],
+                rules: [],
                 runtime: usize,
                 app: [Option<usize> = None],
                 resolve: |route: Option<usize>, app: Option<usize>| route.or(app),
@@ -313,7 +319,7 @@ macro_rules! route_options {
                 takes: "a whole number greater than zero",
                 meaning: "concurrent connections per client IP on the route; over it the handshake gets 429",
                 default: "none",
-                requires: [],
+                rules: [AtMost(max_connections)],
                 runtime: usize,
                 app: [Option<usize> = None],
                 resolve: |route: Option<usize>, app: Option<usize>| route.or(app),
@@ -332,16 +338,16 @@ macro_rules! __project {
         takes: $takes:literal,
         meaning: $meaning:literal,
         default: $default:literal,
-        requires: [$($required:ident),*],
+        rules: [$($rule:ident($other:ident)),*],
         runtime: $runtime:ty,
         app: [$($app_ty:ty = $app_default:expr)?],
         resolve: $resolve:expr,
         resolved: $resolved:ty,
     }),* $(,)?) => {
         $crate::__view! { $view $callback
-            [$($key: $kind { example: $example, takes: $takes, requires: [$($required),*] }),*]
+            [$($key: $kind { example: $example, takes: $takes, rules: [$($rule($other)),*] }),*]
             [$($key: $kind {
-                example: $example, takes: $takes, meaning: $meaning, default: $default, requires: [$($required),*]
+                example: $example, takes: $takes, meaning: $meaning, default: $default, rules: [$($rule($other)),*]
             }),*]
             [$($key { example: $example, meaning: $meaning, runtime: $runtime }),*]
             [$($key { meaning: $meaning, default: $default, app: [$($app_ty = $app_default)?] }),*]

@@ -28,6 +28,8 @@ extern crate self as wirehub;
 mod app;
 pub mod auth;
 pub mod backplane;
+#[doc(hidden)]
+pub mod checks;
 mod close;
 pub mod config;
 pub mod connection;
@@ -90,6 +92,7 @@ pub mod __private {
         ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
         SameIdentity, ValidatorOutput,
     };
+    pub use crate::checks;
     pub use crate::config::OnFull;
     pub use crate::connection::conn::{AuthFn, OnCloseFn, OnOpenFn};
     pub use crate::connection::{setup::Setup, task::serve};

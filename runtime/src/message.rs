@@ -255,18 +255,6 @@ impl Kinds {
         }
     }
 
-    /// Fails the build (a constant is evaluated) when arguments exclude one
-    /// another, e.g. `String` (text only) with `Bytes` (binary only).
-    #[doc(hidden)]
-    pub const fn must_take_data(self) {
-        if self.0 & Kinds::DATA.0 == 0 {
-            panic!(
-                "this handler can take no message: one argument takes only text (`String`, `Utf8Bytes`), another only \
-                 binary (`Bytes`, `Vec<u8>`); take `Message` and match on it, or keep one of them"
-            );
-        }
-    }
-
     /// Whether a message of this kind goes to the handler.
     pub(crate) const fn accepts(self, message: &Message) -> bool {
         let bit = match message {

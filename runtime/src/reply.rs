@@ -14,8 +14,8 @@
 //! `broadcast = "..."`, to the route's room.
 
 use bytes::Bytes;
-use serde::Serialize;
 
+use crate::checks::JsonReply;
 use crate::connection::CloseCode;
 use crate::extract::Json;
 use crate::message::{Message, Utf8Bytes};
@@ -127,7 +127,7 @@ impl IntoReply for &'static str {
     }
 }
 
-impl<T: Serialize> IntoReply for Json<T> {
+impl<T: JsonReply> IntoReply for Json<T> {
     fn into_reply(self) -> Reply {
         match serde_json::to_string(&self.0) {
             Ok(text) => Reply::Message(Message::text(text)),

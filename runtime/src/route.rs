@@ -61,7 +61,7 @@ macro_rules! route_options_struct {
     ($($key:ident { example: $example:literal, meaning: $meaning:literal, runtime: $runtime:ty }),* $(,)?) => {
         /// The options of one route as the macro emits them, one field per
         /// row of the option table (`None`: not written; see
-        /// [`Resolved`](crate::config::Resolved) for what the runtime uses).
+        /// `Resolved` in `connection::conn` for what the runtime uses).
         #[doc(hidden)]
         #[derive(Debug, Clone, Copy)]
         pub struct RouteOptions {

@@ -51,6 +51,29 @@ pub enum CheckError {
         /// How many params the route has.
         params: usize,
     },
+    /// `Path<T>` of a tuple struct whose field count is not the route's.
+    #[error(
+        "`Path<{type_name}>` holds {values} values but the route has {params} params: write one field per \
+         `{{param}}`, in order"
+    )]
+    PathArity {
+        /// The name of `T`.
+        type_name: &'static str,
+        /// How many values `T` holds.
+        values: usize,
+        /// How many params the route has.
+        params: usize,
+    },
+    /// `Query<T>` whose `T` is a single value or a tuple, which a query
+    /// string of `key=value` pairs can never fill.
+    #[error(
+        "`Query<{type_name}>` cannot hold a query string, which is `key=value` pairs: use a struct with one field \
+         per query parameter (with `#[derive(Deserialize)]`), or `HashMap<String, String>`"
+    )]
+    QueryNotMap {
+        /// The name of `T`.
+        type_name: &'static str,
+    },
     /// `Auth<T>` on a route without `auth = validator`.
     #[error("it takes `Auth<T>` but the route has no `auth = validator`")]
     AuthWithoutValidator,

@@ -1,8 +1,7 @@
 //! `Json<T>`: a message payload deserialized with serde, and a reply serialized.
 
-use serde::de::DeserializeOwned;
-
 use super::{CallCx, Extract, Kinds, Rejection};
+use crate::checks::JsonBody;
 use crate::message::Message;
 
 /// JSON in (from a text or binary message) and out (as a text message).
@@ -20,7 +19,7 @@ impl<T> std::ops::Deref for Json<T> {
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> Extract for Json<T> {
+impl<T: JsonBody + Send + 'static> Extract for Json<T> {
     const KINDS: Option<Kinds> = Some(Kinds::DATA);
 
     fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {

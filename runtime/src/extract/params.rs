@@ -215,8 +215,10 @@ impl<'de> de::Deserializer<'de> for Value<'de> {
 pub(crate) enum Shape {
     /// A struct with these field names.
     Struct(&'static [&'static str]),
-    /// A tuple or sequence.
-    Positional,
+    /// A tuple or tuple struct of this many values.
+    Positional(usize),
+    /// A sequence (`Vec<T>`): any number of values.
+    Sequence,
     /// A single value.
     Single,
     /// Something else (a map): not checked.
@@ -259,21 +261,22 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, ParamError> {
-        *self.0 = Shape::Positional;
+        *self.0 = Shape::Sequence;
         Err(ParamError("probe".into()))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, ParamError> {
-        self.deserialize_seq(visitor)
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, _visitor: V) -> Result<V::Value, ParamError> {
+        *self.0 = Shape::Positional(len);
+        Err(ParamError("probe".into()))
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,
         _n: &'static str,
-        _len: usize,
+        len: usize,
         visitor: V,
     ) -> Result<V::Value, ParamError> {
-        self.deserialize_seq(visitor)
+        self.deserialize_tuple(len, visitor)
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -340,7 +343,9 @@ mod tests {
     #[test]
     fn probes_the_shape_of_a_type() {
         assert_eq!(probe::<Room>(), Shape::Struct(&["room", "id"]));
-        assert_eq!(probe::<(u32, String)>(), Shape::Positional);
+        assert_eq!(probe::<(u32, String)>(), Shape::Positional(2));
+        assert_eq!(probe::<Vec<(String, String)>>(), Shape::Sequence);
+        assert_eq!(probe::<Option<Room>>(), Shape::Single);
         assert_eq!(probe::<u32>(), Shape::Single);
         assert_eq!(probe::<String>(), Shape::Single);
     }

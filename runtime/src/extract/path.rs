@@ -1,16 +1,18 @@
 //! `Path<T>`: the `{param}` segments of the route, deserialized with serde.
 
-use serde::de::DeserializeOwned;
-
 use super::params::{probe, Params, Shape};
 use super::{AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, Rejection};
+use crate::auth::identity::ArgProbe;
+use crate::checks::{PathArg, PathArgWithoutParams, PathParams, PathValues};
 use crate::close::CloseCode;
 
 /// `T` deserialized from the route's `{param}` segments.
 ///
-/// `T` can be a struct whose fields are named like the params (checked when
-/// the app starts), a tuple with one element per param (checked at compile
-/// time), or a single value for a route with one param. Values are
+/// `T` can be a single value for a route with one param, a tuple or an
+/// array with one element per param (both counts checked at compile time,
+/// through the type, so an alias of a tuple is checked too), a tuple struct
+/// (its count checked when the app starts), or a struct whose fields are
+/// named like the params (checked when the app starts). Values are
 /// percent-decoded; a value that does not parse (`/items/abc` into a `u32`)
 /// is answered with 400 and no connection opens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,7 +25,11 @@ impl<T> std::ops::Deref for Path<T> {
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> Extract for Path<T> {
+// The macro's compile-time checks of a `Path<T>` argument (see `crate::checks`).
+impl<T: PathValues> PathArg<T> for ArgProbe<Path<T>> {}
+impl<T> PathArgWithoutParams<T> for ArgProbe<Path<T>> {}
+
+impl<T: PathParams + Send + 'static> Extract for Path<T> {
     fn check(cx: &CheckCx<'_>) -> Result<(), CheckError> {
         let type_name = std::any::type_name::<T>();
         match probe::<T>() {
@@ -33,6 +39,10 @@ impl<T: DeserializeOwned + Send + 'static> Extract for Path<T> {
             },
             Shape::Single if cx.params().len() != 1 => {
                 Err(CheckError::PathNotSingle { type_name, params: cx.params().len() })
+            }
+            // A tuple struct: its count is only known here (a tuple's is checked at compile time).
+            Shape::Positional(values) if values != cx.params().len() => {
+                Err(CheckError::PathArity { type_name, values, params: cx.params().len() })
             }
             _ => Ok(()),
         }
@@ -49,5 +59,29 @@ impl<T: DeserializeOwned + Send + 'static> Extract for Path<T> {
         T::deserialize(params)
             .map(Path)
             .map_err(|e| Rejection::close(CloseCode::Policy, format!("invalid path parameter: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::connection::StateMap;
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Ids(String, u32);
+
+    fn check<T: PathParams + Send + 'static>(params: &'static [&'static str]) -> Result<(), String> {
+        let state = StateMap::default();
+        <Path<T> as Extract>::check(&CheckCx { params, state: &state, has_auth: false }).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_tuple_struct_needs_one_field_per_param_when_the_app_starts() {
+        assert!(check::<Ids>(&["room", "id"]).is_ok());
+        let err = check::<Ids>(&["room"]).err().unwrap_or_default();
+        assert!(err.contains("holds 2 values but the route has 1 params"), "{err}");
     }
 }

@@ -1,0 +1,8 @@
+use wirehub::prelude::*;
+
+#[ws_route("/café/{table}")]
+async fn chat(text: String) -> String {
+    text
+}
+
+fn main() {}
