@@ -59,7 +59,7 @@ pub(crate) fn argument_types(route: &Route) -> TokenStream {
         // every generated token here carries the span of the type's first.
         let span = ty.span();
         let private = private_at(span);
-        let probe = quote_spanned!(span=> (&#private::ArgProbe::<#ty>::new()));
+        let probe = quote_spanned!(span=> (&#private::checks::ArgProbe::<#ty>::new()));
         let path = match route.params.len() {
             0 => quote_spanned!(span=> #probe.path_without_params();),
             1 => quote_spanned!(span=> #probe.path_one_param();),

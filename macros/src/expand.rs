@@ -47,7 +47,7 @@ pub(crate) fn route(route: &Route) -> TokenStream {
     };
     let private_at_name = quote_spanned!(name.span()=> __wirehub_private);
     let serve_call = quote_spanned! {name.span()=>
-        #private_at_name::serve(__wirehub_setup, |__wirehub_cx: &#private::CallCx<'_>| {
+        #private_at_name::checks::serve(__wirehub_setup, |__wirehub_cx: &#private::CallCx<'_>| {
             #(#extracts)*
             #call
         })
@@ -213,11 +213,11 @@ fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> To
         // On the `T` of a literal `Auth<T>`, on the whole type otherwise (an alias).
         let span = crate::handler::auth_identity(ty).map_or_else(|| ty.span(), Spanned::span);
         quote_spanned! {span=>
-            (&#private::ArgProbe::<#ty>::new()).same_identity(&__wirehub_identity);
+            (&#private::checks::ArgProbe::<#ty>::new()).same_identity(&__wirehub_identity);
         }
     });
     let call = quote_spanned! {path.span()=>
-        (&&__wirehub_private::AuthWrap::new(#path(__wirehub_hs))).auth_output()
+        (&&__wirehub_private::checks::AuthWrap::new(#path(__wirehub_hs))).auth_output()
     };
     let name = hook_wrapper(Key::auth);
     // On the validator's path: its identity type must be `Send + Sync`.
@@ -230,7 +230,7 @@ fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> To
             __wirehub_hs: &#private::Handshake,
         ) -> #private::BoxFuture<'_, ::core::result::Result<#private::Identity, #private::Reject>> {
             #[allow(unused_imports)]
-            use #private::{
+            use #private::checks::{
                 AuthArg as _, AuthFuture as _, AuthReady as _, OtherArg as _, PrincipalKey as _, PrincipalNone as _,
             };
             let __wirehub_pending = #call;
@@ -245,7 +245,7 @@ fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> To
                     }
                 };
                 #(#same_type)*
-                let __wirehub_principal = (&&#private::PrincipalProbe(&__wirehub_identity)).principal_key();
+                let __wirehub_principal = (&&#private::checks::PrincipalProbe(&__wirehub_identity)).principal_key();
                 ::core::result::Result::Ok(#shared_identity)
             })
         }

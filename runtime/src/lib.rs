@@ -86,16 +86,12 @@ pub mod prelude {
 /// `wirehub::hooks` and so on.
 #[doc(hidden)]
 pub mod __private {
-    // `SameIdentity` and `ValidatorOutput` are bounds of the probes: named
-    // here, compile errors print them as `wirehub::__private::...`.
-    pub use crate::auth::identity::{
-        ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
-        SameIdentity, ValidatorOutput,
-    };
+    // The probes, bounds and `serve` are reached as `checks::...`, so that
+    // compile errors name them `wirehub::checks::...`, never `__private`.
     pub use crate::checks;
     pub use crate::config::OnFull;
     pub use crate::connection::conn::{AuthFn, OnCloseFn, OnOpenFn};
-    pub use crate::connection::{setup::Setup, task::serve};
+    pub use crate::connection::setup::Setup;
     pub use crate::extract::{AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, Kinds, Needs, Rejection};
     pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;

@@ -34,6 +34,14 @@ mod bounds;
 mod hooks;
 mod params;
 
+// The validator glue and the connection loop the generated code calls:
+// here, their bounds print as `wirehub::checks::...` in compile errors.
+pub use crate::auth::identity::{
+    ArgProbe, AuthArg, AuthFuture, AuthReady, AuthWrap, OtherArg, PrincipalKey, PrincipalNone, PrincipalProbe,
+    SameIdentity, ValidatorOutput,
+};
+pub use crate::connection::task::serve;
+
 pub use bounds::{
     identity, text_and_binary, AnyArg, AuthArgWithoutValidator, JsonBody, JsonReply, RouteHasValidator, SharedIdentity,
 };
