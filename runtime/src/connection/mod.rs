@@ -18,6 +18,7 @@
 pub(crate) mod call;
 pub(crate) mod conn;
 mod env;
+mod guard;
 mod handle;
 mod life;
 mod outbox;

@@ -210,11 +210,19 @@ impl<M: Peer> Registry<M> {
         }
     }
 
-    /// Adds `conn` to `room`. A connection that already ended joins nothing.
-    pub(crate) fn join(&self, conn: &M, room: &str) {
+    /// Adds `conn` to `room`; whether it is in the room. A connection that
+    /// already ended, or that is in as many rooms as it may be, joins nothing.
+    pub(crate) fn join(&self, conn: &M, room: &str) -> bool {
         let mut rooms = lock(conn.rooms());
-        if rooms.iter().any(|r| &**r == room) || conn.is_closed() {
-            return;
+        if rooms.contains(room) {
+            return true;
+        }
+        if conn.is_closed() {
+            return false;
+        }
+        if rooms.len() >= conn.max_rooms() {
+            tracing::info!(conn = %conn.id(), rooms = rooms.len(), "join refused: the connection is in as many rooms as it may be");
+            return false;
         }
         let mut shard = write(self.room_shard(room));
         let key = match shard.get_key_value(room) {
@@ -229,15 +237,16 @@ impl<M: Peer> Registry<M> {
         if let Some(relay) = self.relay.get() {
             relay.presence_add(&key, &member_of(conn));
         }
-        rooms.push(key);
+        rooms.insert(key);
+        true
     }
 
     /// Removes `conn` from `room`; the room goes when it empties.
     pub(crate) fn leave(&self, conn: &M, room: &str) {
         let mut rooms = lock(conn.rooms());
-        let Some(index) = rooms.iter().position(|r| &**r == room) else { return };
-        let key = rooms.swap_remove(index);
+        let Some(key) = rooms.take(room) else { return };
         self.remove_member(&key, conn);
+        drop(rooms);
     }
 
     fn remove_member(&self, room: &Arc<str>, conn: &M) {
