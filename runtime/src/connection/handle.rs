@@ -89,7 +89,8 @@ impl Conn {
     }
 
     /// The query string of the upgrade request, kept only when the handler
-    /// takes `Query<T>`.
+    /// takes `Query<T>`; on a route with `auth`, without its `token` and
+    /// `access_token` parameters.
     pub fn query(&self) -> Option<&str> {
         self.0.query.as_deref()
     }

@@ -28,7 +28,8 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::refusal::Refusal;
 use super::{Mounted, Shared};
-use crate::auth::{handshake::offered_protocols, origin_allowed, Handshake, Identity};
+use crate::auth::handshake::{kept_query, offered_protocols};
+use crate::auth::{origin_allowed, Handshake, Identity};
 use crate::connection::{Opening, Setup};
 use crate::extract::{AdmitCx, Needs};
 use crate::limits::{CapReached, GateClosed, Slot};
@@ -266,7 +267,8 @@ fn accept_upgrade(
 ) -> Response<Body> {
     let Accepted { accept, protocol, identity, handshake, params, slot } = accepted;
     let needs = route.def.needs;
-    let query = needs.contains(Needs::QUERY).then(|| req.uri().query().unwrap_or("").into());
+    let query =
+        needs.contains(Needs::QUERY).then(|| kept_query(req.uri().query().unwrap_or(""), route.rt.opts.auth.is_some()));
     let headers = needs.contains(Needs::HEADERS).then(|| Box::new(owned_headers(req.headers())));
     let on_upgrade = hyper::upgrade::on(&mut req);
     drop(req);

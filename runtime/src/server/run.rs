@@ -52,7 +52,7 @@ pub(crate) async fn start(parts: Parts) -> Result<Server> {
         #[cfg(feature = "redis")]
         registry: metrics.as_ref().map(|m| m.registry.clone()),
     };
-    if let Some(relay) = backplane.start(cx)? {
+    if let Some(relay) = backplane.start(cx).await? {
         hub.0.set_relay(relay);
     }
     let draining = Arc::new(AtomicBool::new(false));
