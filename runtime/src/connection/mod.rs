@@ -18,7 +18,7 @@
 pub(crate) mod call;
 pub(crate) mod conn;
 mod env;
-mod guard;
+pub(crate) mod guard;
 mod handle;
 mod life;
 mod outbox;

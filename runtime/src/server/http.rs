@@ -297,7 +297,7 @@ fn asks_for_websocket(req: &Request<Incoming>) -> bool {
 
 /// Whether `key` is the base64 encoding of 16 bytes (RFC 6455 section 4.2.1):
 /// 22 base64 characters, the last carrying only 2 bits, then `==`.
-fn valid_key(key: &[u8]) -> bool {
+pub(crate) fn valid_key(key: &[u8]) -> bool {
     let is_b64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
     key.len() == 24 && key[..22].iter().all(is_b64) && b"AQgw".contains(&key[21]) && &key[22..] == b"=="
 }
