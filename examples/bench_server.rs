@@ -51,6 +51,8 @@ async fn main() -> wirehub::Result<()> {
     let mut app = wirehub::App::new().bind(format!("127.0.0.1:{port}")).config(|c| {
         c.metrics = metrics;
         c.handler_timing = timing;
+        // The load generator opens every connection from 127.0.0.1 (connrate, idle).
+        c.handshake_rate_per_ip = None;
     });
     // WIREHUB_REDIS_URL: share `/room` with other instances (cross-instance fan-out).
     if let Some(redis) = wirehub::backplane::Redis::from_env() {

@@ -412,11 +412,12 @@ async fn a_sync_validator_accepts_and_refuses() {
 
 // ---------------------------------------------------------------- origins
 
-/// Same-host default: a browser-style request from another origin gets 403
-/// even with a valid token (and no handler runs); the page's own origin and
-/// requests without `Origin` are accepted.
+/// The default policy takes the server's own hosts: a browser-style request
+/// from another origin, a rebound one included, gets 403 even with a valid
+/// token (and no handler runs); the page's own origin and requests without
+/// `Origin` are accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn origin_checks_default_to_the_same_host() {
+async fn origin_checks_default_to_the_servers_own_hosts() {
     let server = server().await;
     let addr = server.local_addr();
     let host = addr.to_string();
@@ -426,10 +427,12 @@ async fn origin_checks_default_to_the_same_host() {
     assert_eq!(evil.headers().get("host").and_then(|h| h.to_str().ok()), Some(host.as_str()));
     let response = refused(evil).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN, "cross-site origin");
-    // Same host name, other port: another origin.
-    let other_port = format!("http://127.0.0.1:{}", addr.port().wrapping_add(1));
-    let response = refused(request(addr, "/a/origin", &[auth, ("origin", &other_port)])).await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN, "same host, other port");
+    // DNS rebinding: the attacker's name resolves to the server, and its
+    // page sends that name as both Origin and Host.
+    let mut rebound = request(addr, "/a/origin", &[auth, ("origin", "http://rebound.example")]);
+    rebound.headers_mut().insert("host", "rebound.example".parse().expect("host"));
+    let response = refused(rebound).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "rebound origin");
     assert_eq!(ORIGIN_OPENS.load(Ordering::SeqCst), 0, "a refused origin reached the route");
 
     let same = format!("http://{host}");

@@ -85,3 +85,58 @@ async fn the_chat_example_welcomes_announces_and_relays() {
         (Some("leave"), Some(bob_id), Some(1))
     );
 }
+
+/// Starts an example on a free port and waits until it accepts connections.
+async fn start_example(name: &str) -> (Example, std::net::SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let child = Command::new(common::example_binary(name))
+        .env("PORT", port.to_string())
+        .env_remove("WIREHUB_REDIS_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start the {name} example: {e}"));
+    let example = Example(child);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    within(async {
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    (example, addr)
+}
+
+fn upgrade_with(path: &str, host: &str, origin: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nConnection: Upgrade, close\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+}
+
+/// DNS rebinding: a page on `attacker.example`, whose name the attacker
+/// pointed at the server's address, sends its own name as both `Origin` and
+/// `Host`. Every example refuses it with its default settings, and still
+/// accepts a page of its own (or asks it for credentials).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_refuses_a_rebound_origin() {
+    let examples = [
+        ("auth", "/ws/auth", 401),
+        ("bench_server", "/echo", 101),
+        ("chat", "/chat/lobby", 101),
+        ("echo", "/echo", 101),
+        ("gaps_demo", "/ws/basic", 101),
+        ("heartbeat", "/ws/heartbeat", 101),
+        ("metrics", "/echo", 101),
+        ("soak_server", "/soak/x", 101),
+    ];
+    for (name, path, own) in examples {
+        let (_example, addr) = start_example(name).await;
+        let rebound = upgrade_with(path, "attacker.example", "http://attacker.example");
+        let head = http_head(addr, &rebound).await;
+        assert!(head.starts_with("HTTP/1.1 403"), "{name}: {head}");
+        let own_page = upgrade_with(path, &addr.to_string(), &format!("http://{addr}"));
+        let head = http_head(addr, &own_page).await;
+        assert!(head.starts_with(&format!("HTTP/1.1 {own}")), "{name}: {head}");
+    }
+}

@@ -14,6 +14,9 @@
 //!    JSON error reply, close 1003 or 1007), and every case ends with a
 //!    successful round trip: the server never falls over.
 //!
+//! 3. The entry points of the cargo-fuzz targets (`fuzz/`): upgrade request
+//!    heads, frame streams cut anywhere, backplane envelopes (no server).
+//!
 //! Each property runs 128 cases against one server on one runtime. Routes
 //! live under `/z/`. Run with `cargo test --test fuzz_props`; more cases
 //! with `PROPTEST_CASES=2000 cargo test --test fuzz_props`.
@@ -590,4 +593,105 @@ fn random_frames_get_the_modelled_answer_and_the_server_survives() {
         }
         round_trip(&mut client, route).await
     });
+}
+
+// ---------------------------------------------------------------- (3) the fuzz targets' entry points
+
+/// The entry points of `fuzz/` (cargo-fuzz, nightly) on stable: request
+/// heads shaped like upgrades (with credentials, origins, cookies and
+/// queries mixed in), frame streams built from real headers then cut
+/// anywhere, and backplane envelopes, each also mangled byte-wise.
+mod entry_points {
+    use proptest::prelude::*;
+    use wirehub::fuzzing::{backplane_codec, frame_reader, upgrade_request};
+
+    fn header() -> impl Strategy<Value = String> {
+        let names = prop::sample::select(vec![
+            "Host",
+            "Origin",
+            "Authorization",
+            "Proxy-Authorization",
+            "X-Api-Key",
+            "Cookie",
+            "Sec-WebSocket-Key",
+            "Sec-WebSocket-Protocol",
+            "X-Other",
+        ]);
+        (names, "[ -~]{0,40}").prop_map(|(n, v)| format!("{n}: {v}"))
+    }
+
+    fn head() -> impl Strategy<Value = Vec<u8>> {
+        ("[ -~]{0,30}", prop::collection::vec(header(), 0..8), prop::collection::vec(any::<u8>(), 0..4)).prop_map(
+            |(target, headers, junk)| {
+                let mut out = format!("GET /{target} HTTP/1.1\r\n{}\r\n\r\n", headers.join("\r\n")).into_bytes();
+                out.extend(junk);
+                out
+            },
+        )
+    }
+
+    fn frames() -> impl Strategy<Value = Vec<u8>> {
+        let frame =
+            (any::<bool>(), 0u8..16, prop::sample::select(vec![0usize, 1, 125, 126, 200, 65_536]), any::<bool>())
+                .prop_map(|(fin, opcode, len, masked)| {
+                    let mut out = vec![u8::from(fin) << 7 | opcode];
+                    let mask = if masked { 0x80 } else { 0 };
+                    match len {
+                        0..=125 => out.push(mask | len as u8),
+                        126..=65_535 => {
+                            out.push(mask | 126);
+                            out.extend((len as u16).to_be_bytes());
+                        }
+                        _ => {
+                            out.push(mask | 127);
+                            out.extend((len as u64).to_be_bytes());
+                        }
+                    }
+                    if masked {
+                        out.extend([1, 2, 3, 4]);
+                    }
+                    out.resize(out.len() + len, 0x5a);
+                    out
+                });
+        (any::<u8>(), prop::collection::vec(frame, 0..6)).prop_map(|(cut, frames)| {
+            let mut out = vec![cut];
+            out.extend(frames.concat());
+            out
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn upgrade_heads_keep_their_invariants(head in head()) {
+            prop_assert_eq!(upgrade_request(&head), Ok(()));
+        }
+
+        #[test]
+        fn any_bytes_are_safe_for_every_entry_point(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            prop_assert_eq!(upgrade_request(&bytes), Ok(()));
+            prop_assert_eq!(frame_reader(&bytes), Ok(()));
+            prop_assert_eq!(backplane_codec(&bytes), Ok(()));
+        }
+
+        #[test]
+        fn frame_headers_are_read_alike_whatever_the_cuts(stream in frames()) {
+            prop_assert_eq!(frame_reader(&stream), Ok(()));
+        }
+
+        #[test]
+        fn envelopes_round_trip_and_seal(
+            origin in any::<u32>(), except in any::<u64>(), text in any::<bool>(), key in "[a-z]{0,8}", payload in "\\PC{0,40}"
+        ) {
+            let mut frame = vec![1u8];
+            frame.extend(origin.to_be_bytes());
+            frame.extend(except.to_be_bytes());
+            frame.push(if text { 1 } else { 2 });
+            frame.extend((key.len() as u16).to_be_bytes());
+            frame.extend(key.as_bytes());
+            frame.extend(payload.as_bytes());
+            prop_assert_eq!(backplane_codec(&frame), Ok(()));
+        }
+    }
 }

@@ -554,3 +554,82 @@ where
     })
     .await
 }
+
+// ---------------------------------------------------------------- security
+
+async fn sealed_instance(url: &str, prefix: &str, key: &str) -> Server {
+    let backplane = Redis::connect(url).prefix(prefix).shared_key(key).presence_ttl(Duration::from_millis(600));
+    let app = App::new().routes(|p| p.starts_with("/r/")).backplane(backplane).config(|c| c.heartbeat = None);
+    common::spawn(app).await
+}
+
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// With a shared key, an envelope published straight to Redis by someone
+/// without it (well-formed, but not authenticated) is dropped and counted;
+/// the instances' own sealed envelopes still flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_envelope_is_ignored_and_counted() {
+    let Some(redis) = RedisServer::start().await else { return };
+    let p = prefix();
+    let key = "a shared key of at least thirty-two bytes";
+    let (a, b) = (sealed_instance(&redis.url(), &p, key).await, sealed_instance(&redis.url(), &p, key).await);
+    let mut on_a = connect(a.local_addr(), "/r/room/sealed").await;
+    let mut on_b = connect(b.local_addr(), "/r/room/sealed").await;
+    redis.await_subscribers(&format!("{p}:r:sealed"), 2).await;
+
+    // Version 1, origin "AAAA", no exception, text, no key, then the payload.
+    let forged = "\u{1}AAAA\0\0\0\0\0\0\0\0\u{1}\0\0forged";
+    let reply = redis.command(&["PUBLISH", &format!("{p}:r:sealed"), forged]).await;
+    assert_eq!(reply.trim(), ":2", "both instances received the forgery");
+    send(&mut on_a, "legit").await;
+    assert_eq!(recv_text(&mut on_a).await, "legit");
+    assert_eq!(recv_text(&mut on_b).await, "legit", "the forgery was not delivered before it");
+    eventually_async(|| async {
+        let (ta, tb) = (metrics_text(a.local_addr()).await, metrics_text(b.local_addr()).await);
+        metric(&ta, "wirehub_backplane_rejected_total") == Some(1.0)
+            && metric(&tb, "wirehub_backplane_rejected_total") == Some(1.0)
+    })
+    .await;
+}
+
+/// An ACL user is used for both connections, and each instance holds a
+/// claim on its number in Redis (a key with an expiry) while it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acl_user_connects_and_each_instance_claims_its_number() {
+    let Some(redis) = RedisServer::start().await else { return };
+    let p = prefix();
+    let user = format!("wh{}", PREFIXES.fetch_add(1, Ordering::Relaxed));
+    let acl = redis.command(&["ACL", "SETUSER", &user, "on", ">s3cret-pw", "~*", "&*", "+@all"]).await;
+    assert!(acl.starts_with("+OK"), "{acl}");
+    let url = redis.url();
+    let instance = |p: String, user: String| {
+        let backplane = Redis::connect(url.clone()).prefix(p).credentials(user, "s3cret-pw");
+        common::spawn(App::new().routes(|r| r.starts_with("/r/")).backplane(backplane))
+    };
+    let (a, b) = (instance(p.clone(), user.clone()).await, instance(p.clone(), user.clone()).await);
+    let mut on_a = connect(a.local_addr(), "/r/room/acl").await;
+    let mut on_b = connect(b.local_addr(), "/r/room/acl").await;
+    redis.await_subscribers(&format!("{p}:r:acl"), 2).await;
+    send(&mut on_a, "as an acl user").await;
+    assert_eq!(recv_text(&mut on_a).await, "as an acl user");
+    assert_eq!(recv_text(&mut on_b).await, "as an acl user");
+    let clients = redis.command(&["CLIENT", "LIST"]).await;
+    assert!(clients.matches(&format!("user={user} ")).count() >= 4, "{clients}");
+
+    let (id_a, id_b) = (id_of(&mut on_a).await >> 32, id_of(&mut on_b).await >> 32);
+    for id in [id_a, id_b] {
+        let ttl = redis.command(&["PTTL", &format!("{p}:instance:{id}")]).await;
+        let ttl: i64 = ttl.trim().trim_start_matches(':').parse().expect("a number");
+        assert!(ttl > 0, "instance {id} holds an expiring claim: PTTL {ttl}");
+    }
+    drop((on_a, on_b));
+    a.shutdown().await.expect("shutdown");
+    let gone = redis.command(&["EXISTS", &format!("{p}:instance:{id_a}")]).await;
+    assert_eq!(gone.trim(), ":0", "a clean shutdown gives the number back");
+    let debug =
+        format!("{:?}", Redis::connect("redis://u:url-pw@h:1").credentials("u", "acl-pw").shared_key("k3y-k3y"));
+    assert!(!debug.contains("url-pw") && !debug.contains("acl-pw") && !debug.contains("k3y-k3y"), "{debug}");
+}

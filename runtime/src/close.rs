@@ -126,10 +126,14 @@ pub enum CloseReason {
     Panic,
     /// The server shut down (close 1001).
     Shutdown,
-    /// The peer sent faster than the route's `rate` (close 1008).
+    /// The peer sent data messages faster than the route's `rate`, or
+    /// pings, pongs and empty continuation frames faster than its
+    /// `control_rate` (close 1008).
     RateLimited,
     /// Re-validation (`reauth`) refused the connection's credentials (close 1008).
     AuthExpired,
+    /// A fragmented message was not complete within `fragment_timeout` (close 1008).
+    FragmentTimeout,
     /// The TCP connection failed (reset, broken pipe) without a close handshake.
     Io,
 }
@@ -150,6 +154,7 @@ impl CloseReason {
             CloseReason::Shutdown => "shutdown",
             CloseReason::RateLimited => "rate_limited",
             CloseReason::AuthExpired => "auth_expired",
+            CloseReason::FragmentTimeout => "fragment_timeout",
             CloseReason::Io => "io_error",
         }
     }

@@ -21,6 +21,14 @@
 //! | `metrics_path` | `/metrics` | where the text exposition is served on the app's port (`None`: not served) |
 //! | `metrics_addr` | none | serve `/metrics` and `/healthz` on this address instead of the app's port |
 //! | `health_path` | `/healthz` | 200 while serving, 503 while draining (`None`: not served) |
+//! | `write_buffer` | 128 KiB | bytes tungstenite gathers before writing to the socket |
+//! | `max_write_buffer` | 1 MiB | most bytes a connection's write buffer holds, pongs tungstenite queues included (raised per route to fit one `max_message` message after a full `write_buffer`); a peer that floods pings and never reads cannot grow it |
+//! | `fragment_timeout` | 30 s | a fragmented message must be complete this long after its first frame, or the connection closes with 1008 |
+//! | `max_sockets` | 100 000 | TCP connections held at once, upgraded or not (the metrics address apart); more are closed at accept |
+//! | `handshake_rate_per_ip` | 1000/s | requests per client IP (an IPv6 client: its /64); faster gets 429 |
+//! | `failed_auth_per_ip` | 60/min | refused authentications per client IP; over it the IP gets 429 before its validator runs |
+//! | `max_rooms_per_conn` | 1024 | rooms one connection may be in; a further `join` is refused (logged) |
+//! | `allowed_hosts` | empty | hosts whose pages may connect under the default origin policy, besides the bind address and `localhost` names (see [`Origins`]) |
 //!
 //! ```
 //! use std::time::Duration;
@@ -35,6 +43,7 @@
 use std::time::Duration;
 
 pub use crate::auth::Origins;
+pub use crate::limits::Rate;
 
 /// What happens to a message for a member whose outbound queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +97,29 @@ macro_rules! config_struct {
             pub health_path: Option<String>,
             /// A separate address for the metrics and health endpoints.
             pub metrics_addr: Option<String>,
+            /// Bytes tungstenite gathers before writing to the socket.
+            pub write_buffer: usize,
+            /// Most bytes one connection's write buffer holds, the pongs
+            /// tungstenite queues included; each route raises it to fit one
+            /// `max_message` message after a full `write_buffer`. A message
+            /// that does not fit even an empty buffer is dropped and counted.
+            pub max_write_buffer: usize,
+            /// Longest time from a fragmented message's first frame to its last.
+            pub fragment_timeout: Duration,
+            /// TCP connections held at once, upgraded or not (`None`: no cap).
+            pub max_sockets: Option<usize>,
+            /// HTTP requests per client IP, an IPv6 client counted by its /64
+            /// (`None`: no limit); faster ones get 429.
+            pub handshake_rate_per_ip: Option<Rate>,
+            /// Refused authentications per client IP (`None`: no limit); over
+            /// it, the IP's upgrades get 429 without running the validator.
+            pub failed_auth_per_ip: Option<Rate>,
+            /// Rooms one connection may be in at once.
+            pub max_rooms_per_conn: usize,
+            /// Hosts (`app.example.com`, `app.example.com:8443`) whose pages may
+            /// connect under the default origin policy ([`Origins::AllowedHosts`]),
+            /// besides the bind address and `localhost` names.
+            pub allowed_hosts: Vec<String>,
         }
 
         impl Default for Config {
@@ -105,6 +137,14 @@ macro_rules! config_struct {
                     metrics_path: Some("/metrics".to_owned()),
                     health_path: Some("/healthz".to_owned()),
                     metrics_addr: None,
+                    write_buffer: 128 * 1024,
+                    max_write_buffer: 1 << 20,
+                    fragment_timeout: Duration::from_secs(30),
+                    max_sockets: Some(100_000),
+                    handshake_rate_per_ip: Some(Rate { count: 1000, per: Duration::from_secs(1) }),
+                    failed_auth_per_ip: Some(Rate { count: 60, per: Duration::from_secs(60) }),
+                    max_rooms_per_conn: 1024,
+                    allowed_hosts: Vec::new(),
                 }
             }
         }

@@ -35,6 +35,8 @@ pub mod config;
 pub mod connection;
 mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hooks;
 pub mod hub;
 mod limits;
@@ -54,7 +56,8 @@ mod template;
 // second pages; `prelude` lists them for a glob import. Hence `OnFull` is
 // only `wirehub::config::OnFull`, next to `Config::on_full`, the setting it
 // is for; the metrics registry only `wirehub::prometheus::Registry`; and
-// `Rate`, which no setting takes, only macro glue (`__private::Rate`).
+// `Rate` only `wirehub::config::Rate`, next to the settings that take it
+// (the macro names it as `__private::Rate`).
 pub use app::App;
 pub use auth::{Auth, Handshake, Identity, Principal, Reject};
 pub use config::Config;

@@ -1,9 +1,15 @@
-//! Abuse limits: concurrent connections per route and per client IP, taken
-//! at the handshake, and the per-connection message rate.
+//! Abuse limits: before any request, the [`Gate`] (TCP connections held at
+//! once, connections per client IP and second, failed authentications per
+//! client IP); concurrent connections per route and per client IP, taken at
+//! the handshake; and the per-connection rates of data messages and of
+//! control frames.
 //!
 //! A connection's slot is taken before the `101` answer (so a client over a
 //! cap gets `503` for a full route or `429` for its IP, and no WebSocket) and
 //! released when the connection's task ends, whatever way it ends.
+//!
+//! Invariant: every table keyed by client IP is bounded (per-IP rate tables
+//! forget idle entries, and at worst a whole shard, rather than grow).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -127,7 +133,7 @@ pub struct Rate {
 }
 
 /// A token bucket: `burst` messages at once, refilled at `rate`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Bucket {
     per_token: Duration,
     burst: u32,
@@ -144,6 +150,29 @@ impl Bucket {
 
     /// Takes a token for one message; false when the rate is exceeded.
     pub(crate) fn take(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        match self.tokens.checked_sub(1) {
+            Some(left) => {
+                self.tokens = left;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a token is there, without taking it.
+    fn has_token(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens > 0
+    }
+
+    /// Whether the bucket is full: its owner was quiet long enough to be forgotten.
+    fn is_full(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens == self.burst
+    }
+
+    fn refill(&mut self, now: Instant) {
         if self.tokens < self.burst && !self.per_token.is_zero() {
             let earned = now.saturating_duration_since(self.last).as_nanos() / self.per_token.as_nanos().max(1);
             if earned > 0 {
@@ -157,12 +186,126 @@ impl Bucket {
         } else if self.tokens == self.burst {
             self.last = now;
         }
-        match self.tokens.checked_sub(1) {
-            Some(left) => {
-                self.tokens = left;
-                true
+    }
+}
+
+/// Entries a shard of an [`IpRates`] table holds; when it is full, the idle
+/// ones are forgotten, and if that does not free half of it, all of them
+/// (an attack from more addresses than this then gets through the limit
+/// rather than growing memory; `max_sockets` still holds). At most about
+/// 64 bytes an entry: 4 MiB a table.
+const IP_SHARD_MAX: usize = 4096;
+
+/// A token bucket per client IP (an IPv6 client by its /64, since one host
+/// holds a whole /64), sharded and bounded.
+#[derive(Debug)]
+struct IpRates {
+    rate: Rate,
+    shards: Box<[Mutex<HashMap<IpAddr, Bucket>>]>,
+    hasher: RandomState,
+}
+
+impl IpRates {
+    fn new(rate: Rate) -> Self {
+        IpRates { rate, shards: (0..SHARDS).map(|_| Mutex::default()).collect(), hasher: RandomState::new() }
+    }
+
+    fn with<T>(&self, ip: IpAddr, f: impl FnOnce(&mut Bucket, Instant) -> T) -> T {
+        let key = client_key(ip);
+        let now = Instant::now();
+        let mut shard = lock(&self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]);
+        if shard.len() >= IP_SHARD_MAX && !shard.contains_key(&key) {
+            shard.retain(|_, b| !b.is_full(now));
+            if shard.len() > IP_SHARD_MAX / 2 {
+                tracing::warn!("per-IP rate table full: forgetting a shard");
+                shard.clear();
             }
-            None => false,
+        }
+        let bucket = shard.entry(key).or_insert_with(|| Bucket::new(self.rate, None));
+        f(bucket, now)
+    }
+}
+
+/// The key a client IP is limited by: the address, or an IPv6 address's /64.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Why the gate refused a TCP connection or an authentication attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GateClosed {
+    /// `max_sockets` connections are held (answered 503).
+    Sockets,
+    /// The IP's `handshake_rate_per_ip` is exceeded (answered 429).
+    Rate,
+    /// The IP's `failed_auth_per_ip` is exceeded (answered 429).
+    FailedAuth,
+}
+
+/// The checks before an upgrade: how many TCP connections the server holds,
+/// and per client IP the connection rate and the failed authentications.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    max_sockets: Option<usize>,
+    /// TCP connections not (yet) upgraded.
+    sockets: Arc<AtomicUsize>,
+    connects: Option<IpRates>,
+    failed_auth: Option<IpRates>,
+}
+
+/// One TCP connection's place under `max_sockets` until it upgrades or ends.
+#[derive(Debug)]
+pub(crate) struct SocketSlot(Arc<AtomicUsize>);
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Gate {
+    pub(crate) fn new(max_sockets: Option<usize>, connect_rate: Option<Rate>, failed_auth: Option<Rate>) -> Self {
+        Gate {
+            max_sockets,
+            sockets: Arc::default(),
+            connects: connect_rate.map(IpRates::new),
+            failed_auth: failed_auth.map(IpRates::new),
+        }
+    }
+
+    /// Admits a TCP connection from `ip` while `upgraded` connections are
+    /// open: its place under `max_sockets`, held until it upgrades or ends.
+    pub(crate) fn admit(&self, ip: IpAddr, upgraded: usize) -> Result<SocketSlot, GateClosed> {
+        let before = self.sockets.fetch_add(1, Ordering::AcqRel);
+        let slot = SocketSlot(self.sockets.clone());
+        if self.max_sockets.is_some_and(|max| before + upgraded >= max) {
+            return Err(GateClosed::Sockets);
+        }
+        if self.connects.as_ref().is_some_and(|rates| !rates.with(ip, Bucket::take)) {
+            return Err(GateClosed::Rate);
+        }
+        Ok(slot)
+    }
+
+    /// Whether `ip` may try to authenticate (it has not failed too often).
+    pub(crate) fn may_authenticate(&self, ip: IpAddr) -> Result<(), GateClosed> {
+        match self.failed_auth.as_ref().is_some_and(|rates| !rates.with(ip, Bucket::has_token)) {
+            true => Err(GateClosed::FailedAuth),
+            false => Ok(()),
+        }
+    }
+
+    /// Counts a refused authentication of `ip`.
+    pub(crate) fn auth_failed(&self, ip: IpAddr) {
+        if let Some(rates) = &self.failed_auth {
+            rates.with(ip, Bucket::take);
         }
     }
 }
@@ -185,6 +328,45 @@ mod tests {
         drop((a, b, c));
         assert_eq!(open.load(Ordering::Acquire), 0);
         assert_eq!(per_ip.ips(), 0);
+    }
+
+    #[test]
+    fn the_gate_caps_sockets_and_rates_per_ip() {
+        let per_s = |count| Some(Rate { count, per: Duration::from_secs(3600) });
+        let gate = Gate::new(Some(3), per_s(2), per_s(1));
+        let ip: IpAddr = "10.0.0.1".parse().expect("ip");
+        let a = gate.admit(ip, 0).expect("first");
+        let _b = gate.admit(ip, 0).expect("second");
+        assert_eq!(gate.admit(ip, 0).err(), Some(GateClosed::Rate));
+        let other: IpAddr = "10.0.0.2".parse().expect("ip");
+        assert_eq!(gate.admit(other, 1).err(), Some(GateClosed::Sockets), "2 pending + 1 upgraded");
+        drop(a);
+        assert!(gate.admit(other, 0).is_ok(), "a place was given back");
+        assert_eq!(gate.may_authenticate(ip), Ok(()));
+        gate.auth_failed(ip);
+        assert_eq!(gate.may_authenticate(ip), Err(GateClosed::FailedAuth));
+        assert_eq!(gate.may_authenticate(other), Ok(()));
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("ip");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(c));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().expect("ip");
+        assert_eq!(client_key(mapped), "10.0.0.1".parse::<IpAddr>().expect("ip"));
+    }
+
+    #[test]
+    fn per_ip_tables_stay_bounded() {
+        let rates = IpRates::new(Rate { count: 1, per: Duration::from_secs(3600) });
+        for n in 0..(SHARDS * IP_SHARD_MAX * 2) as u32 {
+            rates.with(IpAddr::from(n.to_be_bytes()), Bucket::take);
+        }
+        let held: usize = rates.shards.iter().map(|s| lock(s).len()).sum();
+        assert!(held <= SHARDS * IP_SHARD_MAX, "{held}");
     }
 
     #[test]

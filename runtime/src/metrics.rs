@@ -10,7 +10,7 @@
 //! | `wirehub_connections_open` | gauge | route |
 //! | `wirehub_connections_opened_total` | counter | route |
 //! | `wirehub_connections_closed_total` | counter | route, reason |
-//! | `wirehub_handshakes_rejected_total` | counter | route, reason (`not_found` (upgrade requests only), `bad_request`, `upgrade_required`, `auth`, `origin`, `limit`) |
+//! | `wirehub_handshakes_rejected_total` | counter | route, reason (`not_found` (upgrade requests only), `bad_request`, `upgrade_required`, `auth`, `origin`, `limit`); every reason a route can have, and `none`'s `not_found` and `limit` (connections the accept gate refuses), are series at 0 from the start |
 //! | `wirehub_messages_received_total` | counter | route, kind (`text`, `binary`, `ping`, `pong`, `close`) |
 //! | `wirehub_messages_sent_total` | counter | route, kind |
 //! | `wirehub_received_bytes_total` | counter | route |
@@ -40,7 +40,7 @@ use crate::connection::CloseReason;
 use crate::message::MessageKind;
 
 /// Every close reason label, indexed by [`reason_index`].
-pub(crate) const CLOSE_REASONS: [&str; 13] = [
+pub(crate) const CLOSE_REASONS: [&str; 14] = [
     "normal",
     "heartbeat_timeout",
     "idle_timeout",
@@ -54,6 +54,7 @@ pub(crate) const CLOSE_REASONS: [&str; 13] = [
     "io_error",
     "rate_limited",
     "auth_expired",
+    "fragment_timeout",
 ];
 
 const KINDS: [MessageKind; 5] =
@@ -71,6 +72,10 @@ pub(crate) enum Rejected {
 }
 
 impl Rejected {
+    /// The reasons a request on a route can be refused for (all but `NotFound`).
+    const ON_ROUTES: [Rejected; 5] =
+        [Rejected::BadRequest, Rejected::UpgradeRequired, Rejected::Auth, Rejected::Origin, Rejected::Limit];
+
     const fn as_str(self) -> &'static str {
         match self {
             Rejected::NotFound => "not_found",
@@ -147,6 +152,17 @@ impl Metrics {
         let rooms_open = IntGauge::new("wirehub_rooms_open", "Rooms with at least one member.")?;
         r.register(Box::new(rooms_open.clone()))?;
         let seconds = prometheus::exponential_buckets(0.000_05, 4.0, 10)?; // 50 µs .. 13 s
+        let rejected = counter(
+            r,
+            "wirehub_handshakes_rejected_total",
+            "Upgrade requests refused, by reason.",
+            &["route", "reason"],
+        )?;
+        // What is refused before a route is known: unknown paths, and the
+        // connections the accept gate turns away.
+        for why in [Rejected::NotFound, Rejected::Limit] {
+            rejected.get_metric_with_label_values(&["none", why.as_str()])?;
+        }
         Ok(Metrics {
             open,
             opened: counter(r, "wirehub_connections_opened_total", "Connections opened.", &["route"])?,
@@ -156,12 +172,7 @@ impl Metrics {
                 "Connections closed, by reason.",
                 &["route", "reason"],
             )?,
-            rejected: counter(
-                r,
-                "wirehub_handshakes_rejected_total",
-                "Upgrade requests refused, by reason.",
-                &["route", "reason"],
-            )?,
+            rejected,
             received: counter(r, "wirehub_messages_received_total", "Messages received, by kind.", &["route", "kind"])?,
             sent: counter(r, "wirehub_messages_sent_total", "Messages sent, by kind.", &["route", "kind"])?,
             received_bytes: counter(r, "wirehub_received_bytes_total", "Payload bytes received.", &["route"])?,
@@ -205,6 +216,11 @@ impl Metrics {
             labels.iter().map(|l| v.get_metric_with_label_values(&[route, l])).collect()
         };
         let kinds: Vec<&str> = KINDS.iter().map(|k| k.as_str()).collect();
+        // Every refusal a route can have is a series from the start (0), so
+        // a dashboard shows 0, not "no data", until the first one.
+        for why in Rejected::ON_ROUTES {
+            self.rejected.get_metric_with_label_values(&[route, why.as_str()])?;
+        }
         Ok(RouteMetrics {
             open: self.open.get_metric_with_label_values(&[route])?,
             opened: one(&self.opened)?,
@@ -359,6 +375,7 @@ pub(crate) const fn reason_index(reason: &CloseReason) -> usize {
         CloseReason::Io => 10,
         CloseReason::RateLimited => 11,
         CloseReason::AuthExpired => 12,
+        CloseReason::FragmentTimeout => 13,
     }
 }
 
@@ -382,6 +399,7 @@ mod tests {
             CloseReason::Io,
             CloseReason::RateLimited,
             CloseReason::AuthExpired,
+            CloseReason::FragmentTimeout,
         ];
         for r in reasons {
             assert_eq!(CLOSE_REASONS[reason_index(&r)], r.as_str());

@@ -91,6 +91,13 @@ macro_rules! resolve_fn {
                 Resolved {
                     $($key: ($resolve)(self.$key, ($({ let app: $app_ty = config.$key.clone(); app })?)),)*
                     read_buffer: config.read_buffer.max(256),
+                    write_buffer: config.write_buffer,
+                    max_write_buffer: config
+                        .max_write_buffer
+                        .max(config.write_buffer.saturating_add(self.max_message.unwrap_or(config.max_message)))
+                        .saturating_add(WRITE_BUFFER_SLACK),
+                    fragment_timeout: config.fragment_timeout,
+                    max_rooms: config.max_rooms_per_conn,
                     batch: config.batch.max(1),
                     handler_timing: config.handler_timing,
                 }
@@ -100,3 +107,7 @@ macro_rules! resolve_fn {
 }
 
 wirehub_options::route_options!(resolve: resolve_fn);
+
+/// Room for one frame header and a pong past the sizes the write buffer
+/// must hold (tungstenite wants its maximum above `write_buffer`).
+const WRITE_BUFFER_SLACK: usize = 256;

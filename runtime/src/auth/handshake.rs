@@ -9,9 +9,15 @@ use percent_encoding::percent_decode_str;
 /// The upgrade request, as owned data: method, path, path params, query,
 /// headers, cookies, peer address and offered subprotocols.
 ///
-/// Its `Debug` output redacts credentials (the `Authorization` and `Cookie`
-/// headers, the query string and the offered subprotocols), so logging a
-/// `Handshake` never leaks a token.
+/// Its `Debug` output redacts credentials (the query string, the offered
+/// subprotocols, and every header that carries one: `Authorization`,
+/// `Proxy-Authorization`, `Cookie`, and any name with `auth`, `token`,
+/// `key`, `secret`, `session`, `password`, `signature` or `credential` in
+/// it, such as `X-Api-Key`), so logging a `Handshake` never leaks a token.
+///
+/// A route with `reauth` keeps its `Handshake` for the connection's life
+/// (the validator runs again on it, and may read any part of it); routes
+/// without `reauth` keep none of it.
 #[derive(Clone)]
 pub struct Handshake {
     pub(crate) method: Method,
@@ -30,8 +36,8 @@ impl fmt::Debug for Handshake {
             .headers
             .iter()
             .map(|(name, value)| {
-                let secret = matches!(name.as_str(), "authorization" | "cookie" | "sec-websocket-protocol");
-                (name.as_str(), if secret { "<redacted>" } else { value.to_str().unwrap_or("<binary>") })
+                let shown = if is_secret(name.as_str()) { "<redacted>" } else { value.to_str().unwrap_or("<binary>") };
+                (name.as_str(), shown)
             })
             .collect();
         f.debug_struct("Handshake")
@@ -136,6 +142,27 @@ impl Handshake {
     }
 }
 
+/// Whether a header (lowercase name) may carry a credential.
+fn is_secret(name: &str) -> bool {
+    const WORDS: [&str; 9] =
+        ["auth", "token", "key", "secret", "session", "password", "signature", "credential", "cookie"];
+    name == "sec-websocket-protocol" || WORDS.iter().any(|w| name.contains(w))
+}
+
+/// The query string a connection keeps for `Query<T>`: on a route with a
+/// validator, without its `token` and `access_token` parameters (the
+/// validator has read them; the handler takes the identity from `Auth<T>`).
+pub(crate) fn kept_query(query: &str, auth: bool) -> Box<str> {
+    if !auth {
+        return query.into();
+    }
+    let credential = |pair: &&str| {
+        let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
+        matches!(decode(key).as_deref(), Some("token" | "access_token"))
+    };
+    query.split('&').filter(|p| !credential(p)).collect::<Vec<_>>().join("&").into()
+}
+
 fn decode(s: &str) -> Option<String> {
     let s = s.replace('+', " ");
     percent_decode_str(&s).decode_utf8().ok().map(|c| c.into_owned())
@@ -185,9 +212,25 @@ mod tests {
     }
 
     #[test]
+    fn kept_queries_lose_their_tokens_on_auth_routes() {
+        assert_eq!(&*kept_query("a=1&token=s3cret&b=2&access_token=x&%74oken=y", true), "a=1&b=2");
+        assert_eq!(&*kept_query("a=1&token=t", false), "a=1&token=t");
+    }
+
+    #[test]
     fn debug_redacts_credentials() {
-        let h =
-            hs(&[("authorization", "Bearer s3cret"), ("cookie", "token=s3cret"), ("x-a", "b")], Some("token=s3cret"));
+        let h = hs(
+            &[
+                ("authorization", "Bearer s3cret"),
+                ("proxy-authorization", "Basic s3cret"),
+                ("x-api-key", "s3cret"),
+                ("x-auth-token", "s3cret"),
+                ("x-session-id", "s3cret"),
+                ("cookie", "token=s3cret"),
+                ("x-a", "b"),
+            ],
+            Some("token=s3cret"),
+        );
         let text = format!("{h:?}");
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("x-a"));

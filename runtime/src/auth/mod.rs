@@ -41,5 +41,5 @@ pub use handshake::Handshake;
 pub use identity::{Auth, Identity, Principal};
 pub use reject::Reject;
 
-pub(crate) use origin::origin_allowed;
 pub use origin::Origins;
+pub(crate) use origin::{origin_allowed, AllowedHosts};

@@ -10,8 +10,17 @@
 //!
 //! A presence set member is the text `id|principal` (`principal` empty for
 //! an identity without one).
+//!
+//! With a shared key ([`Redis::shared_key`](super::Redis::shared_key)), every
+//! frame is sealed: a 32-byte HMAC-SHA256 tag over the channel name and the
+//! frame is appended, and a frame whose tag does not verify (constant time)
+//! is refused, so a client that can publish to Redis cannot forge messages.
+//! Binding the channel keeps a frame from being replayed into another room;
+//! replaying it into the same channel is not prevented.
 
 use bytes::{BufMut, Bytes, BytesMut};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 
 use std::sync::Arc;
@@ -29,6 +38,35 @@ pub(crate) struct Envelope {
     pub(crate) except: Option<ConnId>,
     pub(crate) key: String,
     pub(crate) message: tungstenite::Message,
+}
+
+/// The length of the tag [`seal`] appends.
+pub(crate) const TAG: usize = 32;
+
+/// The MAC of `frame` on `channel` (`None` never happens: HMAC takes keys
+/// of every length, but the API says `Result`).
+fn mac(key: &[u8], channel: &str, frame: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
+    mac.update(&(channel.len() as u64).to_be_bytes());
+    mac.update(channel.as_bytes());
+    mac.update(frame);
+    Some(mac)
+}
+
+/// `frame` with its tag for `channel` appended.
+pub(crate) fn seal(key: &[u8], channel: &str, frame: &[u8]) -> Option<Bytes> {
+    let tag = mac(key, channel, frame)?.finalize().into_bytes();
+    let mut out = BytesMut::with_capacity(frame.len() + TAG);
+    out.put_slice(frame);
+    out.put_slice(&tag);
+    Some(out.freeze())
+}
+
+/// The frame of a sealed message whose tag verifies for `channel`.
+pub(crate) fn open(key: &[u8], channel: &str, sealed: Bytes) -> Option<Bytes> {
+    let at = sealed.len().checked_sub(TAG)?;
+    mac(key, channel, &sealed[..at])?.verify_slice(&sealed[at..]).ok()?;
+    Some(sealed.slice(..at))
 }
 
 pub(crate) fn encode(origin: u32, except: Option<ConnId>, key: &str, message: &tungstenite::Message) -> Option<Bytes> {
@@ -106,6 +144,20 @@ mod tests {
         });
         assert_eq!(bad_utf8.and_then(decode), None);
         assert!(encode(1, None, "", &tungstenite::Message::Ping(Bytes::new())).is_none());
+    }
+
+    #[test]
+    fn sealed_frames_open_only_with_the_key_and_the_channel() {
+        let frame = encode(7, None, "", &tungstenite::Message::text("hi")).expect("encodes");
+        let sealed = seal(b"k3y", "app:r:x", &frame).expect("sealed");
+        assert_eq!(open(b"k3y", "app:r:x", sealed.clone()), Some(frame.clone()));
+        assert_eq!(open(b"other", "app:r:x", sealed.clone()), None, "another key");
+        assert_eq!(open(b"k3y", "app:r:y", sealed.clone()), None, "replayed into another room");
+        let mut forged = sealed.to_vec();
+        forged[HEADER] ^= 1;
+        assert_eq!(open(b"k3y", "app:r:x", Bytes::from(forged)), None, "altered payload");
+        assert_eq!(open(b"k3y", "app:r:x", frame), None, "unsealed");
+        assert_eq!(open(b"k3y", "app:r:x", Bytes::from_static(b"short")), None);
     }
 
     #[test]

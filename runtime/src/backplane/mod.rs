@@ -27,11 +27,15 @@
 //!   local members.
 
 #[cfg(feature = "redis")]
+mod claim;
+#[cfg(feature = "redis")]
 mod codec;
 #[cfg(feature = "redis")]
 mod redis;
 
 use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 
 #[doc(hidden)]
 pub use crate::hub::relay::{Relay, Target};
@@ -40,13 +44,14 @@ pub use crate::hub::relay::{Relay, Target};
 pub use self::redis::Redis;
 
 #[cfg(feature = "redis")]
-pub(crate) use codec::{decode, encode, member_key, parse_member};
+pub(crate) use codec::{decode, encode, member_key, open, parse_member, seal};
 
 /// A backplane that can be given to [`App::backplane`](crate::App::backplane).
 pub trait Backplane: Send + 'static {
-    /// Starts relaying for `hub`; `None` when there is nothing to relay.
+    /// Starts relaying for `hub` (claiming what it must claim first);
+    /// `None` when there is nothing to relay.
     #[doc(hidden)]
-    fn start(self: Box<Self>, cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>>;
+    fn start(self: Box<Self>, cx: StartCx) -> BoxFuture<'static, crate::Result<Option<Arc<dyn Relay>>>>;
 }
 
 /// What a backplane starts from.
@@ -65,7 +70,7 @@ pub struct StartCx {
 pub struct Local;
 
 impl Backplane for Local {
-    fn start(self: Box<Self>, _cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>> {
-        Ok(None)
+    fn start(self: Box<Self>, _cx: StartCx) -> BoxFuture<'static, crate::Result<Option<Arc<dyn Relay>>>> {
+        Box::pin(async { Ok(None) })
     }
 }

@@ -15,9 +15,19 @@
 //! instance re-adds its members every `presence_ttl / 3`; a crashed
 //! instance's members disappear within `presence_ttl` (default 15 s).
 //!
+//! Security: Redis is trusted with what it relays. Use `rediss://` (cargo
+//! feature `redis-tls`) across networks, an ACL user that may only use the
+//! prefix's keys and channels ([`Redis::credentials`], or
+//! `redis://user:password@host`), and a shared key
+//! ([`Redis::shared_key`]) so envelopes are authenticated (HMAC-SHA256):
+//! then a client that can publish to Redis cannot forge messages, and what
+//! fails to verify is dropped and counted (`wirehub_backplane_rejected_total`).
+//! The instance number is claimed in Redis (see `claim.rs`).
+//!
 //! Faults: local delivery never waits for Redis. Commands go through a
-//! bounded queue (4096) to one publishing connection, which sends what has
-//! queued up in one pipeline (up to 256 commands per round trip); while Redis is down,
+//! queue bounded in commands (16 384) and in payload bytes (64 MiB) to one
+//! publishing connection, which sends everything waiting in one pipeline
+//! per round trip; while Redis is down,
 //! messages for other instances are **dropped and counted**
 //! (`wirehub_backplane_dropped_total`), not buffered: a burst of stale chat
 //! messages after an outage is worse than a gap clients can resync from.
@@ -26,7 +36,7 @@
 //! `wirehub_backplane_up` is 1 while both connections are up.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,35 +49,81 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite;
 
-use super::{decode, encode, member_key, parse_member, Backplane, Relay, StartCx, Target};
+use super::claim::Claim;
+use super::{decode, encode, member_key, open, parse_member, seal, Backplane, Relay, StartCx, Target};
 use crate::connection::ConnId;
 use crate::hub::{Hub, Member};
 use crate::sync::lock;
 
 /// Commands waiting for Redis, at most, by default (see [`Redis::queue`]).
 const QUEUE: usize = 16_384;
+/// Payload bytes waiting for Redis, at most, by default (see [`Redis::queue_bytes`]).
+const QUEUE_BYTES: usize = 64 << 20;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// The Redis backplane's settings: `Redis::connect("redis://127.0.0.1:6379")`.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output hides the URL's password, the ACL password and the
+/// shared key.
+#[derive(Clone)]
 pub struct Redis {
     url: String,
     prefix: String,
     presence_ttl: Duration,
     queue: usize,
+    queue_bytes: usize,
+    credentials: Option<(String, String)>,
+    key: Option<Arc<[u8]>>,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis")
+            .field("url", &redact_url(&self.url))
+            .field("prefix", &self.prefix)
+            .field("presence_ttl", &self.presence_ttl)
+            .field("queue", &self.queue)
+            .field("queue_bytes", &self.queue_bytes)
+            .field("user", &self.credentials.as_ref().map(|(user, _)| user))
+            .field("shared_key", &self.key.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// `redis://user:secret@host` → `redis://user:<redacted>@host`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let user = rest[..at].split_once(':').map_or(&rest[..at], |(user, _)| user);
+            format!("{scheme}://{user}:<redacted>{}", &rest[at..])
+        }
+        None => url.to_owned(),
+    }
 }
 
 impl Redis {
     /// A backplane on the Redis server at `url` (connected when the app starts).
     pub fn connect(url: impl Into<String>) -> Self {
-        Redis { url: url.into(), prefix: "wirehub".to_owned(), presence_ttl: Duration::from_secs(15), queue: QUEUE }
+        Redis {
+            url: url.into(),
+            prefix: "wirehub".to_owned(),
+            presence_ttl: Duration::from_secs(15),
+            queue: QUEUE,
+            queue_bytes: QUEUE_BYTES,
+            credentials: None,
+            key: None,
+        }
     }
 
     /// The backplane of `WIREHUB_REDIS_URL`, if that variable is set, with
-    /// `WIREHUB_REDIS_PREFIX` and `WIREHUB_REDIS_PRESENCE_TTL_MS` applied
-    /// when they are set.
+    /// `WIREHUB_REDIS_PREFIX`, `WIREHUB_REDIS_PRESENCE_TTL_MS`,
+    /// `WIREHUB_REDIS_USER` and `WIREHUB_REDIS_PASSWORD` (an ACL user), and
+    /// `WIREHUB_REDIS_KEY` (the shared key, at least 32 bytes) applied when
+    /// they are set.
     pub fn from_env() -> Option<Self> {
         let url = std::env::var("WIREHUB_REDIS_URL").ok().filter(|u| !u.is_empty())?;
         let mut redis = Redis::connect(url);
@@ -77,7 +133,52 @@ impl Redis {
         if let Some(ms) = std::env::var("WIREHUB_REDIS_PRESENCE_TTL_MS").ok().and_then(|v| v.parse().ok()) {
             redis = redis.presence_ttl(Duration::from_millis(ms));
         }
+        if let (Ok(user), Ok(password)) = (std::env::var("WIREHUB_REDIS_USER"), std::env::var("WIREHUB_REDIS_PASSWORD"))
+        {
+            redis = redis.credentials(user, password);
+        }
+        if let Ok(key) = std::env::var("WIREHUB_REDIS_KEY") {
+            redis = redis.shared_key(key.into_bytes());
+        }
         Some(redis)
+    }
+
+    /// An ACL user and its password (Redis 6 `AUTH user password`), instead
+    /// of the URL's. Give the user only the prefix's keys and channels, e.g.
+    /// `ACL SETUSER wirehub on >password ~wirehub:* &wirehub:* +@pubsub
+    /// +@sortedset +@string +@keyspace +@scripting +ping +hello +client`.
+    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some((user.into(), password.into()));
+        self
+    }
+
+    /// Authenticates every envelope with HMAC-SHA256 under `key` (the same
+    /// on every instance; 32 random bytes or more). Envelopes whose tag does
+    /// not verify, forged or from an instance without the key, are dropped
+    /// and counted in `wirehub_backplane_rejected_total`.
+    pub fn shared_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.key = Some(Arc::from(key.into()));
+        self
+    }
+
+    /// How many payload bytes may wait for Redis (default 64 MiB); past it,
+    /// publishes are dropped and counted like a full [`queue`](Redis::queue).
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes.max(1);
+        self
+    }
+
+    fn client(&self) -> crate::Result<redis::Client> {
+        let info = redis::IntoConnectionInfo::into_connection_info(self.url.as_str())
+            .map_err(|e| crate::Error::Backplane(Box::new(e)))?;
+        let info = match &self.credentials {
+            Some((user, password)) => {
+                let settings = info.redis_settings().clone().set_username(user).set_password(password);
+                info.set_redis_settings(settings)
+            }
+            None => info,
+        };
+        redis::Client::open(info).map_err(|e| crate::Error::Backplane(Box::new(e)))
     }
 
     /// The prefix of every channel and key (default `wirehub`), so several
@@ -106,14 +207,35 @@ impl Redis {
 }
 
 impl Backplane for Redis {
-    fn start(self: Box<Self>, cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>> {
-        let client = redis::Client::open(self.url.as_str()).map_err(|e| crate::Error::Backplane(Box::new(e)))?;
+    fn start(self: Box<Self>, cx: StartCx) -> BoxFuture<'static, crate::Result<Option<Arc<dyn Relay>>>> {
+        Box::pin((*self).start_relay(cx))
+    }
+}
+
+impl Redis {
+    /// Claims an instance number, then starts the publisher and the subscriber.
+    async fn start_relay(self, cx: StartCx) -> crate::Result<Option<Arc<dyn Relay>>> {
+        let client = self.client()?;
         let metrics = BackplaneMetrics::new(cx.registry.as_ref()).map_err(crate::Error::Metrics)?;
+        let ttl = self.presence_ttl;
+        let claimed = match timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection()).await {
+            Ok(Ok(mut conn)) => Claim::acquire(&mut conn, &self.prefix, ttl).await.ok().flatten(),
+            _ => None,
+        };
+        let claim = claimed.unwrap_or_else(|| {
+            tracing::warn!("backplane: instance number not claimed yet (Redis unreachable); claiming it when it is");
+            Claim::unclaimed(&self.prefix, ttl)
+        });
+        cx.hub.0.set_instance(claim.instance);
         let (commands, queue) = mpsc::channel(self.queue);
         let (stop, _) = watch::channel(false);
         let inner = Arc::new(Inner {
             client,
-            instance: cx.hub.0.instance(),
+            instance: claim.instance,
+            claim,
+            key: self.key,
+            queued_bytes: AtomicUsize::new(0),
+            max_queued_bytes: self.queue_bytes,
             prefix: self.prefix,
             ttl: self.presence_ttl,
             hub: cx.hub,
@@ -139,6 +261,12 @@ impl Backplane for Redis {
 struct Inner {
     client: redis::Client,
     instance: u32,
+    claim: Claim,
+    /// The shared key envelopes are sealed with.
+    key: Option<Arc<[u8]>>,
+    /// Payload bytes of the publishes waiting in `commands`.
+    queued_bytes: AtomicUsize,
+    max_queued_bytes: usize,
     prefix: String,
     ttl: Duration,
     hub: Hub,
@@ -174,12 +302,24 @@ enum Command {
     PresenceRemove { key: String, member: String },
 }
 
+impl Command {
+    /// The payload bytes it holds (what `queue_bytes` bounds).
+    fn bytes(&self) -> usize {
+        match self {
+            Command::Publish { frame, .. } => frame.len(),
+            Command::PresenceAdd { .. } | Command::PresenceRemove { .. } => 0,
+        }
+    }
+}
+
 struct BackplaneMetrics {
     up: IntGauge,
     publish_errors: IntCounter,
     dropped: IntCounter,
     reconnects: IntCounter,
     received: IntCounter,
+    rejected: IntCounter,
+    conflicts: IntCounter,
 }
 
 impl BackplaneMetrics {
@@ -196,6 +336,14 @@ impl BackplaneMetrics {
                 "Reconnections to Redis after a loss (of the subscription).",
             )?,
             received: IntCounter::new("wirehub_backplane_received_total", "Messages received from other instances.")?,
+            rejected: IntCounter::new(
+                "wirehub_backplane_rejected_total",
+                "Envelopes from Redis dropped: undecodable, or not authenticated by the shared key.",
+            )?,
+            conflicts: IntCounter::new(
+                "wirehub_backplane_instance_conflicts_total",
+                "Refreshes that found this instance's number owned by another instance.",
+            )?,
         };
         if let Some(r) = registry {
             r.register(Box::new(m.up.clone()))?;
@@ -203,6 +351,8 @@ impl BackplaneMetrics {
             r.register(Box::new(m.dropped.clone()))?;
             r.register(Box::new(m.reconnects.clone()))?;
             r.register(Box::new(m.received.clone()))?;
+            r.register(Box::new(m.rejected.clone()))?;
+            r.register(Box::new(m.conflicts.clone()))?;
         }
         Ok(m)
     }
@@ -232,8 +382,31 @@ impl Inner {
     }
 
     fn send(&self, command: Command) {
-        if self.commands.try_send(command).is_err() {
+        let bytes = command.bytes();
+        if bytes > 0 && self.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes > self.max_queued_bytes {
+            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
             self.metrics.dropped.inc();
+            return;
+        }
+        if self.commands.try_send(command).is_err() {
+            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            self.metrics.dropped.inc();
+        }
+    }
+
+    /// Keeps this instance's number claimed (with the presence refresh).
+    async fn refresh_claim(&self) {
+        let Some(mut conn) = self.link().await else { return };
+        match self.claim.refresh(&mut conn).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::error!(
+                    instance = self.instance,
+                    "backplane: another instance owns this instance's number; sends to ids may be misrouted: restart this instance"
+                );
+                self.metrics.conflicts.inc();
+            }
+            Err(e) => self.lost(&e).await,
         }
     }
 
@@ -318,6 +491,7 @@ async fn publish_until_stopped(inner: &Arc<Inner>, mut queue: mpsc::Receiver<Com
                 if !batch.is_empty() {
                     let _ = timeout(CONNECT_TIMEOUT, run_batch(inner, &batch)).await;
                 }
+                release_claim(inner).await;
                 return;
             }
             command = queue.recv() => {
@@ -333,13 +507,18 @@ async fn publish_until_stopped(inner: &Arc<Inner>, mut queue: mpsc::Receiver<Com
                 }
                 run_batch(inner, &batch).await;
             }
-            _ = refresh.tick() => refresh_presence(inner).await,
+            _ = refresh.tick() => {
+                inner.refresh_claim().await;
+                refresh_presence(inner).await;
+            }
         }
     }
 }
 
 /// Sends `batch` in one pipeline; on failure counts it dropped.
 async fn run_batch(inner: &Inner, batch: &[Command]) {
+    let bytes: usize = batch.iter().map(Command::bytes).sum();
+    inner.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
     let Some(mut conn) = inner.link().await else {
         inner.metrics.dropped.inc_by(batch.len() as u64);
         return;
@@ -364,6 +543,17 @@ async fn run_batch(inner: &Inner, batch: &[Command]) {
         inner.metrics.dropped.inc_by(batch.len() as u64);
         inner.lost(&e).await;
     }
+}
+
+/// Gives this instance's number back (bounded), so a restart may take it.
+async fn release_claim(inner: &Inner) {
+    let release = async {
+        let mut conn = inner.link().await?;
+        let mut pipe = redis::pipe();
+        inner.claim.release_command(&mut pipe);
+        pipe.query_async::<()>(&mut conn).await.ok()
+    };
+    let _ = timeout(CONNECT_TIMEOUT, release).await;
 }
 
 /// Re-adds every local member with a fresh expiry, and trims expired ones.
@@ -499,16 +689,21 @@ async fn bounded(command: impl std::future::Future<Output = redis::RedisResult<(
 }
 
 fn deliver(inner: &Inner, message: &redis::Msg) {
+    let channel = message.get_channel_name();
     let frame = Bytes::copy_from_slice(message.get_payload_bytes());
-    let Some(envelope) = decode(frame) else {
-        tracing::warn!("backplane: undecodable message ignored");
+    let frame = match &inner.key {
+        Some(key) => open(key, channel, frame),
+        None => Some(frame),
+    };
+    let Some(envelope) = frame.and_then(decode) else {
+        tracing::warn!(channel, "backplane: undecodable or unauthenticated message ignored");
+        inner.metrics.rejected.inc();
         return;
     };
     if envelope.origin == inner.instance {
         return; // delivered locally when it was published
     }
     inner.metrics.received.inc();
-    let channel = message.get_channel_name();
     let room_prefix = format!("{}:r:", inner.prefix);
     if let Some(room) = channel.strip_prefix(&room_prefix) {
         inner.hub.0.deliver_room(room, envelope.message, envelope.except);
@@ -541,7 +736,12 @@ impl Relay for RedisRelay {
             Target::Conn(id) => (inner.conn_channel(id.instance()), id.to_string()),
             Target::Principal(principal) => (inner.principal_channel(), principal.to_owned()),
         };
-        match encode(inner.instance, except, &key, message) {
+        let frame = encode(inner.instance, except, &key, message);
+        let frame = match &inner.key {
+            Some(key) => frame.and_then(|f| seal(key, &channel, &f)),
+            None => frame,
+        };
+        match frame {
             Some(frame) => inner.send(Command::Publish { channel, frame }),
             None => inner.metrics.dropped.inc(),
         }

@@ -5,6 +5,7 @@
 //! `life.rs` (the connection's state) and `crate::hub` (the registry, which
 //! only knows its members through the `Peer` port).
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -48,7 +49,7 @@ pub(crate) struct ConnInner {
     /// Its phase, why it ends, what the heartbeat knows (one state, one owner).
     pub(crate) life: Life,
     /// Rooms this connection is in, so leaving them all on close is cheap.
-    pub(crate) rooms: Mutex<Vec<Arc<str>>>,
+    pub(crate) rooms: Mutex<HashSet<Arc<str>>>,
     /// What the route's validator returned.
     pub(crate) identity: Option<Identity>,
     /// The negotiated subprotocol.
@@ -124,6 +125,12 @@ macro_rules! resolved_struct {
         pub(crate) struct Resolved {
             $(pub(crate) $key: $resolved,)*
             pub(crate) read_buffer: usize,
+            pub(crate) write_buffer: usize,
+            /// `Config::max_write_buffer`, raised to fit one `max_message`
+            /// message after a full `write_buffer`.
+            pub(crate) max_write_buffer: usize,
+            pub(crate) fragment_timeout: Duration,
+            pub(crate) max_rooms: usize,
             pub(crate) batch: usize,
             pub(crate) handler_timing: bool,
         }
@@ -158,12 +165,21 @@ impl RouteRt {
         opts: Resolved,
         metrics: Option<RouteMetrics>,
     ) -> Self {
+        // tungstenite's write buffer is unbounded by default: the pongs it
+        // queues for a peer that pings and never reads would pile up there.
         let ws = WebSocketConfig::default()
             .read_buffer_size(opts.read_buffer)
+            .write_buffer_size(opts.write_buffer)
+            .max_write_buffer_size(opts.max_write_buffer)
             .max_message_size(Some(opts.max_message))
             .max_frame_size(Some(opts.max_message));
         let per_ip = opts.max_connections_per_ip.map(|_| Arc::default());
         RouteRt { path, params, kinds, opts, ws, metrics, open: Arc::default(), per_ip }
+    }
+
+    /// What the frame guard enforces on this route's connections.
+    pub(crate) fn guard_limits(&self) -> super::guard::Limits {
+        super::guard::Limits { control_rate: self.opts.control_rate, fragment_timeout: self.opts.fragment_timeout }
     }
 }
 

@@ -1,5 +1,7 @@
 //! [`Conn`]: the handle of one connection, cheap to clone and to keep.
 
+use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -47,11 +49,11 @@ impl Conn {
             room,
             outbound,
             life: Life::new(env.epoch.elapsed().as_millis() as u64),
-            rooms: Mutex::new(Vec::new()),
+            rooms: Mutex::default(),
             identity,
             protocol,
             handshake,
-            replies: super::Replies::new(route.opts.queue),
+            replies: super::Replies::new(route.opts.queue, route.opts.max_queue_bytes),
             task: OnceLock::new(),
         }))
     }
@@ -87,7 +89,8 @@ impl Conn {
     }
 
     /// The query string of the upgrade request, kept only when the handler
-    /// takes `Query<T>`.
+    /// takes `Query<T>`; on a route with `auth`, without its `token` and
+    /// `access_token` parameters.
     pub fn query(&self) -> Option<&str> {
         self.0.query.as_deref()
     }
@@ -197,8 +200,11 @@ impl Conn {
     }
 
     /// Adds this connection to `room` (creating the room). Idempotent.
-    pub fn join(&self, room: &str) {
-        self.0.env.hub.0.join(self, room);
+    /// Returns whether the connection is in the room: false once it is
+    /// closed, or when it is already in `Config::max_rooms_per_conn` rooms
+    /// (logged).
+    pub fn join(&self, room: &str) -> bool {
+        self.0.env.hub.0.join(self, room)
     }
 
     /// Like [`join`](Conn::join), then, with a backplane, waits (at most
@@ -216,9 +222,11 @@ impl Conn {
         self.0.env.hub.0.leave(self, room);
     }
 
-    /// The rooms this connection is in.
+    /// The rooms this connection is in, sorted.
     pub fn rooms(&self) -> Vec<String> {
-        crate::sync::lock(&self.0.rooms).iter().map(|r| r.to_string()).collect()
+        let mut rooms: Vec<String> = crate::sync::lock(&self.0.rooms).iter().map(|r| r.to_string()).collect();
+        rooms.sort_unstable();
+        rooms
     }
 
     /// Sends to every member of `room`, this connection included. Returns
@@ -268,21 +276,30 @@ impl Conn {
         self.0.route.metrics.as_ref()
     }
 
+    /// The payload of a heartbeat ping, recorded as the one in flight: a
+    /// keyed hash of the connection and the time (SipHash under a key drawn
+    /// once per process), so a peer can neither forge the pong of a ping it
+    /// did not receive nor read the server's clock from it.
     pub(super) fn ping_payload(&self) -> Bytes {
-        let micros = self.env().epoch.elapsed().as_micros() as u64;
-        Bytes::copy_from_slice(&micros.to_be_bytes())
+        static KEY: OnceLock<RandomState> = OnceLock::new();
+        let now_us = self.env().epoch.elapsed().as_micros() as u64;
+        let nonce = KEY.get_or_init(RandomState::new).hash_one((self.0.id, now_us));
+        self.0.life.ping_sent(nonce, now_us);
+        Bytes::copy_from_slice(&nonce.to_be_bytes())
     }
 
-    pub(super) fn record_rtt(&self, payload: &Bytes) {
-        let Ok(sent) = <[u8; 8]>::try_from(payload.as_ref()) else { return };
-        let sent = u64::from_be_bytes(sent);
+    /// A pong arrived: records the round trip if it answers the heartbeat
+    /// ping in flight, and says whether it did.
+    pub(super) fn record_rtt(&self, payload: &Bytes) -> bool {
+        let Ok(nonce) = <[u8; 8]>::try_from(payload.as_ref()) else { return false };
+        let Some(sent) = self.0.life.pong(u64::from_be_bytes(nonce)) else { return false };
         let now = self.env().epoch.elapsed().as_micros() as u64;
-        if let Some(rtt) = now.checked_sub(sent) {
-            self.0.life.set_rtt(Duration::from_micros(rtt));
-            if let Some(m) = self.metrics() {
-                m.rtt.observe(rtt as f64 / 1e6);
-            }
+        let rtt = now.saturating_sub(sent);
+        self.0.life.set_rtt(Duration::from_micros(rtt));
+        if let Some(m) = self.metrics() {
+            m.rtt.observe(rtt as f64 / 1e6);
         }
+        true
     }
 
     /// Whether the peer is heard from: the reader holds a message back, so
@@ -316,8 +333,12 @@ impl Peer for Conn {
         self.0.identity.as_ref().and_then(Identity::principal_arc)
     }
 
-    fn rooms(&self) -> &Mutex<Vec<Arc<str>>> {
+    fn rooms(&self) -> &Mutex<HashSet<Arc<str>>> {
         &self.0.rooms
+    }
+
+    fn max_rooms(&self) -> usize {
+        self.0.route.opts.max_rooms
     }
 
     fn is_closed(&self) -> bool {

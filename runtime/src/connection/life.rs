@@ -62,6 +62,11 @@ pub(crate) struct Life {
     paused: AtomicBool,
     /// Last heartbeat round trip, in microseconds (`u64::MAX`: none yet).
     rtt_micros: AtomicU64,
+    /// The payload of the heartbeat ping awaiting its pong.
+    ping_nonce: AtomicU64,
+    /// When that ping was sent, in microseconds since the app started
+    /// (`u64::MAX`: no ping awaits a pong).
+    ping_sent_us: AtomicU64,
 }
 
 impl Life {
@@ -75,6 +80,8 @@ impl Life {
             last_seen_ms: AtomicU64::new(now_ms),
             paused: AtomicBool::new(false),
             rtt_micros: AtomicU64::new(u64::MAX),
+            ping_nonce: AtomicU64::new(0),
+            ping_sent_us: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -128,6 +135,25 @@ impl Life {
 
     pub(crate) fn is_paused(&self) -> bool {
         self.paused.load(Ordering::Relaxed)
+    }
+
+    /// A heartbeat ping with payload `nonce` went out at `at_us`; it
+    /// replaces any earlier one still unanswered.
+    pub(crate) fn ping_sent(&self, nonce: u64, at_us: u64) {
+        self.ping_nonce.store(nonce, Ordering::Relaxed);
+        self.ping_sent_us.store(at_us, Ordering::Relaxed);
+    }
+
+    /// A pong with payload `nonce` arrived: when the ping it answers was
+    /// sent, if it answers the one in flight (once: a replay matches nothing).
+    pub(crate) fn pong(&self, nonce: u64) -> Option<u64> {
+        if self.ping_nonce.load(Ordering::Relaxed) != nonce {
+            return None;
+        }
+        match self.ping_sent_us.swap(u64::MAX, Ordering::Relaxed) {
+            u64::MAX => None,
+            sent => Some(sent),
+        }
     }
 
     pub(crate) fn set_rtt(&self, rtt: Duration) {

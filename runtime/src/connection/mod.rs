@@ -18,6 +18,7 @@
 pub(crate) mod call;
 pub(crate) mod conn;
 mod env;
+pub(crate) mod guard;
 mod handle;
 mod life;
 mod outbox;

@@ -1,5 +1,8 @@
 //! The outbound queue of one connection: what other tasks (broadcasts,
-//! `send_to`, background pushes) send it, bounded, read by its writer.
+//! `send_to`, background pushes) send it, bounded in messages (`queue`) and
+//! in payload bytes (`max_queue_bytes`), read by its writer. A message is
+//! always taken into an empty queue, so one bigger than the byte bound still
+//! goes out alone.
 //!
 //! Why not `tokio::sync::mpsc`: its bounded channel allocates its first block
 //! of 32 slots (1.8 KiB) when it is created, for every connection, idle or
@@ -28,10 +31,13 @@ struct Shared {
     /// Senders waiting for room (`send`), woken by each pop.
     room: Notify,
     cap: usize,
+    max_bytes: usize,
 }
 
 struct Queue {
     items: VecDeque<Message>,
+    /// Payload bytes of `items`.
+    bytes: usize,
     /// The receiver closed it (or is gone): pushes fail.
     closed: bool,
 }
@@ -39,7 +45,8 @@ struct Queue {
 /// Why a message could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TrySendError {
-    /// The queue holds `cap` messages.
+    /// The queue holds `cap` messages, or this one would take it past
+    /// `max_bytes`.
     Full,
     /// The connection's writer is gone or closing.
     Closed,
@@ -52,13 +59,14 @@ pub(crate) struct Sender(Arc<Shared>);
 /// The receiving side, owned by the connection's task.
 pub(crate) struct Receiver(Arc<Shared>);
 
-/// A queue of at most `cap` messages.
-pub(crate) fn channel(cap: usize) -> (Sender, Receiver) {
+/// A queue of at most `cap` messages and `max_bytes` payload bytes.
+pub(crate) fn channel(cap: usize, max_bytes: usize) -> (Sender, Receiver) {
     let shared = Arc::new(Shared {
-        queue: Mutex::new(Queue { items: VecDeque::new(), closed: false }),
+        queue: Mutex::new(Queue { items: VecDeque::new(), bytes: 0, closed: false }),
         reader: AtomicWaker::new(),
         room: Notify::new(),
         cap: cap.max(1),
+        max_bytes,
     });
     (Sender(shared.clone()), Receiver(shared))
 }
@@ -73,9 +81,12 @@ impl Shared {
         if queue.closed {
             return Err((TrySendError::Closed, message));
         }
-        if queue.items.len() >= self.cap {
+        let len = payload_len(&message);
+        let over_bytes = !queue.items.is_empty() && queue.bytes.saturating_add(len) > self.max_bytes;
+        if queue.items.len() >= self.cap || over_bytes {
             return Err((TrySendError::Full, message));
         }
+        queue.bytes += len;
         queue.items.push_back(message);
         drop(queue);
         self.reader.wake();
@@ -85,6 +96,7 @@ impl Shared {
     fn pop(&self) -> Option<Message> {
         let mut queue = self.lock();
         let message = queue.items.pop_front()?;
+        queue.bytes -= payload_len(&message);
         if queue.items.is_empty() && queue.items.capacity() > KEEP {
             queue.items = VecDeque::new();
         }
@@ -161,7 +173,19 @@ impl Drop for Receiver {
     fn drop(&mut self) {
         self.0.close();
         // Queued messages go with the writer: no sender holds them.
-        self.0.lock().items = VecDeque::new();
+        let mut queue = self.0.lock();
+        queue.items = VecDeque::new();
+        queue.bytes = 0;
+    }
+}
+
+/// The payload bytes a message holds (what the byte bounds count).
+pub(crate) fn payload_len(message: &Message) -> usize {
+    match message {
+        Message::Text(t) => t.len(),
+        Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b.len(),
+        Message::Close(_) => 0,
+        Message::Frame(f) => f.len(),
     }
 }
 
@@ -175,7 +199,7 @@ mod tests {
 
     #[test]
     fn bounded_in_order_and_closed() {
-        let (tx, mut rx) = channel(2);
+        let (tx, mut rx) = channel(2, usize::MAX);
         assert_eq!(tx.try_send(text(1)), Ok(()));
         assert_eq!(tx.try_send(text(2)), Ok(()));
         assert_eq!(tx.try_send(text(3)), Err(TrySendError::Full));
@@ -192,8 +216,22 @@ mod tests {
     }
 
     #[test]
+    fn bounded_in_bytes_too() {
+        let (tx, mut rx) = channel(100, 10);
+        let big = || Message::binary(vec![0u8; 30]);
+        assert_eq!(tx.try_send(big()), Ok(()), "an empty queue takes any message");
+        assert_eq!(tx.try_send(text(1)), Err(TrySendError::Full), "30 + 1 bytes > 10");
+        assert_eq!(rx.try_recv(), Some(big()));
+        for n in 1..=9 {
+            assert_eq!(tx.try_send(text(n)), Ok(()));
+        }
+        assert_eq!(tx.try_send(text(10)), Err(TrySendError::Full), "9 + 2 bytes > 10");
+        assert_eq!(tx.try_send(text(0)), Ok(()), "9 + 1 bytes fit");
+    }
+
+    #[test]
     fn the_buffer_is_given_back_after_a_burst() {
-        let (tx, mut rx) = channel(1000);
+        let (tx, mut rx) = channel(1000, usize::MAX);
         for n in 0..500 {
             assert_eq!(tx.try_send(text(n)), Ok(()));
         }
@@ -204,7 +242,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn waiting_senders_and_the_reader_lose_no_wakeup() {
         const PER: usize = 20_000;
-        let (tx, mut rx) = channel(8);
+        let (tx, mut rx) = channel(8, usize::MAX);
         let senders: Vec<_> = (0..4)
             .map(|s| {
                 let tx = tx.clone();

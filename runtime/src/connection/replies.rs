@@ -9,7 +9,8 @@
 //! are polled in the same task, the reader first, so a reply the reader
 //! buffers here is seen by the writer in the same poll.
 //!
-//! Invariants: bounded (`queue` replies); a full buffer makes the reader
+//! Invariants: bounded (`queue` replies, `max_queue_bytes` payload bytes,
+//! one reply always fits an empty buffer); a full buffer makes the reader
 //! wait (backpressure on the peer's requests, as the queue would), and the
 //! writer wakes it once it drained; everything the task itself sends goes
 //! through this one FIFO, so a handler's `conn.send` calls and its returned
@@ -22,18 +23,40 @@ use std::task::{Poll, Waker};
 
 use tokio_tungstenite::tungstenite;
 
+use super::outbox::payload_len;
 use crate::sync::lock;
 
 #[derive(Debug)]
 pub(crate) struct Replies {
-    queue: Mutex<VecDeque<tungstenite::Message>>,
+    queue: Mutex<Buffered>,
     cap: usize,
+    max_bytes: usize,
     reader: Mutex<Option<Waker>>,
 }
 
+#[derive(Debug, Default)]
+struct Buffered {
+    items: VecDeque<tungstenite::Message>,
+    /// Payload bytes of `items`.
+    bytes: usize,
+}
+
+impl Buffered {
+    fn push(&mut self, reply: tungstenite::Message) {
+        self.bytes += payload_len(&reply);
+        self.items.push_back(reply);
+    }
+}
+
 impl Replies {
-    pub(crate) fn new(cap: usize) -> Self {
-        Replies { queue: Mutex::new(VecDeque::new()), cap: cap.max(1), reader: Mutex::new(None) }
+    pub(crate) fn new(cap: usize, max_bytes: usize) -> Self {
+        Replies { queue: Mutex::default(), cap: cap.max(1), max_bytes, reader: Mutex::new(None) }
+    }
+
+    /// Whether `reply` fits now.
+    fn fits(&self, queue: &Buffered, reply: &tungstenite::Message) -> bool {
+        queue.items.is_empty()
+            || (queue.items.len() < self.cap && queue.bytes.saturating_add(payload_len(reply)) <= self.max_bytes)
     }
 
     /// Buffers a reply, waiting while the buffer is full.
@@ -41,12 +64,17 @@ impl Replies {
         let mut reply = Some(reply);
         poll_fn(|cx| {
             let mut queue = lock(&self.queue);
-            if queue.len() < self.cap {
-                queue.extend(reply.take());
-                Poll::Ready(())
-            } else {
-                *lock(&self.reader) = Some(cx.waker().clone());
-                Poll::Pending
+            match reply.take() {
+                Some(r) if self.fits(&queue, &r) => {
+                    queue.push(r);
+                    Poll::Ready(())
+                }
+                None => Poll::Ready(()),
+                back => {
+                    reply = back;
+                    *lock(&self.reader) = Some(cx.waker().clone());
+                    Poll::Pending
+                }
             }
         })
         .await;
@@ -55,8 +83,8 @@ impl Replies {
     /// Buffers a reply unless the buffer is full (then gives it back).
     pub(crate) fn try_push(&self, reply: tungstenite::Message) -> Result<(), tungstenite::Message> {
         let mut queue = lock(&self.queue);
-        if queue.len() < self.cap {
-            queue.push_back(reply);
+        if self.fits(&queue, &reply) {
+            queue.push(reply);
             Ok(())
         } else {
             Err(reply)
@@ -66,14 +94,15 @@ impl Replies {
     /// Resolves when a reply is buffered. Registers no waker: the reader
     /// pushes during the same task poll, before the writer is polled.
     pub(crate) async fn ready(&self) {
-        poll_fn(|_| if lock(&self.queue).is_empty() { Poll::Pending } else { Poll::Ready(()) }).await;
+        poll_fn(|_| if lock(&self.queue).items.is_empty() { Poll::Pending } else { Poll::Ready(()) }).await;
     }
 
     /// Takes up to `max` buffered replies, waking the reader if it waited.
     pub(crate) fn take(&self, max: usize) -> Vec<tungstenite::Message> {
         let mut queue = lock(&self.queue);
-        let n = queue.len().min(max);
-        let taken: Vec<_> = queue.drain(..n).collect();
+        let n = queue.items.len().min(max);
+        let taken: Vec<_> = queue.items.drain(..n).collect();
+        queue.bytes -= taken.iter().map(payload_len).sum::<usize>();
         drop(queue);
         if n > 0 {
             if let Some(reader) = lock(&self.reader).take() {

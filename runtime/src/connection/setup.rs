@@ -35,7 +35,7 @@ impl Setup {
         opening: Opening,
         slot: crate::limits::Slot,
     ) -> Setup {
-        let (sender, outbound) = super::outbox(route.opts.queue);
+        let (sender, outbound) = super::outbox(route.opts.queue, route.opts.max_queue_bytes);
         Setup { upgrade, conn: Conn::new(env, route, opening, sender), outbound, slot }
     }
 }

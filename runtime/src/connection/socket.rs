@@ -5,7 +5,9 @@ use futures_util::stream::{SplitSink, SplitStream};
 use tokio_tungstenite::tungstenite;
 
 /// An upgraded HTTP/1.1 connection speaking WebSocket.
-pub(crate) type WsStream = tokio_tungstenite::WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;
+/// Its reading side goes through the frame guard (`guard.rs`).
+pub(crate) type WsStream =
+    tokio_tungstenite::WebSocketStream<super::guard::Guarded<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>>;
 
 /// The write half, owned by the writer.
 pub(super) type Sink = SplitSink<WsStream, tungstenite::Message>;

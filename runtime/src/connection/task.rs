@@ -24,6 +24,7 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
 use super::call::{CallCx, RejectAction, Rejection};
+use super::guard::{Guarded, Violation};
 use super::socket::Stream;
 use super::writer::{close_phase, linger, write_loop};
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
@@ -74,7 +75,8 @@ where
     let Setup { upgrade, conn, mut outbound, slot } = setup;
     let ws = match upgrade.await {
         Ok(upgraded) => {
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(conn.0.route.ws)).await
+            let guarded = Guarded::new(TokioIo::new(upgraded), conn.0.route.guard_limits());
+            WebSocketStream::from_raw_socket(guarded, Role::Server, Some(conn.0.route.ws)).await
         }
         Err(e) => {
             tracing::debug!(error = %e, "upgrade failed");
@@ -326,9 +328,10 @@ fn on_frame(
             conn.request_close(peer_close_reason(frame.as_ref()), None);
             return Frame::Stop;
         }
+        // Only the pong of our own ping counts: an unsolicited one says
+        // nothing of the round trip, and must not hold an idle peer open.
         Message::Pong(payload) => {
-            conn.record_rtt(payload);
-            if conn.0.route.opts.idle_counts_pings {
+            if conn.record_rtt(payload) && conn.0.route.opts.idle_counts_pings {
                 *last_data = Instant::now();
             }
         }
@@ -442,6 +445,17 @@ fn peer_close_reason(frame: Option<&CloseFrame>) -> CloseReason {
 const REWRITTEN_CLOSE_REASON: &str = "Protocol violation";
 
 fn classify(error: WsError) -> (CloseReason, Option<CloseFrame>) {
+    if let Some(violation) = match &error {
+        WsError::Io(e) => Violation::of(e),
+        _ => None,
+    } {
+        tracing::debug!(%violation, "frame guard closed the connection");
+        let reason = match violation {
+            Violation::ControlRate => CloseReason::RateLimited,
+            Violation::FragmentTimeout => CloseReason::FragmentTimeout,
+        };
+        return (reason, Some(CloseFrame::new(CloseCode::Policy, &violation.to_string())));
+    }
     let (code, text) = match &error {
         WsError::Capacity(e) => (CloseCode::Size, e.to_string()),
         // A text message's payload or a close frame's reason.

@@ -136,7 +136,21 @@ async fn feed(sink: &mut Sink, tally: &mut Tally, frame: tungstenite::Message) -
         tungstenite::Message::Close(_) | tungstenite::Message::Frame(_) => (MessageKind::Close, 0),
     };
     tally.add(kind, len);
-    sink.feed(frame).await
+    match sink.feed(frame).await {
+        // The buffer holds pongs tungstenite queued, or earlier frames:
+        // write them out, then try once more.
+        Err(WsError::WriteBufferFull(frame)) => {
+            sink.flush().await?;
+            match sink.feed(*frame).await {
+                Err(WsError::WriteBufferFull(_)) => {
+                    tracing::warn!(bytes = len, "message larger than max_write_buffer dropped");
+                    Ok(())
+                }
+                other => other,
+            }
+        }
+        other => other,
+    }
 }
 
 struct Heartbeat {
@@ -254,7 +268,8 @@ pub(super) async fn close_phase(
 /// reset. The buffer is allocated only here.
 pub(super) async fn linger(ws: WsStream, limit: Duration) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut io = ws.into_inner();
+    // Past the guard: what the peer sends now is discarded unread.
+    let mut io = ws.into_inner().into_inner();
     let discard = async {
         io.shutdown().await.ok()?;
         let mut buf = vec![0u8; 16 * 1024];

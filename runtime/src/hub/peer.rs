@@ -3,6 +3,7 @@
 //! give. The connection engine implements it; the hub never names the
 //! connection type, so it sits below the engine.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use tokio_tungstenite::tungstenite;
@@ -38,8 +39,10 @@ pub(crate) trait Peer: Clone + Send + Sync + 'static {
     fn id(&self) -> ConnId;
     /// The identity principal, on routes with `auth`.
     fn principal(&self) -> Option<&Arc<str>>;
-    /// The rooms it is in; the hub keeps this list with its rooms.
-    fn rooms(&self) -> &Mutex<Vec<Arc<str>>>;
+    /// The rooms it is in; the hub keeps this set with its rooms.
+    fn rooms(&self) -> &Mutex<HashSet<Arc<str>>>;
+    /// How many rooms it may be in at once.
+    fn max_rooms(&self) -> usize;
     /// Whether it is gone (it must then join nothing).
     fn is_closed(&self) -> bool;
     /// Queues a message without waiting; a full queue is an error.

@@ -3,7 +3,7 @@
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::hash::{BuildHasher, Hash, RandomState};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use prometheus::{Histogram, IntGauge};
@@ -42,8 +42,12 @@ pub(crate) struct Registry<M> {
     emptied: Notify,
     rooms_gauge: OnceLock<IntGauge>,
     external_fanout: OnceLock<Histogram>,
-    /// This hub's instance number (20 bits): the high bits of its connection ids.
-    instance: u32,
+    /// This hub's instance number (20 bits): the high bits of its connection
+    /// ids. A backplane may replace it (with the number it claimed) before
+    /// the server starts.
+    instance: AtomicU32,
+    /// Set once the 32-bit counter of ids went round.
+    wrapped: AtomicBool,
     relay: OnceLock<Arc<dyn Relay>>,
 }
 
@@ -71,7 +75,10 @@ impl<M: Peer> Registry<M> {
             emptied: Notify::new(),
             rooms_gauge: OnceLock::new(),
             external_fanout: OnceLock::new(),
-            instance: (RandomState::new().hash_one(std::time::SystemTime::now()) as u32) & 0xF_FFFF,
+            instance: AtomicU32::new(
+                ((RandomState::new().hash_one(std::time::SystemTime::now()) as u32) & 0xF_FFFF).max(1),
+            ),
+            wrapped: AtomicBool::new(false),
             relay: OnceLock::new(),
         }
     }
@@ -162,7 +169,7 @@ impl<M: Peer> Registry<M> {
     pub(crate) fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
         let wire = message.into().into_wire();
         match self.relay.get() {
-            Some(relay) if id.instance() != self.instance => {
+            Some(relay) if id.instance() != self.instance() => {
                 relay.publish(Target::Conn(id), None, &wire);
                 Ok(())
             }
@@ -210,11 +217,19 @@ impl<M: Peer> Registry<M> {
         }
     }
 
-    /// Adds `conn` to `room`. A connection that already ended joins nothing.
-    pub(crate) fn join(&self, conn: &M, room: &str) {
+    /// Adds `conn` to `room`; whether it is in the room. A connection that
+    /// already ended, or that is in as many rooms as it may be, joins nothing.
+    pub(crate) fn join(&self, conn: &M, room: &str) -> bool {
         let mut rooms = lock(conn.rooms());
-        if rooms.iter().any(|r| &**r == room) || conn.is_closed() {
-            return;
+        if rooms.contains(room) {
+            return true;
+        }
+        if conn.is_closed() {
+            return false;
+        }
+        if rooms.len() >= conn.max_rooms() {
+            tracing::info!(conn = %conn.id(), rooms = rooms.len(), "join refused: the connection is in as many rooms as it may be");
+            return false;
         }
         let mut shard = write(self.room_shard(room));
         let key = match shard.get_key_value(room) {
@@ -229,15 +244,16 @@ impl<M: Peer> Registry<M> {
         if let Some(relay) = self.relay.get() {
             relay.presence_add(&key, &member_of(conn));
         }
-        rooms.push(key);
+        rooms.insert(key);
+        true
     }
 
     /// Removes `conn` from `room`; the room goes when it empties.
     pub(crate) fn leave(&self, conn: &M, room: &str) {
         let mut rooms = lock(conn.rooms());
-        let Some(index) = rooms.iter().position(|r| &**r == room) else { return };
-        let key = rooms.swap_remove(index);
+        let Some(key) = rooms.take(room) else { return };
         self.remove_member(&key, conn);
+        drop(rooms);
     }
 
     fn remove_member(&self, room: &Arc<str>, conn: &M) {
@@ -286,15 +302,33 @@ impl<M: Peer> Registry<M> {
 
     /// Connection ids are `instance << 32 | counter`: unique across
     /// instances sharing a backplane (the instance number is random, 20
-    /// bits), and below 2^53 so JavaScript clients read them exactly.
+    /// bits, and claimed in Redis by its backplane), and below 2^53 so
+    /// JavaScript clients read them exactly. Once the 32-bit counter went
+    /// round (logged once), ids still held by open connections are skipped.
     pub(crate) fn next_id(&self) -> ConnId {
-        let counter = self.next_id.fetch_add(1, Ordering::Relaxed) & 0xFFFF_FFFF;
-        ConnId::from_u64(u64::from(self.instance) << 32 | counter)
+        let instance = u64::from(self.instance()) << 32;
+        loop {
+            let raw = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let counter = raw & 0xFFFF_FFFF;
+            if raw > 0xFFFF_FFFF && !self.wrapped.swap(true, Ordering::Relaxed) {
+                tracing::warn!("connection id counter went round 2^32: skipping ids still in use");
+            }
+            let id = ConnId::from_u64(instance | counter);
+            let in_use = self.wrapped.load(Ordering::Relaxed) && self.get(id).is_some();
+            if counter != 0 && !in_use {
+                return id;
+            }
+        }
     }
 
-    #[cfg(feature = "redis")]
     pub(crate) fn instance(&self) -> u32 {
-        self.instance
+        self.instance.load(Ordering::Relaxed)
+    }
+
+    /// Takes the instance number a backplane claimed (before serving).
+    #[cfg(feature = "redis")]
+    pub(crate) fn set_instance(&self, instance: u32) {
+        self.instance.store(instance & 0xF_FFFF, Ordering::Relaxed);
     }
 
     pub(crate) fn set_relay(&self, relay: Arc<dyn Relay>) {

@@ -28,12 +28,37 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::refusal::Refusal;
 use super::{Mounted, Shared};
-use crate::auth::{handshake::offered_protocols, origin_allowed, Handshake, Identity};
+use crate::auth::handshake::{kept_query, offered_protocols};
+use crate::auth::{origin_allowed, Handshake, Identity};
 use crate::connection::{Opening, Setup};
 use crate::extract::{AdmitCx, Needs};
-use crate::limits::{CapReached, Slot};
+use crate::limits::{CapReached, GateClosed, Slot};
 
 type Body = Full<Bytes>;
+
+/// Admits an accepted TCP connection through the gate (`max_sockets`,
+/// `handshake_rate_per_ip`) and serves it; a refused one gets its answer
+/// written without waiting (what the socket buffer takes), and is closed.
+pub(crate) fn accept(tcp: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
+    match shared.gate.admit(peer.ip(), shared.env.hub.0.connections()) {
+        Ok(slot) => {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                serve_tcp(tcp, peer, shared).await;
+                drop(slot);
+            });
+        }
+        Err(closed) => {
+            let refusal = match closed {
+                GateClosed::Sockets => Refusal::Busy,
+                _ => Refusal::IpRate,
+            };
+            tracing::debug!(%peer, status = refusal.status().as_u16(), detail = %refusal, "connection refused at accept");
+            shared.reject("none", refusal.label());
+            let _ = tcp.try_write(&refusal.raw_response());
+        }
+    }
+}
 
 /// Serves HTTP on one accepted TCP connection until it closes or upgrades.
 pub(crate) async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
@@ -102,7 +127,7 @@ async fn upgrade(
     params: Vec<Box<str>>,
 ) -> Result<Response<Body>, Refusal> {
     let accept = check_upgrade(&req)?;
-    check_origin(&req, route)?;
+    check_origin(&req, route, shared)?;
     let offered = offered_protocols(req.headers());
     let protocol = negotiate(route.rt.opts.protocols, &offered, route.rt.opts.auth.is_some())?;
     admit(route, &params, req.uri().query())?;
@@ -131,9 +156,10 @@ fn check_upgrade(req: &Request<Incoming>) -> Result<String, Refusal> {
     }
 }
 
-/// Checks the browser origin against the route's (or the app's) allowed origins.
-fn check_origin(req: &Request<Incoming>, route: &Mounted) -> Result<(), Refusal> {
-    match origin_allowed(req.headers(), &route.rt.opts.origins) {
+/// Checks the browser origin against the route's (or the app's) allowed
+/// origins; the default policy takes the server's own hosts.
+fn check_origin(req: &Request<Incoming>, route: &Mounted, shared: &Shared) -> Result<(), Refusal> {
+    match origin_allowed(req.headers(), &route.rt.opts.origins, &shared.allowed_hosts) {
         true => Ok(()),
         false => Err(Refusal::Origin),
     }
@@ -192,6 +218,8 @@ impl Authenticate<'_> {
         let Some(auth) = self.route.rt.opts.auth else {
             return Ok((None, None));
         };
+        let ip = self.peer.ip();
+        self.shared.gate.may_authenticate(ip).map_err(|_| Refusal::AuthLimited)?;
         let req = self.req;
         let hs = Handshake {
             method: req.method().clone(),
@@ -205,7 +233,13 @@ impl Authenticate<'_> {
         };
         let identity = match tokio::time::timeout(self.shared.config.handshake_timeout, auth(&hs)).await {
             Ok(Ok(identity)) => identity,
-            Ok(Err(reject)) => return Err(Refusal::Auth(reject)),
+            Ok(Err(reject)) => {
+                // Only refused credentials count, not a validator's 5xx.
+                if matches!(reject.status.as_u16(), 401 | 403) {
+                    self.shared.gate.auth_failed(ip);
+                }
+                return Err(Refusal::Auth(reject));
+            }
             Err(_elapsed) => return Err(Refusal::AuthTimeout),
         };
         let handshake = self.route.rt.opts.reauth.is_some().then(|| Box::new(hs));
@@ -233,7 +267,8 @@ fn accept_upgrade(
 ) -> Response<Body> {
     let Accepted { accept, protocol, identity, handshake, params, slot } = accepted;
     let needs = route.def.needs;
-    let query = needs.contains(Needs::QUERY).then(|| req.uri().query().unwrap_or("").into());
+    let query =
+        needs.contains(Needs::QUERY).then(|| kept_query(req.uri().query().unwrap_or(""), route.rt.opts.auth.is_some()));
     let headers = needs.contains(Needs::HEADERS).then(|| Box::new(owned_headers(req.headers())));
     let on_upgrade = hyper::upgrade::on(&mut req);
     drop(req);
@@ -262,7 +297,7 @@ fn asks_for_websocket(req: &Request<Incoming>) -> bool {
 
 /// Whether `key` is the base64 encoding of 16 bytes (RFC 6455 section 4.2.1):
 /// 22 base64 characters, the last carrying only 2 bits, then `==`.
-fn valid_key(key: &[u8]) -> bool {
+pub(crate) fn valid_key(key: &[u8]) -> bool {
     let is_b64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
     key.len() == 24 && key[..22].iter().all(is_b64) && b"AQgw".contains(&key[21]) && &key[22..] == b"=="
 }

@@ -12,7 +12,7 @@ mod run;
 mod shutdown;
 mod state;
 
-pub(crate) use self::http::serve_tcp;
+pub(crate) use self::http::{serve_tcp, valid_key};
 pub(crate) use listener::listen;
 pub use pages::HttpReply;
 pub(crate) use pages::Page;

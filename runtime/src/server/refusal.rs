@@ -50,8 +50,11 @@ pub(crate) enum Refusal {
     /// The route requires a subprotocol and the client offered none of them.
     #[error("none of the offered subprotocols is supported")]
     NoProtocol,
-    /// The path params or query do not parse into the handler's `Path<T>` or `Query<T>`.
-    #[error(transparent)]
+    /// The path params or query do not parse into the handler's `Path<T>`
+    /// or `Query<T>`. The text names which, never the value (it may be a
+    /// secret, and echoing peer input is how reflection bugs start); the
+    /// text of an extractor's own [`AdmitError::other`] is its author's.
+    #[error("{}", unparsable_text(.0))]
     Unparsable(AdmitError),
     /// The route's `max_connections` is reached.
     #[error("too many connections on this route")]
@@ -59,6 +62,17 @@ pub(crate) enum Refusal {
     /// The route's `max_connections_per_ip` is reached for this address.
     #[error("too many connections from this address")]
     IpFull,
+    /// `max_sockets` TCP connections are held (answered at accept).
+    #[error("server busy")]
+    Busy,
+    /// The client IP opened connections faster than `handshake_rate_per_ip`
+    /// (answered at accept).
+    #[error("too many connections from this address; retry later")]
+    IpRate,
+    /// The client IP failed authentication more than `failed_auth_per_ip`;
+    /// its validator does not run.
+    #[error("too many failed authentications from this address; retry later")]
+    AuthLimited,
     /// The validator did not answer within `handshake_timeout`.
     #[error("authentication timed out")]
     AuthTimeout,
@@ -77,8 +91,8 @@ impl Refusal {
                 StatusCode::BAD_REQUEST
             }
             Refusal::Origin => StatusCode::FORBIDDEN,
-            Refusal::RouteFull | Refusal::AuthTimeout => StatusCode::SERVICE_UNAVAILABLE,
-            Refusal::IpFull => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::RouteFull | Refusal::AuthTimeout | Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::IpFull | Refusal::IpRate | Refusal::AuthLimited => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Auth(reject) => reject.status,
         }
     }
@@ -92,7 +106,9 @@ impl Refusal {
                 Rejected::BadRequest
             }
             Refusal::Origin => Rejected::Origin,
-            Refusal::RouteFull | Refusal::IpFull => Rejected::Limit,
+            Refusal::RouteFull | Refusal::IpFull | Refusal::Busy | Refusal::IpRate | Refusal::AuthLimited => {
+                Rejected::Limit
+            }
             Refusal::AuthTimeout | Refusal::Auth(_) => Rejected::Auth,
         }
     }
@@ -121,6 +137,22 @@ impl Refusal {
         }
     }
 
+    /// The complete answer as bytes, with `Connection: close`: what the
+    /// accept loop writes (without waiting) to a connection it refuses.
+    pub(crate) fn raw_response(&self) -> Vec<u8> {
+        let status = self.status();
+        let body = self.body();
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or(""),
+            body.len()
+        )
+        .into_bytes();
+        head.extend_from_slice(&body);
+        head
+    }
+
     /// The complete answer.
     pub(crate) fn response(&self) -> http::Response<http_body_util::Full<Bytes>> {
         let mut response = http::Response::new(http_body_util::Full::new(self.body()));
@@ -129,6 +161,15 @@ impl Refusal {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
         headers.extend(self.headers());
         response
+    }
+}
+
+/// The text of an [`AdmitError`]: which part did not parse, never the value.
+fn unparsable_text(error: &AdmitError) -> String {
+    match error {
+        AdmitError::Path(_) => "invalid path parameter".to_owned(),
+        AdmitError::Query(_) => "invalid query".to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -147,7 +188,12 @@ mod tests {
             (Refusal::Origin, 403, "origin not allowed\n", "Origin"),
             (Refusal::NoProtocol, 400, "none of the offered subprotocols is supported\n", "BadRequest"),
             (Refusal::Unparsable(AdmitError::other("invalid query: x")), 400, "invalid query: x\n", "BadRequest"),
+            (Refusal::Unparsable(AdmitError::Path("bad s3cret".into())), 400, "invalid path parameter\n", "BadRequest"),
+            (Refusal::Unparsable(AdmitError::Query("bad s3cret".into())), 400, "invalid query\n", "BadRequest"),
             (Refusal::RouteFull, 503, "too many connections on this route\n", "Limit"),
+            (Refusal::Busy, 503, "server busy\n", "Limit"),
+            (Refusal::IpRate, 429, "too many connections from this address; retry later\n", "Limit"),
+            (Refusal::AuthLimited, 429, "too many failed authentications from this address; retry later\n", "Limit"),
             (Refusal::IpFull, 429, "too many connections from this address\n", "Limit"),
             (Refusal::AuthTimeout, 503, "authentication timed out\n", "Auth"),
             (Refusal::Auth(Reject::status(429, "slow down")), 429, "slow down", "Auth"),
@@ -159,6 +205,14 @@ mod tests {
             assert_eq!(format!("{:?}", refusal.label()), label, "{refusal:?}");
             assert_eq!(response.headers()[header::CONTENT_TYPE], "text/plain; charset=utf-8");
         }
+    }
+
+    #[test]
+    fn raw_responses_are_complete_http_answers() {
+        let raw = String::from_utf8(Refusal::Busy.raw_response()).expect("utf-8");
+        assert!(raw.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{raw}");
+        assert!(raw.contains("content-length: 12\r\n") && raw.contains("connection: close\r\n"), "{raw}");
+        assert!(raw.ends_with("\r\n\r\nserver busy\n"), "{raw}");
     }
 
     #[test]

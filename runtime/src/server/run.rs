@@ -14,12 +14,14 @@ use tokio::task::JoinHandle;
 
 use super::state::{mount, Shared};
 use super::{listen, serve_tcp, HttpReply, Page, ShutdownHandle};
+use crate::auth::AllowedHosts;
 use crate::backplane::{Backplane, StartCx};
 use crate::close::{CloseCode, CloseReason};
 use crate::config::Config;
 use crate::connection::{Env, StateMap};
 use crate::error::{Error, Result, RouteError};
 use crate::hub::Hub;
+use crate::limits::Gate;
 use crate::message::CloseFrame;
 use crate::metrics::Metrics;
 use crate::route::RouteDef;
@@ -50,7 +52,7 @@ pub(crate) async fn start(parts: Parts) -> Result<Server> {
         #[cfg(feature = "redis")]
         registry: metrics.as_ref().map(|m| m.registry.clone()),
     };
-    if let Some(relay) = backplane.start(cx)? {
+    if let Some(relay) = backplane.start(cx).await? {
         hub.0.set_relay(relay);
     }
     let draining = Arc::new(AtomicBool::new(false));
@@ -93,7 +95,9 @@ pub(crate) async fn start(parts: Parts) -> Result<Server> {
         hard_stop: tokio::sync::watch::Sender::new(false),
         handshake_timeout: config.handshake_timeout,
     });
-    let shared = Arc::new(Shared { env, config, router, pages, metrics });
+    let allowed_hosts = AllowedHosts::new(local_addr, &config.allowed_hosts);
+    let gate = Gate::new(config.max_sockets, config.handshake_rate_per_ip, config.failed_auth_per_ip);
+    let shared = Arc::new(Shared { env, config, router, pages, metrics, allowed_hosts, gate });
     let mut metrics_addr = None;
     let mut ops_task = None;
     if let Some((ops_listener, ops_pages)) = ops {
@@ -104,6 +108,8 @@ pub(crate) async fn start(parts: Parts) -> Result<Server> {
             router: Router::new(),
             pages: ops_pages,
             metrics: None,
+            allowed_hosts: AllowedHosts::default(),
+            gate: Gate::default(),
         });
         ops_task = Some(tokio::spawn(serve_ops(ops_listener, ops_shared)));
     }
@@ -163,9 +169,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: Shutd
         tokio::select! {
             () = shutdown.requested() => break,
             accepted = listener.accept() => match accepted {
-                Ok((tcp, peer)) => {
-                    tokio::spawn(serve_tcp(tcp, peer, shared.clone()));
-                }
+                Ok((tcp, peer)) => super::http::accept(tcp, peer, &shared),
                 Err(e) => {
                     // Out of file descriptors or similar: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");

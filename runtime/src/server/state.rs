@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::auth::AllowedHosts;
 use crate::config::Config;
 use crate::connection::{Env, RouteRt, StateMap};
 use crate::error::{Error, Result};
 use crate::extract::CheckCx;
+use crate::limits::Gate;
 use crate::metrics::Metrics;
 use crate::route::RouteDef;
 use crate::router::{self, Router};
@@ -30,6 +32,10 @@ pub(crate) struct Shared {
     pub(crate) router: Router<Mounted>,
     pub(crate) pages: HashMap<String, Page>,
     pub(crate) metrics: Option<Metrics>,
+    /// The hosts the default origin policy accepts (known once bound).
+    pub(crate) allowed_hosts: AllowedHosts,
+    /// The caps and rates applied before an upgrade (`Config::max_sockets`, ...).
+    pub(crate) gate: Gate,
 }
 
 impl Shared {
