@@ -21,6 +21,9 @@
 //! | `metrics_path` | `/metrics` | where the text exposition is served on the app's port (`None`: not served) |
 //! | `metrics_addr` | none | serve `/metrics` and `/healthz` on this address instead of the app's port |
 //! | `health_path` | `/healthz` | 200 while serving, 503 while draining (`None`: not served) |
+//! | `trusted_proxies` | none | socket peers (CIDR blocks) whose forwarding headers name the client: its address for per-IP caps, logs and `Conn::peer_addr`, and its host for the origin policy |
+//! | `proxy_headers` | `X-Forwarded-*` | which forwarding headers trusted proxies send ([`ProxyHeaders`]) |
+//! | `ipv6_cap_prefix` | 64 | IPv6 clients count against `max_connections_per_ip` by their first 64 bits (one site gets a /64, so one address each would be no cap) |
 //!
 //! ```
 //! use std::time::Duration;
@@ -35,6 +38,7 @@
 use std::time::Duration;
 
 pub use crate::auth::Origins;
+pub use crate::proxy::{Cidr, CidrError, ProxyHeaders};
 
 /// What happens to a message for a member whose outbound queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +97,13 @@ macro_rules! config_struct {
             pub health_path: Option<String>,
             /// A separate address for the metrics and health endpoints.
             pub metrics_addr: Option<String>,
+            /// Socket peers whose forwarding headers are believed (your reverse proxies).
+            pub trusted_proxies: Vec<Cidr>,
+            /// Which forwarding headers the trusted proxies send.
+            pub proxy_headers: ProxyHeaders,
+            /// Bits of an IPv6 client address that count as one client for
+            /// `max_connections_per_ip` (128: every address on its own).
+            pub ipv6_cap_prefix: u8,
         }
 
         impl Default for Config {
@@ -110,6 +121,9 @@ macro_rules! config_struct {
                     metrics_path: Some("/metrics".to_owned()),
                     health_path: Some("/healthz".to_owned()),
                     metrics_addr: None,
+                    trusted_proxies: Vec::new(),
+                    proxy_headers: ProxyHeaders::XForwarded,
+                    ipv6_cap_prefix: 64,
                 }
             }
         }

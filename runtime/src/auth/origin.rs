@@ -4,8 +4,9 @@
 //! cookies, so without a check any page on the web can open a socket with the
 //! visitor's session. The default is **same host**: a request that carries
 //! `Origin` is accepted only if the origin's host (and port) equals the
-//! `Host` header. Requests without `Origin` (non-browser clients, which can
-//! forge any header anyway) are accepted. An allow-list
+//! `Host` header (behind a trusted proxy, the host it forwarded: see
+//! `Config::trusted_proxies`). Requests without `Origin` (non-browser
+//! clients, which can forge any header anyway) are accepted. An allow-list
 //! ([`App::origins`](crate::App::origins) or the route option `origins = [...]`)
 //! replaces the default: entries are exact origins (`https://app.example.com`)
 //! or wildcards of subdomains (`*.example.com`, any scheme); `*` allows all.
@@ -29,13 +30,14 @@ impl Origins {
     }
 }
 
-/// Whether the request's origin passes `policy`.
-pub(crate) fn origin_allowed(headers: &HeaderMap, policy: &Origins) -> bool {
+/// Whether the request's origin passes `policy`. `forwarded_host` is the
+/// host a trusted proxy says the client asked for; else the `Host` header is.
+pub(crate) fn origin_allowed(headers: &HeaderMap, forwarded_host: Option<&str>, policy: &Origins) -> bool {
     let Some(origin) = headers.get(http::header::ORIGIN) else { return true };
     let Ok(origin) = origin.to_str() else { return false };
     match policy {
         Origins::SameHost => {
-            let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok());
+            let host = forwarded_host.or_else(|| headers.get(http::header::HOST).and_then(|h| h.to_str().ok()));
             host.is_some_and(|host| host_of(origin).eq_ignore_ascii_case(host))
         }
         Origins::List(list) => list.iter().any(|allowed| matches(allowed, origin)),
@@ -76,13 +78,25 @@ mod tests {
         h
     }
 
+    fn allowed(headers: &HeaderMap, policy: &Origins) -> bool {
+        origin_allowed(headers, None, policy)
+    }
+
+    #[test]
+    fn a_forwarded_host_stands_for_the_host_header() {
+        let h = headers(Some("https://app.example.com"), "backend:8000");
+        assert!(!origin_allowed(&h, None, &Origins::SameHost));
+        assert!(origin_allowed(&h, Some("app.example.com"), &Origins::SameHost));
+        assert!(!origin_allowed(&h, Some("other.example.com"), &Origins::SameHost));
+    }
+
     #[test]
     fn same_host_is_the_default() {
-        assert!(origin_allowed(&headers(None, "a.com"), &Origins::SameHost));
-        assert!(origin_allowed(&headers(Some("https://a.com"), "a.com"), &Origins::SameHost));
-        assert!(origin_allowed(&headers(Some("http://127.0.0.1:8000"), "127.0.0.1:8000"), &Origins::SameHost));
-        assert!(!origin_allowed(&headers(Some("https://evil.com"), "a.com"), &Origins::SameHost));
-        assert!(!origin_allowed(&headers(Some("http://127.0.0.1:9"), "127.0.0.1:8000"), &Origins::SameHost));
+        assert!(allowed(&headers(None, "a.com"), &Origins::SameHost));
+        assert!(allowed(&headers(Some("https://a.com"), "a.com"), &Origins::SameHost));
+        assert!(allowed(&headers(Some("http://127.0.0.1:8000"), "127.0.0.1:8000"), &Origins::SameHost));
+        assert!(!allowed(&headers(Some("https://evil.com"), "a.com"), &Origins::SameHost));
+        assert!(!allowed(&headers(Some("http://127.0.0.1:9"), "127.0.0.1:8000"), &Origins::SameHost));
     }
 
     #[test]
@@ -90,13 +104,13 @@ mod tests {
         let list = Origins::List(vec!["https://app.example.com".into(), "*.trusted.org".into()]);
         let ok = ["https://app.example.com", "https://x.trusted.org", "http://a.b.trusted.org:8080"];
         for o in ok {
-            assert!(origin_allowed(&headers(Some(o), "h"), &list), "{o}");
+            assert!(allowed(&headers(Some(o), "h"), &list), "{o}");
         }
         let bad =
             ["https://example.com", "https://trusted.org", "https://eviltrusted.org", "http://app.example.com.evil"];
         for o in bad {
-            assert!(!origin_allowed(&headers(Some(o), "h"), &list), "{o}");
+            assert!(!allowed(&headers(Some(o), "h"), &list), "{o}");
         }
-        assert!(origin_allowed(&headers(Some("https://any"), "h"), &Origins::List(vec!["*".into()])));
+        assert!(allowed(&headers(Some("https://any"), "h"), &Origins::List(vec!["*".into()])));
     }
 }
