@@ -293,3 +293,21 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> PipeClient for tok
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_serves_the_routes_it_lists_and_only_those() {
+    let ws = within(App::empty().route("/e/echo").route("/e/echo").build()).await.expect("builds");
+    let addr = serve_axum(ws.router()).await;
+    let mut e = connect(addr, "/e/echo").await;
+    send(&mut e, "listed").await;
+    assert_eq!(recv_text(&mut e).await, "listed");
+    assert_eq!(try_connect(addr, "/e/whoami", &[]).await.err(), Some(404), "linked but not listed");
+
+    match App::empty().route("/e/echo").route("/e/typo").build().await {
+        Err(wirehub::Error::UnknownRoute { path, linked }) => {
+            assert_eq!(path, "/e/typo");
+            assert!(linked.contains(&"/e/echo") && linked.contains(&"/e/room/{room}"), "{linked:?}");
+        }
+        other => panic!("expected UnknownRoute, got {other:?}"),
+    }
+}
