@@ -101,6 +101,14 @@ impl App {
     /// naming the patterns there are; a pattern two linked handlers share is
     /// the duplicate-route error naming both. Adding a route the app
     /// already serves changes nothing.
+    ///
+    /// ```no_run
+    /// # async fn f() -> wirehub::Result<()> {
+    /// let app = wirehub::App::empty().route("/echo").bind("127.0.0.1:0").start().await?;
+    /// # drop(app);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn route(mut self, pattern: &str) -> Self {
         let mut found = false;
         for def in linked().filter(|def| def.path == pattern) {

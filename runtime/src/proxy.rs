@@ -75,6 +75,11 @@ impl Cidr {
     }
 
     /// Whether `ip` is in the block (IPv4-mapped IPv6 addresses count as IPv4).
+    ///
+    /// ```
+    /// let block: wirehub::config::Cidr = "fd00::/8".parse().expect("a CIDR");
+    /// assert!(block.contains("fd12::1".parse().expect("an IP")));
+    /// ```
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         ip.is_ipv4() == self.network.is_ipv4() && mask(ip, self.prefix) == self.network
@@ -127,6 +132,13 @@ pub(crate) fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
 /// Which forwarding headers a trusted proxy's requests are read from. Only
 /// one family is read: a proxy that sets one passes the other through as the
 /// client sent it, so reading both would let a client choose its address.
+///
+/// ```
+/// use wirehub::config::ProxyHeaders;
+///
+/// let app = wirehub::App::new().config(|c| c.proxy_headers = ProxyHeaders::Forwarded);
+/// # drop(app);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProxyHeaders {

@@ -135,6 +135,16 @@ impl Handshake {
 
     /// Whether the client connected over TLS: wirehub terminated it
     /// (`App::tls`), or a trusted proxy forwarded `https`.
+    ///
+    /// ```
+    /// # use wirehub::{Handshake, Reject};
+    /// async fn validate(hs: &Handshake) -> Result<String, Reject> {
+    ///     if !hs.secure() {
+    ///         return Err(Reject::forbidden("connect with wss://"));
+    ///     }
+    ///     hs.token().ok_or_else(|| Reject::unauthorized("token required"))
+    /// }
+    /// ```
     pub fn secure(&self) -> bool {
         self.secure
     }

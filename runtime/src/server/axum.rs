@@ -8,31 +8,6 @@
 //! see every upgrade request before it does. Nested (`.nest("/ws", ...)`),
 //! the routes match below the prefix, as axum strips it.
 //!
-//! ```no_run
-//! use std::net::SocketAddr;
-//!
-//! use axum::{extract::State, routing::post, Router};
-//! use wirehub::Hub;
-//!
-//! async fn announce(State(hub): State<Hub>) -> &'static str {
-//!     hub.broadcast("lobby", "the REST API says hello");
-//!     "sent\n"
-//! }
-//!
-//! # async fn f() -> wirehub::Result<()> {
-//! let ws = wirehub::App::new().build().await?;
-//! let app = Router::new()
-//!     .route("/api/announce", post(announce))
-//!     .merge(ws.router())
-//!     .with_state(ws.hub().clone());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
-//! let service = app.into_make_service_with_connect_info::<SocketAddr>(); // client addresses for caps and logs
-//! axum::serve(listener, service).with_graceful_shutdown(wirehub::shutdown_signal()).await?;
-//! ws.shutdown().await; // then close the WebSockets (1001), up to `drain_timeout`
-//! # Ok(())
-//! # }
-//! ```
-//!
 //! Serve with `into_make_service_with_connect_info::<SocketAddr>()`: without
 //! the client's address every client counts as `0.0.0.0` under per-IP caps
 //! (a warning is logged once). axum does not apply `handshake_timeout` or
@@ -42,9 +17,41 @@ use super::embedded::Embedded;
 use crate::template::Segment;
 
 impl Embedded {
-    /// The app's routes and pages as an `axum::Router`, for any state type
-    /// (see the [module docs](self) for an example). Every clone of the app
-    /// serves the same routes: build the router as often as needed.
+    /// The app's routes and pages as an `axum::Router`, for any state type,
+    /// to merge or nest into yours: your layers see the upgrade requests
+    /// first, then the same steps as on wirehub's own listener run (origin,
+    /// caps, auth before the 101, metrics). Nested, the routes match below
+    /// the prefix. Every clone of the app serves the same routes.
+    ///
+    /// Serve with `into_make_service_with_connect_info::<SocketAddr>()`:
+    /// without it every client counts as `0.0.0.0` under per-IP caps (a
+    /// warning is logged once). axum applies hyper's defaults to the request
+    /// head, not `handshake_timeout` or `max_handshake_headers`.
+    ///
+    /// ```no_run
+    /// use std::net::SocketAddr;
+    ///
+    /// use axum::{extract::State, routing::post, Router};
+    /// use wirehub::Hub;
+    ///
+    /// async fn announce(State(hub): State<Hub>) -> &'static str {
+    ///     hub.broadcast("lobby", "the REST API says hello");
+    ///     "sent\n"
+    /// }
+    ///
+    /// # async fn f() -> wirehub::Result<()> {
+    /// let ws = wirehub::App::new().build().await?;
+    /// let app = Router::new()
+    ///     .route("/api/announce", post(announce))
+    ///     .merge(ws.router())
+    ///     .with_state(ws.hub().clone());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+    /// let service = app.into_make_service_with_connect_info::<SocketAddr>(); // client addresses for caps and logs
+    /// axum::serve(listener, service).with_graceful_shutdown(wirehub::shutdown_signal()).await?;
+    /// ws.shutdown().await; // then close the WebSockets (1001), up to `drain_timeout`
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn router<S>(&self) -> axum::Router<S>
     where
         S: Clone + Send + Sync + 'static,

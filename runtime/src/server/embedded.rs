@@ -96,12 +96,26 @@ impl std::fmt::Debug for Embedded {
 
 impl Embedded {
     /// The app's hub: rooms, presence, sends (from REST handlers, background tasks).
+    ///
+    /// ```no_run
+    /// # async fn f(app: wirehub::Embedded) {
+    /// app.hub().broadcast("news", "published from a background task");
+    /// # }
+    /// ```
     pub fn hub(&self) -> &Hub {
         &self.0.shared.env.hub
     }
 
     /// The address of `/metrics` and `/healthz` when `Config::metrics_addr`
     /// gives them a listener of their own.
+    ///
+    /// ```no_run
+    /// # async fn f() -> wirehub::Result<()> {
+    /// let app = wirehub::App::new().config(|c| c.metrics_addr = Some("127.0.0.1:0".into())).build().await?;
+    /// println!("metrics on http://{:?}/metrics", app.metrics_addr());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.0.metrics_addr
     }
@@ -128,7 +142,19 @@ impl Embedded {
         serve_io(io, Via { peer, tls: false }, self.0.shared.clone())
     }
 
-    /// A handle that starts the shutdown from anywhere (a signal handler).
+    /// A handle that starts the shutdown from anywhere (a signal handler);
+    /// [`drained`](Embedded::drained) then tells when it is over.
+    ///
+    /// ```no_run
+    /// # async fn f(app: wirehub::Embedded) {
+    /// let stop = app.shutdown_handle();
+    /// tokio::spawn(async move {
+    ///     wirehub::shutdown_signal().await;
+    ///     stop.shutdown();
+    /// });
+    /// app.drained().await;
+    /// # }
+    /// ```
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.0.shutdown.clone()
     }
@@ -137,12 +163,20 @@ impl Embedded {
     /// at once and `/healthz` answers 503, every connection gets 1001 and
     /// up to `drain_timeout` to close, then the rest are cut. Safe to call
     /// from several places: all wait for the one drain.
+    ///
+    /// ```no_run
+    /// # async fn f(app: wirehub::Embedded) {
+    /// app.shutdown().await;
+    /// assert_eq!(app.hub().connections(), 0);
+    /// # }
+    /// ```
     pub async fn shutdown(&self) {
         self.0.shutdown.shutdown();
         self.drained().await;
     }
 
-    /// Waits until a shutdown (started anywhere) has drained the app.
+    /// Waits until a shutdown (started anywhere) has drained the app (see
+    /// [`shutdown_handle`](Embedded::shutdown_handle) for an example).
     pub async fn drained(&self) {
         let mut drained = self.0.drained.clone();
         // An error means the drain task is gone (the runtime is shutting down).

@@ -99,6 +99,14 @@ impl Server {
 
     /// The app being served, to serve more connections than the listener's
     /// (an in-memory pipe, a Unix socket) or to mount its routes elsewhere.
+    ///
+    /// ```no_run
+    /// # async fn f(server: wirehub::Server) {
+    /// let (client, pipe) = tokio::io::duplex(64 * 1024);
+    /// tokio::spawn(server.app().serve_connection(pipe, "127.0.0.1:1".parse().expect("addr")));
+    /// # drop(client);
+    /// # }
+    /// ```
     pub fn app(&self) -> &Embedded {
         &self.app
     }

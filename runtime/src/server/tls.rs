@@ -111,6 +111,14 @@ impl Tls {
 
     /// A rustls configuration of your own (client certificates, another
     /// crypto provider). Offer `http/1.1` in its ALPN list, if any.
+    /// [`replace`](Tls::replace) swaps it while serving.
+    ///
+    /// ```no_run
+    /// # fn f(config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>, renewed: std::sync::Arc<tokio_rustls::rustls::ServerConfig>) {
+    /// let tls = wirehub::Tls::from_config(config);
+    /// tls.replace(renewed); // new connections use it
+    /// # }
+    /// ```
     pub fn from_config(config: Arc<ServerConfig>) -> Tls {
         Tls(Arc::new(Inner { acceptor: RwLock::new(TlsAcceptor::from(config)), files: None }))
     }
@@ -125,13 +133,23 @@ impl Tls {
         Ok(())
     }
 
-    /// Serves new connections with `config` from now on.
+    /// Serves new connections with `config` from now on (see
+    /// [`from_config`](Tls::from_config) for an example).
     pub fn replace(&self, config: Arc<ServerConfig>) {
         *write(&self.0.acceptor) = TlsAcceptor::from(config);
     }
 
-    /// The acceptor in use now (to run a TLS accept loop of your own and
-    /// hand the streams to [`Embedded::serve_connection`]).
+    /// The acceptor in use now (to run a TLS handshake of your own and
+    /// hand the stream to [`Embedded::serve_connection`]; or see
+    /// [`Embedded::serve_tls_connection`]).
+    ///
+    /// ```no_run
+    /// # async fn f(tls: wirehub::Tls, app: wirehub::Embedded, tcp: tokio::net::TcpStream, peer: std::net::SocketAddr) -> std::io::Result<()> {
+    /// let stream = tls.acceptor().accept(tcp).await?;
+    /// app.serve_connection(stream, peer).await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn acceptor(&self) -> TlsAcceptor {
         read(&self.0.acceptor).clone()
     }

@@ -4,23 +4,6 @@
 //! `App::page`), refuses what is not a valid upgrade, and upgrades the
 //! rest: the same named steps as wirehub's own listener.
 //!
-//! ```no_run
-//! # async fn f(app: wirehub::Embedded, tcp: tokio::net::TcpStream, peer: std::net::SocketAddr) {
-//! use hyper_util::rt::TokioIo;
-//! use tower_service::Service as _;
-//!
-//! // Your own hyper server: the client's address goes in as an extension.
-//! let service = hyper::service::service_fn(move |mut req| {
-//!     req.extensions_mut().insert(wirehub::PeerAddr(peer));
-//!     app.service().call(req)
-//! });
-//! let conn = hyper::server::conn::http1::Builder::new()
-//!     .serve_connection(TokioIo::new(tcp), service)
-//!     .with_upgrades(); // needed: the WebSocket takes the connection over
-//! let _ = conn.await;
-//! # }
-//! ```
-//!
 //! The request must come from an HTTP/1.1 server that supports upgrades
 //! (hyper puts an `OnUpgrade` in the request's extensions); otherwise the
 //! answer is 500 and `wirehub_handshakes_rejected_total{reason="no_upgrade"}`.
@@ -50,12 +33,26 @@ pub struct PeerAddr(pub SocketAddr);
 /// The app's HTTP side as a tower `Service<Request<B>>` (any body type:
 /// the body is not read). Cheap to clone; from [`Embedded::service`].
 ///
+/// The request must come from an HTTP/1.1 server that supports upgrades
+/// (hyper puts an `OnUpgrade` in the request's extensions); otherwise the
+/// answer is 500 and `wirehub_handshakes_rejected_total{reason="no_upgrade"}`.
+/// The client's address is read from the [`PeerAddr`] extension (or, with
+/// the `axum` feature, axum's `ConnectInfo<SocketAddr>`).
+///
 /// ```no_run
-/// # async fn f() -> wirehub::Result<()> {
-/// let app = wirehub::App::new().build().await?;
-/// let service: wirehub::UpgradeService = app.service();
-/// # drop(service);
-/// # Ok(())
+/// # async fn f(app: wirehub::Embedded, tcp: tokio::net::TcpStream, peer: std::net::SocketAddr) {
+/// use hyper_util::rt::TokioIo;
+/// use tower_service::Service as _;
+///
+/// // Your own hyper server: the client's address goes in as an extension.
+/// let service = hyper::service::service_fn(move |mut req| {
+///     req.extensions_mut().insert(wirehub::PeerAddr(peer));
+///     app.service().call(req)
+/// });
+/// let conn = hyper::server::conn::http1::Builder::new()
+///     .serve_connection(TokioIo::new(tcp), service)
+///     .with_upgrades(); // needed: the WebSocket takes the connection over
+/// let _ = conn.await;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
@@ -64,7 +61,17 @@ pub struct UpgradeService {
 }
 
 impl Embedded {
-    /// The app's HTTP side as a tower `Service` (see [`UpgradeService`]).
+    /// The app's HTTP side as a tower `Service` (see [`UpgradeService`]
+    /// for a hyper server around it).
+    ///
+    /// ```no_run
+    /// # async fn f(app: wirehub::Embedded) {
+    /// use tower_service::Service as _;
+    ///
+    /// let response = app.service().call(http::Request::new(())).await;
+    /// # drop(response);
+    /// # }
+    /// ```
     pub fn service(&self) -> UpgradeService {
         UpgradeService { app: self.clone() }
     }
