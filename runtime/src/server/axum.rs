@@ -21,7 +21,9 @@ impl Embedded {
     /// to merge or nest into yours: your layers see the upgrade requests
     /// first, then the same steps as on wirehub's own listener run (origin,
     /// caps, auth before the 101, metrics). Nested, the routes match below
-    /// the prefix. Every clone of the app serves the same routes.
+    /// the prefix. Every clone of the app serves the same routes. A path
+    /// that your router declares too makes axum's `merge` panic, as any
+    /// overlap does: `nest` the WebSocket routes under a prefix then.
     ///
     /// Serve with `into_make_service_with_connect_info::<SocketAddr>()`:
     /// without it every client counts as `0.0.0.0` under per-IP caps (a

@@ -124,7 +124,9 @@ impl Embedded {
     /// a Unix socket, `tokio::io::duplex`) until it closes, upgrades, or
     /// the drain time of a shutdown is up: the pages, the refusals and the
     /// upgrades of the app's routes. `peer` is the client's address (for
-    /// per-IP caps, logs, `Conn::peer_addr` and trusted-proxy checks).
+    /// per-IP caps, logs, `Conn::peer_addr` and trusted-proxy checks). On a
+    /// TCP stream, set `TCP_NODELAY` first, as wirehub's own listener does:
+    /// small frames then go out at once.
     ///
     /// ```no_run
     /// # async fn f(app: wirehub::Embedded) -> std::io::Result<()> {
@@ -328,6 +330,7 @@ async fn serve_ops(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
             Ok((tcp, peer)) => {
+                let _ = tcp.set_nodelay(true);
                 tokio::spawn(serve_io(tcp, Via { peer, tls: false }, shared.clone()));
             }
             Err(e) => {
