@@ -135,7 +135,8 @@ async fn upgrade(
     let protocol = negotiate(route.rt.opts.protocols, &offered, route.rt.opts.auth.is_some())?;
     admit(route, &params, req.uri().query())?;
     let slot = take_slot(route, cap_key(client.addr.ip(), config.ipv6_cap_prefix))?;
-    let secure = via.tls || client.proto.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let secure = via.tls
+        || client.proto.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("https") || p.eq_ignore_ascii_case("wss"));
     let auth = Authenticate { req: &req, peer: client.addr, secure, shared, route, params: &params };
     let (identity, handshake) = auth.run(offered).await?;
     let accepted = Accepted { accept, protocol, identity, handshake, params, slot };
