@@ -140,8 +140,9 @@ async fn wss_with_a_real_rustls_client_and_reload_without_restart() {
     // A broken file: the reload fails and the certificate in use stays.
     std::fs::write(&key_path, "not a key").expect("write key");
     assert!(matches!(tls.reload(), Err(TlsError::NoKey(_))));
-    let (_third, presented) = connect_wss(&client, addr, "/t/echo").await;
+    let (third, presented) = connect_wss(&client, addr, "/t/echo").await;
     assert_eq!(presented, der_b);
+    drop((first, second, secured, third));
 
     // Plain HTTP on the TLS port gets no answer a WebSocket client accepts.
     let plain = tokio_tungstenite::connect_async(format!("ws://{addr}/t/echo"));
