@@ -1,5 +1,5 @@
 //! Handshake authentication: `cargo run --example auth` serves `/ws/auth` on
-//! 127.0.0.1:8000 (`PORT` overrides). It requires the token `demo-token`
+//! 127.0.0.1:8000 (`HOST` and `PORT` override). It requires the token `demo-token`
 //! (env `WIREHUB_DEMO_TOKEN` overrides) by `Authorization: Bearer`, `?token=`
 //! or the subprotocol offer `bearer, <token>` (the server then selects
 //! `bearer`); others get HTTP 401 and no WebSocket. Each text is answered
@@ -47,7 +47,8 @@ async fn authed(user: Auth<User>, text: String) -> String {
 #[tokio::main]
 async fn main() -> wirehub::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
-    println!("auth demo on ws://127.0.0.1:{port}/ws/auth (token via Bearer, ?token= or subprotocol)");
-    wirehub::App::new().bind(format!("127.0.0.1:{port}")).serve().await
+    println!("auth demo on ws://{host}:{port}/ws/auth (token via Bearer, ?token= or subprotocol)");
+    wirehub::App::new().bind(format!("{host}:{port}")).serve().await
 }

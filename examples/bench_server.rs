@@ -1,10 +1,14 @@
 //! Benchmark target: `cargo run --release --example bench_server` serves on
-//! 127.0.0.1:8000 (env `PORT` overrides), with the runtime's production
+//! 127.0.0.1:8000 (env `HOST` and `PORT` override), with the runtime's production
 //! defaults (heartbeat, timeouts, `on_full = "close"`, 2 KiB read buffer):
 //!
 //! - `/echo`: every text and binary message echoed back unchanged (up to 16 MiB);
 //! - `/room`: one room; every text or binary message reaches every *other*
 //!   connection on `/room` unchanged (same frame kind, same bytes).
+//!
+//! With `WIREHUB_MOUNT=axum` the same app is mounted in an axum router
+//! (`Embedded::router`, served by `axum::serve` with connect info and
+//! TCP_NODELAY, as an axum app would): what embedding costs.
 //!
 //! The load generator in `bench/` (`cargo run --release -p wirehub-bench -- full`)
 //! starts this binary as a child process so that its RSS can be measured.
@@ -42,13 +46,14 @@ async fn room(msg: Message) -> Option<Message> {
 
 #[tokio::main]
 async fn main() -> wirehub::Result<()> {
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
-    println!("bench server on ws://127.0.0.1:{port}/echo and ws://127.0.0.1:{port}/room");
+    println!("bench server on ws://{host}:{port}/echo and ws://{host}:{port}/room");
     // WIREHUB_METRICS=off: the same server without metrics, to measure their cost.
     let metrics = std::env::var("WIREHUB_METRICS").map_or(true, |v| v != "off");
     // WIREHUB_HANDLER_TIMING=off: metrics without the handler duration histogram.
     let timing = std::env::var("WIREHUB_HANDLER_TIMING").map_or(true, |v| v != "off");
-    let mut app = wirehub::App::new().bind(format!("127.0.0.1:{port}")).config(|c| {
+    let mut app = wirehub::App::new().bind(format!("{host}:{port}")).config(|c| {
         c.metrics = metrics;
         c.handler_timing = timing;
         // The load generator opens every connection from 127.0.0.1 (connrate, idle).
@@ -58,5 +63,23 @@ async fn main() -> wirehub::Result<()> {
     if let Some(redis) = wirehub::backplane::Redis::from_env() {
         app = app.backplane(redis);
     }
+    if std::env::var("WIREHUB_MOUNT").is_ok_and(|v| v == "axum") {
+        return serve_in_axum(app, &format!("{host}:{port}")).await;
+    }
     app.serve().await
+}
+
+/// The app's routes merged into an axum router on an axum-owned listener.
+async fn serve_in_axum(app: wirehub::App, addr: &str) -> wirehub::Result<()> {
+    use axum::serve::ListenerExt;
+
+    let ws = app.build().await?;
+    let router: axum::Router = axum::Router::new().merge(ws.router());
+    let listener = tokio::net::TcpListener::bind(addr).await?.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(wirehub::shutdown_signal()).await?;
+    ws.shutdown().await;
+    Ok(())
 }

@@ -1,5 +1,5 @@
 //! Room chat: `cargo run --example chat`, then open http://127.0.0.1:8000/
-//! in two browser tabs. `PORT` overrides the port.
+//! in two browser tabs. `HOST` and `PORT` override the address.
 //!
 //! With `WIREHUB_REDIS_URL=redis://127.0.0.1:6379` (or `--redis URL`), rooms
 //! span every instance on that Redis: run two instances on two ports and
@@ -48,8 +48,9 @@ async fn notice(conn: &Conn, kind: &str) {
 #[tokio::main]
 async fn main() -> wirehub::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
-    println!("chat on http://127.0.0.1:{port}/ (WebSocket: ws://127.0.0.1:{port}/chat/{{room}})");
+    println!("chat on http://{host}:{port}/ (WebSocket: ws://{host}:{port}/chat/{{room}})");
     let mut app = wirehub::App::new();
     let flag = std::env::args().skip_while(|a| a != "--redis").nth(1);
     let redis = flag.map(wirehub::backplane::Redis::connect).or_else(wirehub::backplane::Redis::from_env);
@@ -57,7 +58,7 @@ async fn main() -> wirehub::Result<()> {
         println!("rooms shared through Redis");
         app = app.backplane(redis);
     }
-    app.bind(format!("127.0.0.1:{port}"))
+    app.bind(format!("{host}:{port}"))
         .page("/", "text/html; charset=utf-8", include_str!("chat.html"))
         .get("/stats", |hub| format!("{} connections, {} rooms\n", hub.connections(), hub.rooms()))
         .serve()

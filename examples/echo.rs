@@ -1,5 +1,5 @@
 //! Echo server: `cargo run --example echo` serves `/echo` on 127.0.0.1:8000
-//! (env `PORT` overrides), echoing text and binary messages up to 16 MiB
+//! (env `HOST` and `PORT` override), echoing text and binary messages up to 16 MiB
 //! unchanged. Point a protocol conformance suite (e.g. Autobahn's fuzzingclient) at it.
 
 use wirehub::prelude::*;
@@ -15,7 +15,8 @@ async fn echo(msg: Message) -> Option<Message> {
 
 #[tokio::main]
 async fn main() -> wirehub::Result<()> {
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
-    println!("echo server on ws://127.0.0.1:{port}/echo");
-    wirehub::App::new().bind(format!("127.0.0.1:{port}")).serve().await
+    println!("echo server on ws://{host}:{port}/echo");
+    wirehub::App::new().bind(format!("{host}:{port}")).serve().await
 }

@@ -1,6 +1,6 @@
 //! Every gap of the GoFr WebSocket analysis, closed in one server:
 //! `cargo run --example gaps_demo`, then open http://127.0.0.1:8000/
-//! (`PORT` overrides the port).
+//! (`HOST` and `PORT` override the address).
 //!
 //! | endpoint | gap it closes |
 //! |---|---|
@@ -195,10 +195,11 @@ async fn authed(user: Auth<User>, text: String) -> String {
 #[tokio::main]
 async fn main() -> wirehub::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
-    println!("gaps demo on http://127.0.0.1:{port}/ (ws: /ws/basic /ws/chat/{{room}} /ws/binary /ws/heartbeat /ws/auth; http: /metrics /healthz /stats)");
+    println!("gaps demo on http://{host}:{port}/ (ws: /ws/basic /ws/chat/{{room}} /ws/binary /ws/heartbeat /ws/auth; http: /metrics /healthz /stats)");
     wirehub::App::new()
-        .bind(format!("127.0.0.1:{port}"))
+        .bind(format!("{host}:{port}"))
         .page("/", "text/html; charset=utf-8", include_str!("gaps_demo.html"))
         .get("/stats", |hub| {
             let body = json!({"connections": hub.connections(), "rooms": hub.rooms(), "dropped": hub.dropped()});

@@ -1,5 +1,5 @@
 //! Heartbeats: `cargo run --example heartbeat` serves `/ws/heartbeat` on
-//! 127.0.0.1:8000 (`PORT` overrides). The server pings every 2 s; a peer
+//! 127.0.0.1:8000 (`HOST` and `PORT` override). The server pings every 2 s; a peer
 //! silent for 5 s (2 s + 3 s) is dropped. Browsers, which cannot send
 //! protocol pings, send the text `ping` and get `{"type":"pong"}`. Every
 //! close reason is logged.
@@ -21,7 +21,8 @@ async fn closed(conn: Conn, reason: CloseReason) {
 #[tokio::main]
 async fn main() -> wirehub::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
-    println!("heartbeat demo on ws://127.0.0.1:{port}/ws/heartbeat");
-    wirehub::App::new().bind(format!("127.0.0.1:{port}")).serve().await
+    println!("heartbeat demo on ws://{host}:{port}/ws/heartbeat");
+    wirehub::App::new().bind(format!("{host}:{port}")).serve().await
 }

@@ -1,5 +1,5 @@
 //! Metrics: `cargo run --example metrics` serves `/echo` on 127.0.0.1:8000
-//! (`PORT` overrides) and Prometheus metrics at `/metrics`, plus the same
+//! (`HOST` and `PORT` override) and Prometheus metrics at `/metrics`, plus the same
 //! metrics merged with an application counter of its own.
 //!
 //! Scrape it by hand:
@@ -38,14 +38,15 @@ async fn main() -> wirehub::Result<()> {
     let registry = Registry::new();
     let words = IntCounter::new("app_words_total", "Words received by the echo route.")?;
     registry.register(Box::new(words.clone()))?;
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
     let metrics_addr = std::env::var("METRICS_ADDR").ok();
     println!(
-        "echo on ws://127.0.0.1:{port}/echo, metrics on http://{}/metrics",
-        metrics_addr.as_deref().unwrap_or(&format!("127.0.0.1:{port}"))
+        "echo on ws://{host}:{port}/echo, metrics on http://{}/metrics",
+        metrics_addr.as_deref().unwrap_or(&format!("{host}:{port}"))
     );
     wirehub::App::new()
-        .bind(format!("127.0.0.1:{port}"))
+        .bind(format!("{host}:{port}"))
         .registry(registry)
         .state(words)
         .config(|c| c.metrics_addr = metrics_addr)

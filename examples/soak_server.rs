@@ -1,6 +1,6 @@
 //! Target of the reliability tests (`tests/soak.rs`, `tests/shutdown_load.rs`):
-//! `cargo run --example soak_server` serves on 127.0.0.1:8000 (env `PORT`
-//! overrides) until SIGTERM or Ctrl-C, then shuts down gracefully (Close
+//! `cargo run --example soak_server` serves on 127.0.0.1:8000 (env `HOST`, `PORT`
+//! override) until SIGTERM or Ctrl-C, then shuts down gracefully (Close
 //! 1001 to everyone after what is queued for them) within `DRAIN_TIMEOUT_MS`
 //! (default 10000) and exits with status 0.
 //!
@@ -91,6 +91,7 @@ async fn main() -> wirehub::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "8000".into());
     let drain_ms: u64 = std::env::var("DRAIN_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     // Installed before the port answers, so a signal sent once it does is caught.
@@ -118,7 +119,7 @@ async fn main() -> wirehub::Result<()> {
             }
         });
     }
-    println!("soak server on 127.0.0.1:{port} (drain timeout {drain_ms} ms)");
+    println!("soak server on {host}:{port} (drain timeout {drain_ms} ms)");
     wirehub::App::new()
         .routes(|p| p.starts_with("/soak") || p.starts_with("/calm"))
         .config(|c| {
@@ -127,7 +128,7 @@ async fn main() -> wirehub::Result<()> {
             c.handshake_rate_per_ip = None;
         })
         .get("/stats", |hub| format!("connections {} rooms {}\n", hub.connections(), hub.rooms()))
-        .bind(format!("127.0.0.1:{port}"))
+        .bind(format!("{host}:{port}"))
         .serve_with_shutdown(shutdown)
         .await?;
     eprintln!("soak_server: drained, exiting");

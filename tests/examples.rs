@@ -1,5 +1,8 @@
-//! The chat example as a user runs it: its own process on a free port,
-//! real clients, and the JSON it promises in its docs.
+//! The examples as a user runs them: each its own process on a free port,
+//! real clients, and what its docs promise: the chat's JSON, the axum
+//! example's REST and WebSocket routes on one port, the TLS example's
+//! `wss://` with given PEM files, and a drain on SIGTERM (every client gets
+//! 1001, the process exits 0 within the drain time).
 
 mod common;
 
@@ -84,6 +87,159 @@ async fn the_chat_example_welcomes_announces_and_relays() {
         (leave["type"].as_str(), leave["id"].as_u64(), leave["members"].as_u64()),
         (Some("leave"), Some(bob_id), Some(1))
     );
+}
+
+/// An example started as its own process on a free port (killed on drop),
+/// with async waits for its exit.
+struct Running {
+    child: tokio::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Running {
+    async fn start(name: &str, envs: &[(&str, &str)]) -> Running {
+        let port = common::free_port();
+        let mut command = tokio::process::Command::new(common::example_binary(name));
+        command.env("PORT", port.to_string()).env_remove("HOST").env_remove("WIREHUB_REDIS_URL");
+        command.envs(envs.iter().copied()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
+        let child = command.spawn().expect("start the example");
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        common::wait_listening(addr).await;
+        Running { child, addr }
+    }
+
+    /// Sends SIGTERM, as a container runtime does.
+    fn terminate(&self) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(status.success(), "kill -TERM {pid}");
+    }
+
+    async fn exit_code(&mut self) -> Option<i32> {
+        within(self.child.wait()).await.expect("wait for the example").code()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_axum_example_serves_rest_and_websockets_on_one_port() {
+    let example = Running::start("axum_app", &[]).await;
+    let addr = example.addr;
+    let (status, body) = common::http_get(addr, "/api/health").await;
+    assert_eq!((status, serde_json::from_str::<Value>(&body).ok()), (200, Some(serde_json::json!({"status": "ok"}))));
+
+    let mut ann = connect(addr, "/ws/chat/lobby").await;
+    let mut bob = connect(addr, "/ws/chat/lobby").await;
+    let mut other = connect(addr, "/ws/chat/elsewhere").await;
+    let members = || async {
+        let (status, body) = common::http_get(addr, "/api/rooms/lobby/members").await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Vec<Value>>(&body).expect("a JSON array")
+    };
+    // The members join their room right after the 101: poll until both are listed.
+    let listed = within(async {
+        loop {
+            let listed = members().await;
+            if listed.len() >= 2 {
+                break listed;
+            }
+        }
+    })
+    .await;
+    assert_eq!(listed.len(), 2, "one entry per member connection: {listed:?}");
+    let ids: Vec<&str> = listed.iter().map(|m| m["id"].as_str().expect("an id")).collect();
+    assert_ne!(ids[0], ids[1]);
+
+    send(&mut ann, "  hello  ").await;
+    let mut from = Vec::new();
+    for ws in [&mut ann, &mut bob] {
+        let m = json(ws).await;
+        assert_eq!(
+            (m["type"].as_str(), m["room"].as_str(), m["text"].as_str()),
+            (Some("message"), Some("lobby"), Some("hello"))
+        );
+        from.push(m["from"].as_str().expect("from").to_owned());
+    }
+    assert_eq!(from[0], from[1]);
+    assert!(ids.contains(&from[0].as_str()), "from is the sender's member id");
+
+    let (status, _) =
+        common::http_exchange(addr, &common::post_json("/api/rooms/lobby/messages", r#"{"text":"from the API"}"#))
+            .await;
+    assert_eq!(status, 202);
+    for ws in [&mut ann, &mut bob] {
+        assert_eq!(
+            json(ws).await,
+            serde_json::json!({"type": "message", "room": "lobby", "from": "api", "text": "from the API"})
+        );
+    }
+    send(&mut other, "marker").await;
+    assert_eq!(json(&mut other).await["text"], "marker", "the other room got nothing before its own message");
+    let (status, body) = common::http_get(addr, "/api/rooms/nobody/members").await;
+    assert_eq!((status, body.as_str()), (200, "[]"));
+}
+
+/// SIGTERM: every client gets 1001 and the process exits 0 within the drain time.
+async fn sigterm_drains(name: &str, path: &str) {
+    let mut example = Running::start(name, &[]).await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(connect(example.addr, path).await);
+    }
+    let began = std::time::Instant::now();
+    example.terminate();
+    for ws in &mut clients {
+        assert_eq!(common::expect_close(ws).await.0, 1001);
+    }
+    drop(clients);
+    assert_eq!(example.exit_code().await, Some(0));
+    // The default drain time is 10 s; clients that answer the close let it end far sooner.
+    assert!(began.elapsed() < std::time::Duration::from_secs(10), "{:?}", began.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_a_served_app_and_exits_0() {
+    sigterm_drains("echo", "/echo").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_the_axum_example_and_exits_0() {
+    sigterm_drains("axum_app", "/ws/chat/lobby").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tls_example_serves_wss_with_the_given_certificate() {
+    use std::sync::Arc;
+    use tokio_rustls::rustls::pki_types::ServerName;
+    use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let rcgen::CertifiedKey { cert, key_pair } = rcgen::generate_simple_self_signed(names).expect("a certificate");
+    let dir = std::env::temp_dir().join(format!("wirehub-tls-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("write cert");
+    std::fs::write(&key_path, key_pair.serialize_pem()).expect("write key");
+    let paths = [("TLS_CERT", cert_path.to_str().expect("utf-8")), ("TLS_KEY", key_path.to_str().expect("utf-8"))];
+    let example = Running::start("tls", &paths).await;
+
+    let mut roots = RootCertStore::empty();
+    roots.add(cert.der().clone()).expect("a root");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = within(tokio::net::TcpStream::connect(example.addr)).await.expect("tcp");
+    let name = ServerName::try_from("127.0.0.1").expect("an IP name");
+    let tls = within(tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp)).await.expect("TLS");
+    let (mut ws, _) = within(tokio_tungstenite::client_async("wss://127.0.0.1/echo", tls)).await.expect("upgrade");
+    within(futures_util::SinkExt::send(&mut ws, "over wss".into())).await.expect("send");
+    match within(futures_util::StreamExt::next(&mut ws)).await {
+        Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => assert_eq!(t.as_str(), "over wss"),
+        other => panic!("expected the echo, got {other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Starts an example on a free port and waits until it accepts connections.

@@ -46,7 +46,7 @@ const USAGE: &str = "usage: wirehub-bench <command>
   serve-axum --port P                                 axum WebSocket server (/echo)
 
 scenarios: echo, pipelined, broadcast-100, broadcast-1000, connrate, idle
-servers:   wirehub, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, tokio-tungstenite-2k, axum, node-ws";
+servers:   wirehub, wirehub-axum, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, tokio-tungstenite-2k, axum, node-ws";
 
 fn main() -> ExitCode {
     // 10 000 idle connections need file descriptors on both sides; the

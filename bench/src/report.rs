@@ -225,6 +225,21 @@ pub(crate) fn targets(summaries: &[Summary]) -> Vec<Target> {
             met: goal.and_then(|g| value.map(|v| v >= g)),
         });
     }
+    // Embedding cost (issue 15): mounted in axum ÷ standalone, round by round.
+    for (scenario, figure, at_least, bound) in
+        [("echo", "msgs/s", true, 0.95), ("connrate", "handshakes/s", true, 0.90), ("idle", "KiB/conn", false, 1.10)]
+    {
+        let s = find(scenario);
+        let value = s.and_then(|s| s.paired(Peer::WirehubAxum, Peer::Wirehub, figure));
+        out.push(Target {
+            what: format!("{scenario} {figure}: wirehub mounted in axum / standalone (per-round median)"),
+            wirehub: s.and_then(|s| s.figure(Peer::WirehubAxum, figure)),
+            baseline: s.and_then(|s| s.figure(Peer::Wirehub, figure)),
+            value,
+            goal: format!("{} {bound:.2}", if at_least { ">=" } else { "<=" }),
+            met: value.map(|v| if at_least { v >= bound } else { v <= bound }),
+        });
+    }
     let absolute = find("idle").and_then(|s| s.figure(Peer::Wirehub, "KiB/conn"));
     out.push(Target {
         what: "idle KiB/conn: wirehub absolute".to_owned(),
@@ -388,6 +403,7 @@ fn markdown(summaries: &[Summary], targets: &[Target], meta: &Meta) -> String {
 fn color(peer: Peer) -> RGBColor {
     match peer {
         Peer::Wirehub => RGBColor(0xd9, 0x48, 0x1c),
+        Peer::WirehubAxum => RGBColor(0xb3, 0x36, 0x0f),
         Peer::WirehubNoMetrics => RGBColor(0xf2, 0xa0, 0x7b),
         Peer::WirehubNoTiming => RGBColor(0xe8, 0x74, 0x4a),
         Peer::Baseline => RGBColor(0x31, 0x6b, 0xb5),

@@ -14,6 +14,9 @@ pub(crate) enum Peer {
     Wirehub,
     /// The same with metrics off (`WIREHUB_METRICS=off`), for the metrics overhead.
     WirehubNoMetrics,
+    /// The same app mounted in an axum router on axum's listener
+    /// (`WIREHUB_MOUNT=axum`): what embedding costs.
+    WirehubAxum,
     /// Metrics on without the handler duration histogram
     /// (`WIREHUB_HANDLER_TIMING=off`): what the histogram costs.
     WirehubNoTiming,
@@ -29,8 +32,9 @@ pub(crate) enum Peer {
 
 impl Peer {
     /// Every server, in report order.
-    pub(crate) const ALL: [Peer; 7] = [
+    pub(crate) const ALL: [Peer; 8] = [
         Peer::Wirehub,
+        Peer::WirehubAxum,
         Peer::WirehubNoMetrics,
         Peer::WirehubNoTiming,
         Peer::Baseline,
@@ -43,6 +47,7 @@ impl Peer {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Peer::Wirehub => "wirehub",
+            Peer::WirehubAxum => "wirehub-axum",
             Peer::WirehubNoMetrics => "wirehub-nometrics",
             Peer::WirehubNoTiming => "wirehub-notiming",
             Peer::Baseline => "tokio-tungstenite",
@@ -57,7 +62,7 @@ impl Peer {
         match Peer::ALL.into_iter().find(|p| p.name() == name || (name == "baseline" && *p == Peer::Baseline)) {
             Some(peer) => Ok(peer),
             None => fail(format!(
-                "unknown server {name:?} (wirehub, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, \
+                "unknown server {name:?} (wirehub, wirehub-axum, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, \
                  tokio-tungstenite-2k, axum, node-ws)"
             )),
         }
@@ -101,10 +106,13 @@ impl Launcher {
     pub(crate) async fn start(&self, peer: Peer) -> Res<ServerProc> {
         let port = free_port()?;
         let mut command = match peer {
-            Peer::Wirehub | Peer::WirehubNoMetrics | Peer::WirehubNoTiming => {
+            Peer::Wirehub | Peer::WirehubAxum | Peer::WirehubNoMetrics | Peer::WirehubNoTiming => {
                 let mut c = Command::new(&self.wirehub);
-                c.env("PORT", port.to_string());
-                c.env_remove("WIREHUB_METRICS").env_remove("WIREHUB_HANDLER_TIMING");
+                c.env("PORT", port.to_string()).env_remove("HOST");
+                c.env_remove("WIREHUB_METRICS").env_remove("WIREHUB_HANDLER_TIMING").env_remove("WIREHUB_MOUNT");
+                if peer == Peer::WirehubAxum {
+                    c.env("WIREHUB_MOUNT", "axum");
+                }
                 if peer == Peer::WirehubNoMetrics {
                     c.env("WIREHUB_METRICS", "off");
                 }

@@ -7,10 +7,15 @@
 //!     .bind("127.0.0.1:8000")
 //!     .state(std::sync::atomic::AtomicU64::new(0))
 //!     .config(|c| c.max_message = 16 << 20)
-//!     .serve() // until Ctrl-C, then a graceful shutdown
+//!     .serve() // until Ctrl-C or SIGTERM, then a graceful shutdown
 //!     .await
 //! # }
 //! ```
+//!
+//! Three ways to run it: [`serve`](App::serve) (or
+//! [`start`](App::start)) on a listener of its own, plain or TLS;
+//! [`build`](App::build) without one, to mount its routes in axum or hyper
+//! or feed it connections ([`Embedded`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,7 +29,7 @@ use crate::connection::StateMap;
 use crate::error::Result;
 use crate::hub::Hub;
 use crate::route::RouteDef;
-use crate::server::{self, HttpReply, Page, Server};
+use crate::server::{self, Embedded, HttpReply, Page, Server, Transport};
 
 /// A WebSocket server: its routes, settings, shared state and hub.
 pub struct App {
@@ -33,9 +38,12 @@ pub struct App {
     state: StateMap,
     hub: Hub,
     routes: Vec<&'static RouteDef>,
+    /// Patterns asked for with [`App::route`] that no linked handler has.
+    unknown: Vec<String>,
     pages: HashMap<String, Page>,
     registry: Option<Registry>,
     backplane: Box<dyn Backplane>,
+    transport: Transport,
 }
 
 impl std::fmt::Debug for App {
@@ -57,18 +65,63 @@ impl App {
     /// An app serving every `#[ws_route]` handler linked into the binary, on
     /// `127.0.0.1:8000` unless [`bind`](App::bind) says otherwise.
     pub fn new() -> Self {
-        let mut routes: Vec<&'static RouteDef> = inventory::iter::<RouteDef>.into_iter().collect();
-        routes.sort_by_key(|r| (r.path, r.file, r.line));
+        let mut app = App::empty();
+        app.routes = linked().collect();
+        app.routes.sort_by_key(|r| (r.path, r.file, r.line));
+        app
+    }
+
+    /// An app serving no route until [`route`](App::route) adds one: the
+    /// routes it serves are the ones it lists, so a `#[ws_route]` linked in
+    /// from a dependency is never served by surprise.
+    ///
+    /// ```
+    /// let app = wirehub::App::empty().route("/echo").route("/chat/{room}");
+    /// # drop(app);
+    /// ```
+    pub fn empty() -> Self {
         App {
             addr: "127.0.0.1:8000".to_owned(),
             config: Config::default(),
             state: StateMap::default(),
             hub: Hub::new(),
-            routes,
+            routes: Vec::new(),
+            unknown: Vec::new(),
             pages: HashMap::new(),
             registry: None,
             backplane: Box::new(Local),
+            transport: Transport::Plain,
         }
+    }
+
+    /// Serves the `#[ws_route]` handler declared with this path pattern,
+    /// exactly as written in its attribute (`"/chat/{room}"`). A pattern no
+    /// linked handler has makes [`build`](App::build), [`start`](App::start)
+    /// and [`serve`](App::serve) fail with [`Error::UnknownRoute`](crate::Error::UnknownRoute),
+    /// naming the patterns there are; a pattern two linked handlers share is
+    /// the duplicate-route error naming both. Adding a route the app
+    /// already serves changes nothing.
+    ///
+    /// ```no_run
+    /// # async fn f() -> wirehub::Result<()> {
+    /// let app = wirehub::App::empty().route("/echo").bind("127.0.0.1:0").start().await?;
+    /// # drop(app);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn route(mut self, pattern: &str) -> Self {
+        let mut found = false;
+        for def in linked().filter(|def| def.path == pattern) {
+            found = true;
+            if !self.routes.iter().any(|r| std::ptr::eq(*r, def)) {
+                self.routes.push(def);
+            }
+        }
+        if !found {
+            self.unknown.push(pattern.to_owned());
+        }
+        self.routes.sort_by_key(|r| (r.path, r.file, r.line));
+        self
     }
 
     /// The address to listen on (`"0.0.0.0:8000"`, `"127.0.0.1:0"` for any free port).
@@ -99,7 +152,8 @@ impl App {
     }
 
     /// Keeps only the routes whose path pattern satisfies `keep` (useful to
-    /// serve a subset of the handlers linked into one binary).
+    /// serve a subset of the handlers linked into one binary; to list them
+    /// instead, see [`empty`](App::empty) and [`route`](App::route)).
     pub fn routes(mut self, keep: impl Fn(&str) -> bool) -> Self {
         self.routes.retain(|r| keep(r.path));
         self
@@ -115,6 +169,44 @@ impl App {
     /// (`.get("/stats", |hub| format!("{} online", hub.connections()))`).
     pub fn get<R: Into<HttpReply>>(mut self, path: &str, handler: impl Fn(&Hub) -> R + Send + Sync + 'static) -> Self {
         self.pages.insert(path.to_owned(), Page::Dynamic(Box::new(move |hub| handler(hub).into())));
+        self
+    }
+
+    /// Believes the forwarding headers (`X-Forwarded-For`, `-Host`,
+    /// `-Proto`, or `Forwarded` with [`ProxyHeaders`](crate::config::ProxyHeaders))
+    /// of requests from these socket peers: your reverse proxies. The
+    /// client they name is the one per-IP caps count, logs show,
+    /// `Conn::peer_addr` returns, and whose host the origin policy checks.
+    /// From any other peer those headers change nothing. Default: none.
+    ///
+    /// ```
+    /// use wirehub::config::Cidr;
+    ///
+    /// # fn f() -> Result<(), wirehub::config::CidrError> {
+    /// let proxies: Vec<Cidr> = vec!["10.0.0.0/8".parse()?, "127.0.0.1".parse()?];
+    /// let app = wirehub::App::new().trusted_proxies(proxies);
+    /// # drop(app);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = crate::config::Cidr>) -> Self {
+        self.config.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
+    /// Serves `wss://`: TLS on the app's listener, with this certificate
+    /// (feature `tls`; see [`Tls`](crate::Tls), which also reloads it).
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = wirehub::Tls::from_pem_files("cert.pem", "key.pem")?;
+    /// wirehub::App::new().bind("0.0.0.0:8443").tls(tls).serve().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::Tls) -> Self {
+        self.transport = Transport::Tls(tls);
         self
     }
 
@@ -140,15 +232,10 @@ impl App {
         self.hub.clone()
     }
 
-    /// Serves until Ctrl-C, then shuts down gracefully.
+    /// Serves until Ctrl-C or SIGTERM ([`shutdown_signal`](crate::shutdown_signal)),
+    /// then shuts down gracefully.
     pub async fn serve(self) -> Result<()> {
-        self.serve_with_shutdown(async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-            tracing::info!("Ctrl-C: shutting down");
-        })
-        .await
+        self.serve_with_shutdown(server::shutdown_signal()).await
     }
 
     /// Serves until `signal` resolves, then shuts down gracefully.
@@ -165,7 +252,41 @@ impl App {
     /// Binds and starts serving in the background; the returned [`Server`]
     /// tells the bound address and shuts the server down.
     pub async fn start(self) -> Result<Server> {
-        let App { addr, config, state, hub, routes, pages, registry, backplane } = self;
-        server::start(server::Parts { addr, config, state, hub, routes, pages, registry, backplane }).await
+        let (addr, transport) = (self.addr.clone(), self.transport.clone());
+        let app = self.build().await?;
+        server::start(app, &addr, transport).await
     }
+
+    /// Builds the app without a listener: its routes mounted, its hub and
+    /// backplane running, its drain ready. Serve it inside axum
+    /// (`Embedded::router`, feature `axum`), as a tower service
+    /// ([`Embedded::service`]), or on connections you accept
+    /// ([`Embedded::serve_connection`]). [`bind`](App::bind) and
+    /// [`tls`](App::tls) do not apply: whoever accepts decides.
+    ///
+    /// ```no_run
+    /// # async fn f() -> wirehub::Result<()> {
+    /// let app = wirehub::App::new().build().await?;
+    /// let (client, server) = tokio::io::duplex(64 * 1024);
+    /// tokio::spawn(app.serve_connection(server, "127.0.0.1:1".parse().expect("addr")));
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn build(self) -> Result<Embedded> {
+        let App { addr, config, state, hub, routes, unknown, pages, registry, backplane, .. } = self;
+        if let Some(path) = unknown.into_iter().next() {
+            let mut linked: Vec<&'static str> = linked().map(|def| def.path).collect();
+            linked.sort_unstable();
+            linked.dedup();
+            return Err(crate::Error::UnknownRoute { path, linked });
+        }
+        let bound = addr.parse().ok();
+        server::build(server::Parts { bound, config, state, hub, routes, pages, registry, backplane }).await
+    }
+}
+
+/// Every `#[ws_route]` handler linked into the binary.
+fn linked() -> impl Iterator<Item = &'static RouteDef> {
+    inventory::iter::<RouteDef>.into_iter()
 }

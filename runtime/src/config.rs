@@ -29,6 +29,9 @@
 //! | `failed_auth_per_ip` | 60/min | refused authentications per client IP; over it the IP gets 429 before its validator runs |
 //! | `max_rooms_per_conn` | 1024 | rooms one connection may be in; a further `join` is refused (logged) |
 //! | `allowed_hosts` | empty | hosts whose pages may connect under the default origin policy, besides the bind address and `localhost` names (see [`Origins`]) |
+//! | `trusted_proxies` | none | socket peers (CIDR blocks) whose forwarding headers name the client: its address for per-IP caps, logs and `Conn::peer_addr`, and its host for the origin policy |
+//! | `proxy_headers` | `X-Forwarded-*` | which forwarding headers trusted proxies send ([`ProxyHeaders`]) |
+//! | `ipv6_cap_prefix` | 64 | IPv6 clients count against `max_connections_per_ip` by their first 64 bits (one site gets a /64, so one address each would be no cap) |
 //!
 //! ```
 //! use std::time::Duration;
@@ -44,6 +47,7 @@ use std::time::Duration;
 
 pub use crate::auth::Origins;
 pub use crate::limits::Rate;
+pub use crate::proxy::{Cidr, CidrError, ProxyHeaders};
 
 /// What happens to a message for a member whose outbound queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +124,13 @@ macro_rules! config_struct {
             /// connect under the default origin policy ([`Origins::AllowedHosts`]),
             /// besides the bind address and `localhost` names.
             pub allowed_hosts: Vec<String>,
+            /// Socket peers whose forwarding headers are believed (your reverse proxies).
+            pub trusted_proxies: Vec<Cidr>,
+            /// Which forwarding headers the trusted proxies send.
+            pub proxy_headers: ProxyHeaders,
+            /// Bits of an IPv6 client address that count as one client for
+            /// `max_connections_per_ip` (128: every address on its own).
+            pub ipv6_cap_prefix: u8,
         }
 
         impl Default for Config {
@@ -145,6 +156,9 @@ macro_rules! config_struct {
                     failed_auth_per_ip: Some(Rate { count: 60, per: Duration::from_secs(60) }),
                     max_rooms_per_conn: 1024,
                     allowed_hosts: Vec::new(),
+                    trusted_proxies: Vec::new(),
+                    proxy_headers: ProxyHeaders::XForwarded,
+                    ipv6_cap_prefix: 64,
                 }
             }
         }

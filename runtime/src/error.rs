@@ -43,6 +43,15 @@ pub enum Error {
         /// Source location of `second`.
         second_at: String,
     },
+    /// [`App::route`](crate::App::route) named a path pattern that no
+    /// linked `#[ws_route]` handler declares.
+    #[error("no #[ws_route] handler is declared with the path `{path}`; the linked ones are: {}", linked.join(", "))]
+    UnknownRoute {
+        /// The pattern asked for.
+        path: String,
+        /// The patterns of the linked handlers.
+        linked: Vec<&'static str>,
+    },
     /// A route cannot be served as declared: a handler's extractors do not
     /// fit the route or the app, or a page would hide the route.
     #[error("route `{path}` (handler `{handler}` at {at}): {reason}")]

@@ -36,7 +36,7 @@ pub fn upgrade_request(data: &[u8]) -> Result<(), String> {
     for policy in
         [Origins::AllowedHosts, Origins::SameHost, Origins::from_list(&["https://a.example", "*.b.example", "null"])]
     {
-        let _ = origin_allowed(&headers, &policy, &hosts);
+        let _ = origin_allowed(&headers, None, &policy, &hosts);
     }
     let hs = Handshake {
         method: http::Method::GET,
@@ -47,6 +47,7 @@ pub fn upgrade_request(data: &[u8]) -> Result<(), String> {
         protocols: offered_protocols(&headers),
         headers: headers.clone(),
         peer: ([127, 0, 0, 1], 1).into(),
+        secure: false,
     };
     let _ = (hs.token(), hs.cookie("session"), hs.query("token"), hs.protocol_token());
     let kept = kept_query(query.unwrap_or(""), true);

@@ -21,7 +21,12 @@
 //! - [`reply`]: what it can return;
 //! - [`config`]: every setting and default;
 //! - [`hub`]: rooms, broadcast and the connection registry;
-//! - [`connection`]: the connection handle, close codes and reasons.
+//! - [`connection`]: the connection handle, close codes and reasons;
+//! - [`Embedded`]: the app without a listener of its own, to mount in axum
+//!   (`Embedded::router`, feature `axum`) or hyper/tower ([`UpgradeService`]),
+//!   or to serve connections you accept; `Tls` (feature `tls`) serves `wss://`.
+//!
+//! Cargo features: `axum` (the router), `tls` (rustls), `redis` (the backplane).
 
 extern crate self as wirehub;
 
@@ -42,6 +47,7 @@ pub mod hub;
 mod limits;
 mod message;
 pub mod metrics;
+mod proxy;
 pub mod reply;
 mod route;
 mod router;
@@ -68,7 +74,9 @@ pub use hub::{Hub, Member};
 pub use message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 pub use reply::{Close, HandlerError, IntoReply, Reply};
 pub use server::Server;
-pub use server::{HttpReply, ShutdownHandle};
+pub use server::{shutdown_signal, Embedded, HttpReply, PeerAddr, ShutdownHandle, UpgradeService};
+#[cfg(feature = "tls")]
+pub use server::{Tls, TlsError};
 pub use wirehub_macros::ws_route;
 
 pub use bytes::Bytes;

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::proxy::mask;
 use crate::sync::lock;
 
 const SHARDS: usize = 16;
@@ -71,6 +72,17 @@ impl PerIp {
     #[cfg(test)]
     fn ips(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+}
+
+/// The key a client counts under for `max_connections_per_ip`: an IPv4
+/// address itself (an IPv4-mapped IPv6 address as IPv4), an IPv6 address by
+/// its first `v6_prefix` bits (a site is handed a /64: one address each
+/// would be no cap at all).
+pub(crate) fn cap_key(ip: IpAddr, v6_prefix: u8) -> IpAddr {
+    match ip.to_canonical() {
+        v4 @ IpAddr::V4(_) => v4,
+        v6 @ IpAddr::V6(_) => mask(v6, v6_prefix),
     }
 }
 
@@ -367,6 +379,18 @@ mod tests {
         }
         let held: usize = rates.shards.iter().map(|s| lock(s).len()).sum();
         assert!(held <= SHARDS * IP_SHARD_MAX, "{held}");
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_prefix() {
+        let key = |ip: &str, prefix| cap_key(ip.parse().expect("ip"), prefix).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa::1", 64), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2:bbbb::9", 64), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:3::1", 64), "2001:db8:1:3::");
+        assert_eq!(key("2001:db8:1:2::1", 128), "2001:db8:1:2::1");
+        assert_eq!(key("2001:db8:1:2::1", 48), "2001:db8:1::");
+        assert_eq!(key("::ffff:192.0.2.1", 64), "192.0.2.1", "IPv4-mapped: the IPv4 address");
+        assert_eq!(key("192.0.2.1", 64), "192.0.2.1");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! | `wirehub_connections_open` | gauge | route |
 //! | `wirehub_connections_opened_total` | counter | route |
 //! | `wirehub_connections_closed_total` | counter | route, reason |
-//! | `wirehub_handshakes_rejected_total` | counter | route, reason (`not_found` (upgrade requests only), `bad_request`, `upgrade_required`, `auth`, `origin`, `limit`); every reason a route can have, and `none`'s `not_found` and `limit` (connections the accept gate refuses), are series at 0 from the start |
+//! | `wirehub_handshakes_rejected_total` | counter | route, reason (`not_found` (upgrade requests only), `bad_request`, `upgrade_required`, `auth`, `origin`, `limit`, `no_upgrade` (the server in front cannot hand the connection over: HTTP/2, or hyper without upgrades)); every reason a route can have, and `none`'s `not_found` and `limit` (connections the accept gate refuses), are series at 0 from the start |
 //! | `wirehub_messages_received_total` | counter | route, kind (`text`, `binary`, `ping`, `pong`, `close`) |
 //! | `wirehub_messages_sent_total` | counter | route, kind |
 //! | `wirehub_received_bytes_total` | counter | route |
@@ -69,6 +69,7 @@ pub(crate) enum Rejected {
     Auth,
     Origin,
     Limit,
+    NoUpgrade,
 }
 
 impl Rejected {
@@ -84,6 +85,7 @@ impl Rejected {
             Rejected::Auth => "auth",
             Rejected::Origin => "origin",
             Rejected::Limit => "limit",
+            Rejected::NoUpgrade => "no_upgrade",
         }
     }
 }

@@ -244,3 +244,69 @@ pub async fn scrape(addr: SocketAddr) -> BTreeMap<Series, f64> {
     assert_eq!(status, 200, "GET /metrics: {body}");
     parse_metrics(&body)
 }
+
+// ---------------------------------------------------------------- embedding, processes
+
+/// A port that was free a moment ago on 127.0.0.1 (for example processes,
+/// which bind their own).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// Waits until something listens on `addr`.
+pub async fn wait_listening(addr: SocketAddr) {
+    within(async {
+        while TcpStream::connect(addr).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+}
+
+/// Serves an axum router on 127.0.0.1 with an ephemeral port, with connect
+/// info (the client addresses wirehub's per-IP caps need).
+pub async fn serve_axum(router: axum::Router) -> SocketAddr {
+    let listener = within(tokio::net::TcpListener::bind("127.0.0.1:0")).await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    addr
+}
+
+/// Opens a WebSocket client with extra request headers; a refused upgrade
+/// is `Err(status)`.
+pub async fn try_connect(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Result<Client, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}{path}").into_client_request().expect("a request");
+    for (name, value) in headers {
+        let name = tungstenite::http::HeaderName::from_bytes(name.as_bytes()).expect("header name");
+        request.headers_mut().insert(name, value.parse().expect("header value"));
+    }
+    match within(tokio_tungstenite::connect_async(request)).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("connect to {path} failed: {e}"),
+    }
+}
+
+/// Sends a raw HTTP request (with `Connection: close`) and returns the
+/// status and the body.
+pub async fn http_exchange(addr: SocketAddr, request: &str) -> (u16, String) {
+    let mut tcp = within(TcpStream::connect(addr)).await.expect("tcp connect");
+    within(tcp.write_all(request.as_bytes())).await.expect("write request");
+    let mut raw = Vec::new();
+    within(tcp.read_to_end(&mut raw)).await.expect("read to EOF");
+    let text = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("response head");
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    (status, body.to_owned())
+}
+
+/// A POST of a JSON body.
+pub fn post_json(path: &str, json: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{json}",
+        json.len()
+    )
+}

@@ -27,6 +27,7 @@ pub struct Handshake {
     pub(crate) query: Option<String>,
     pub(crate) headers: HeaderMap,
     pub(crate) peer: SocketAddr,
+    pub(crate) secure: bool,
     pub(crate) protocols: Vec<String>,
 }
 
@@ -131,9 +132,27 @@ impl Handshake {
             .or_else(|| self.cookie("token").map(str::to_owned))
     }
 
-    /// The peer's socket address.
+    /// The client's address: the socket peer, or behind a trusted proxy
+    /// (`Config::trusted_proxies`) the client it forwarded (port 0 when the
+    /// proxy did not forward one).
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// Whether the client connected over TLS: wirehub terminated it
+    /// (`App::tls`), or a trusted proxy forwarded `https`.
+    ///
+    /// ```
+    /// # use wirehub::{Handshake, Reject};
+    /// async fn validate(hs: &Handshake) -> Result<String, Reject> {
+    ///     if !hs.secure() {
+    ///         return Err(Reject::forbidden("connect with wss://"));
+    ///     }
+    ///     hs.token().ok_or_else(|| Reject::unauthorized("token required"))
+    /// }
+    /// ```
+    pub fn secure(&self) -> bool {
+        self.secure
     }
 
     /// The subprotocols the client offered, in its order.
@@ -198,6 +217,7 @@ mod tests {
             protocols: offered_protocols(&map),
             headers: map,
             peer: "127.0.0.1:1".parse().expect("addr"),
+            secure: false,
         }
     }
 

@@ -81,7 +81,14 @@ impl AllowedHosts {
 }
 
 /// Whether the request's origin passes `policy`.
-pub(crate) fn origin_allowed(headers: &HeaderMap, policy: &Origins, hosts: &AllowedHosts) -> bool {
+/// `forwarded_host` is the host a trusted proxy says the client asked for;
+/// only [`Origins::SameHost`] compares with it (else with the `Host` header).
+pub(crate) fn origin_allowed(
+    headers: &HeaderMap,
+    forwarded_host: Option<&str>,
+    policy: &Origins,
+    hosts: &AllowedHosts,
+) -> bool {
     let Some(origin) = headers.get(http::header::ORIGIN) else { return true };
     let Ok(origin) = origin.to_str() else { return false };
     let origin = origin.trim_end_matches('/');
@@ -90,7 +97,7 @@ pub(crate) fn origin_allowed(headers: &HeaderMap, policy: &Origins, hosts: &Allo
             web_authority(origin).is_some_and(|authority| hosts.allows(&authority.to_ascii_lowercase()))
         }
         Origins::SameHost => {
-            let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok());
+            let host = forwarded_host.or_else(|| headers.get(http::header::HOST).and_then(|h| h.to_str().ok()));
             host.zip(web_authority(origin)).is_some_and(|(host, authority)| authority.eq_ignore_ascii_case(host))
         }
         Origins::List(list) => list.iter().any(|allowed| matches(allowed, origin)),
@@ -161,7 +168,7 @@ mod tests {
             Some("https://api.example.com:8443"),
         ];
         for o in ok {
-            assert!(origin_allowed(&headers(o, "whatever"), &policy, &h), "{o:?}");
+            assert!(origin_allowed(&headers(o, "whatever"), None, &policy, &h), "{o:?}");
         }
         let bad = [
             ("http://attacker.example", "attacker.example"),
@@ -174,23 +181,28 @@ mod tests {
             ("http://user@localhost", "localhost"),
         ];
         for (o, host) in bad {
-            assert!(!origin_allowed(&headers(Some(o), host), &policy, &h), "{o}");
+            assert!(!origin_allowed(&headers(Some(o), host), None, &policy, &h), "{o}");
         }
         // An unspecified bind address allows no IP but loopback.
         let any = hosts("0.0.0.0:8000", &[]);
-        assert!(!origin_allowed(&headers(Some("http://0.0.0.0:8000"), "h"), &policy, &any));
-        assert!(origin_allowed(&headers(Some("http://127.0.0.1:8000"), "h"), &policy, &any));
+        assert!(!origin_allowed(&headers(Some("http://0.0.0.0:8000"), "h"), None, &policy, &any));
+        assert!(origin_allowed(&headers(Some("http://127.0.0.1:8000"), "h"), None, &policy, &any));
     }
 
     #[test]
     fn same_host_compares_origin_and_host() {
         let h = AllowedHosts::default();
-        assert!(origin_allowed(&headers(None, "a.com"), &Origins::SameHost, &h));
-        assert!(origin_allowed(&headers(Some("https://a.com"), "a.com"), &Origins::SameHost, &h));
-        assert!(origin_allowed(&headers(Some("http://127.0.0.1:8000"), "127.0.0.1:8000"), &Origins::SameHost, &h));
-        assert!(!origin_allowed(&headers(Some("https://evil.com"), "a.com"), &Origins::SameHost, &h));
-        assert!(!origin_allowed(&headers(Some("http://127.0.0.1:9"), "127.0.0.1:8000"), &Origins::SameHost, &h));
-        assert!(!origin_allowed(&headers(Some("ftp://a.com"), "a.com"), &Origins::SameHost, &h));
+        assert!(origin_allowed(&headers(None, "a.com"), None, &Origins::SameHost, &h));
+        assert!(origin_allowed(&headers(Some("https://a.com"), "a.com"), None, &Origins::SameHost, &h));
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:8000"), "127.0.0.1:8000"),
+            None,
+            &Origins::SameHost,
+            &h
+        ));
+        assert!(!origin_allowed(&headers(Some("https://evil.com"), "a.com"), None, &Origins::SameHost, &h));
+        assert!(!origin_allowed(&headers(Some("http://127.0.0.1:9"), "127.0.0.1:8000"), None, &Origins::SameHost, &h));
+        assert!(!origin_allowed(&headers(Some("ftp://a.com"), "a.com"), None, &Origins::SameHost, &h));
     }
 
     #[test]
@@ -199,7 +211,7 @@ mod tests {
         let list = Origins::List(vec!["https://app.example.com".into(), "*.trusted.org".into()]);
         let ok = ["https://app.example.com", "https://x.trusted.org", "http://a.b.trusted.org:8080"];
         for o in ok {
-            assert!(origin_allowed(&headers(Some(o), "h"), &list, &h), "{o}");
+            assert!(origin_allowed(&headers(Some(o), "h"), None, &list, &h), "{o}");
         }
         let bad = [
             "https://example.com",
@@ -210,8 +222,8 @@ mod tests {
             "chrome-extension://x.trusted.org",
         ];
         for o in bad {
-            assert!(!origin_allowed(&headers(Some(o), "h"), &list, &h), "{o}");
+            assert!(!origin_allowed(&headers(Some(o), "h"), None, &list, &h), "{o}");
         }
-        assert!(origin_allowed(&headers(Some("https://any"), "h"), &Origins::List(vec!["*".into()]), &h));
+        assert!(origin_allowed(&headers(Some("https://any"), "h"), None, &Origins::List(vec!["*".into()]), &h));
     }
 }

@@ -63,7 +63,9 @@ impl Conn {
         self.0.id
     }
 
-    /// The peer's socket address.
+    /// The client's address: the socket peer, or behind a trusted proxy
+    /// (`Config::trusted_proxies`) the client it forwarded (port 0 when the
+    /// proxy did not forward one).
     pub fn peer_addr(&self) -> SocketAddr {
         self.0.peer
     }

@@ -20,10 +20,9 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::refusal::Refusal;
@@ -32,22 +31,19 @@ use crate::auth::handshake::{kept_query, offered_protocols};
 use crate::auth::{origin_allowed, Handshake, Identity};
 use crate::connection::{Opening, Setup};
 use crate::extract::{AdmitCx, Needs};
-use crate::limits::{CapReached, GateClosed, Slot};
+use crate::limits::{cap_key, CapReached, GateClosed, Slot, SocketSlot};
+use crate::proxy::{self, Client};
 
-type Body = Full<Bytes>;
+/// The body of every answer wirehub gives over plain HTTP.
+pub(crate) type Body = Full<Bytes>;
 
 /// Admits an accepted TCP connection through the gate (`max_sockets`,
-/// `handshake_rate_per_ip`) and serves it; a refused one gets its answer
-/// written without waiting (what the socket buffer takes), and is closed.
-pub(crate) fn accept(tcp: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
+/// `handshake_rate_per_ip`): its place, held while it is served. A refused
+/// one gets its answer written without waiting (what the socket buffer
+/// takes), counted and logged, and is closed.
+pub(crate) fn admit_connection(tcp: &tokio::net::TcpStream, peer: SocketAddr, shared: &Shared) -> Option<SocketSlot> {
     match shared.gate.admit(peer.ip(), shared.env.hub.0.connections()) {
-        Ok(slot) => {
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                serve_tcp(tcp, peer, shared).await;
-                drop(slot);
-            });
-        }
+        Ok(slot) => Some(slot),
         Err(closed) => {
             let refusal = match closed {
                 GateClosed::Sockets => Refusal::Busy,
@@ -56,13 +52,25 @@ pub(crate) fn accept(tcp: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
             tracing::debug!(%peer, status = refusal.status().as_u16(), detail = %refusal, "connection refused at accept");
             shared.reject("none", refusal.label());
             let _ = tcp.try_write(&refusal.raw_response());
+            None
         }
     }
 }
 
-/// Serves HTTP on one accepted TCP connection until it closes or upgrades.
-pub(crate) async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let _ = tcp.set_nodelay(true);
+/// How a request reached the app: the socket peer, and whether wirehub
+/// terminated TLS on the connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Via {
+    pub(crate) peer: SocketAddr,
+    pub(crate) tls: bool,
+}
+
+/// Serves HTTP/1.1 on one accepted connection (TCP, TLS, a Unix socket, an
+/// in-memory pipe) until it closes or upgrades, or the drain time is up.
+pub(crate) async fn serve_io<I>(io: I, via: Via, shared: Arc<Shared>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let config = &shared.config;
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -70,13 +78,13 @@ pub(crate) async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
         .max_buf_size(config.max_handshake_headers.max(8192));
     let service = service_fn(|req| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(handle(req, peer, shared).await) }
+        async move { Ok::<_, Infallible>(handle(req, via, shared).await) }
     });
-    let connection = http.serve_connection(TokioIo::new(tcp), service).with_upgrades();
+    let connection = http.serve_connection(TokioIo::new(io), service).with_upgrades();
     tokio::select! {
         ended = connection => {
             if let Err(e) = ended {
-                tracing::debug!(%peer, error = %e, "http connection ended with an error");
+                tracing::debug!(peer = %via.peer, error = %e, "http connection ended with an error");
             }
         }
         // A keep-alive connection (a load balancer polling /healthz) ends
@@ -85,7 +93,21 @@ pub(crate) async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
     }
 }
 
-async fn handle(req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+/// Answers one request: a page, a refusal, or the upgrade of a WebSocket
+/// route (the connection's task is spawned before the 101 goes out). The
+/// body is dropped at once (an upgrade request has none, a page needs
+/// none), so the answer does not depend on the body type being `Sync`.
+pub(crate) fn handle<B>(
+    req: Request<B>,
+    via: Via,
+    shared: Arc<Shared>,
+) -> impl std::future::Future<Output = Response<Body>> + Send + 'static {
+    let (head, _body) = req.into_parts();
+    let req = Request::from_parts(head, ());
+    async move { answer(req, via, &shared).await }
+}
+
+async fn answer(req: Request<()>, via: Via, shared: &Arc<Shared>) -> Response<Body> {
     if let Some(page) = shared.pages.get(req.uri().path()) {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET\n");
@@ -96,14 +118,14 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -
         // Only a WebSocket upgrade is a refused handshake; a browser's
         // `/favicon.ico` is not.
         return match asks_for_websocket(&req) {
-            true => refuse(&shared, "none", &Refusal::NotFound),
+            true => refuse(shared, "none", &Refusal::NotFound),
             false => Refusal::NotFound.response(),
         };
     };
     let route = found.value.clone();
-    match upgrade(req, peer, &shared, &route, found.params).await {
+    match upgrade(req, via, shared, &route, found.params).await {
         Ok(response) => response,
-        Err(refusal) => refuse(&shared, route.def.path, &refusal),
+        Err(refusal) => refuse(shared, route.def.path, &refusal),
     }
 }
 
@@ -120,27 +142,32 @@ fn refuse(shared: &Shared, route: &str, refusal: &Refusal) -> Response<Body> {
 /// The upgrade of a request on a WebSocket route, step by step; the first
 /// step that refuses answers the request.
 async fn upgrade(
-    req: Request<Incoming>,
-    peer: SocketAddr,
+    req: Request<()>,
+    via: Via,
     shared: &Arc<Shared>,
     route: &Mounted,
     params: Vec<Box<str>>,
 ) -> Result<Response<Body>, Refusal> {
     let accept = check_upgrade(&req)?;
-    check_origin(&req, route, shared)?;
+    let config = &shared.config;
+    let client = proxy::resolve(via.peer, req.headers(), &config.trusted_proxies, config.proxy_headers);
+    check_origin(&req, route, &client, shared)?;
     let offered = offered_protocols(req.headers());
     let protocol = negotiate(route.rt.opts.protocols, &offered, route.rt.opts.auth.is_some())?;
     admit(route, &params, req.uri().query())?;
-    let slot = take_slot(route, peer)?;
-    let auth = Authenticate { req: &req, peer, shared, route, params: &params };
+    let slot = take_slot(route, cap_key(client.addr.ip(), config.ipv6_cap_prefix))?;
+    let secure = via.tls
+        || client.proto.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("https") || p.eq_ignore_ascii_case("wss"));
+    let auth = Authenticate { req: &req, peer: client.addr, secure, shared, route, params: &params };
     let (identity, handshake) = auth.run(offered).await?;
     let accepted = Accepted { accept, protocol, identity, handshake, params, slot };
-    Ok(accept_upgrade(req, peer, shared, route, accepted))
+    Ok(accept_upgrade(req, client.addr, shared, route, accepted))
 }
 
 /// Checks that a request on a WebSocket route is a valid upgrade request
-/// (RFC 6455 section 4.2.1); the `Sec-WebSocket-Accept` value to answer with.
-fn check_upgrade(req: &Request<Incoming>) -> Result<String, Refusal> {
+/// (RFC 6455 section 4.2.1) that the server in front can hand over; the
+/// `Sec-WebSocket-Accept` value to answer with.
+fn check_upgrade(req: &Request<()>) -> Result<String, Refusal> {
     if !asks_for_websocket(req) || !header_has(req.headers(), header::CONNECTION, "upgrade") {
         return Err(Refusal::NotAnUpgrade);
     }
@@ -150,16 +177,20 @@ fn check_upgrade(req: &Request<Incoming>) -> Result<String, Refusal> {
     if req.headers().get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
         return Err(Refusal::UnsupportedVersion);
     }
-    match req.headers().get(header::SEC_WEBSOCKET_KEY).filter(|k| valid_key(k.as_bytes())) {
-        Some(key) => Ok(derive_accept_key(key.as_bytes())),
-        None => Err(Refusal::BadKey),
+    let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY).filter(|k| valid_key(k.as_bytes())) else {
+        return Err(Refusal::BadKey);
+    };
+    if req.extensions().get::<hyper::upgrade::OnUpgrade>().is_none() {
+        return Err(Refusal::NoUpgrade);
     }
+    Ok(derive_accept_key(key.as_bytes()))
 }
 
 /// Checks the browser origin against the route's (or the app's) allowed
-/// origins; the default policy takes the server's own hosts.
-fn check_origin(req: &Request<Incoming>, route: &Mounted, shared: &Shared) -> Result<(), Refusal> {
-    match origin_allowed(req.headers(), &route.rt.opts.origins, &shared.allowed_hosts) {
+/// origins (the same-host default compares with the host a trusted proxy
+/// forwarded, if any).
+fn check_origin(req: &Request<()>, route: &Mounted, client: &Client, shared: &Shared) -> Result<(), Refusal> {
+    match origin_allowed(req.headers(), client.host.as_deref(), &route.rt.opts.origins, &shared.allowed_hosts) {
         true => Ok(()),
         false => Err(Refusal::Origin),
     }
@@ -186,26 +217,22 @@ fn admit(route: &Mounted, params: &[Box<str>], query: Option<&str>) -> Result<()
     (route.def.admit)(&AdmitCx { names: route.def.params, params, query }).map_err(Refusal::Unparsable)
 }
 
-/// Takes the connection's place under the route's connection caps.
-fn take_slot(route: &Mounted, peer: SocketAddr) -> Result<Slot, Refusal> {
+/// Takes the connection's place under the route's connection caps
+/// (`client` is the client's key under the per-IP cap: see `cap_key`).
+fn take_slot(route: &Mounted, client: std::net::IpAddr) -> Result<Slot, Refusal> {
     let opts = &route.rt.opts;
-    Slot::acquire(
-        &route.rt.open,
-        opts.max_connections,
-        route.rt.per_ip.as_ref(),
-        peer.ip(),
-        opts.max_connections_per_ip,
-    )
-    .map_err(|full| match full {
-        CapReached::Route => Refusal::RouteFull,
-        CapReached::Ip => Refusal::IpFull,
-    })
+    Slot::acquire(&route.rt.open, opts.max_connections, route.rt.per_ip.as_ref(), client, opts.max_connections_per_ip)
+        .map_err(|full| match full {
+            CapReached::Route => Refusal::RouteFull,
+            CapReached::Ip => Refusal::IpFull,
+        })
 }
 
 /// The authentication step: what the route's validator sees.
 struct Authenticate<'a> {
-    req: &'a Request<Incoming>,
+    req: &'a Request<()>,
     peer: SocketAddr,
+    secure: bool,
     shared: &'a Shared,
     route: &'a Mounted,
     params: &'a [Box<str>],
@@ -229,6 +256,7 @@ impl Authenticate<'_> {
             query: req.uri().query().map(str::to_owned),
             headers: owned_headers(req.headers()),
             peer: self.peer,
+            secure: self.secure,
             protocols: offered,
         };
         let identity = match tokio::time::timeout(self.shared.config.handshake_timeout, auth(&hs)).await {
@@ -259,7 +287,7 @@ struct Accepted {
 
 /// Starts the connection's task and answers `101 Switching Protocols`.
 fn accept_upgrade(
-    mut req: Request<Incoming>,
+    mut req: Request<()>,
     peer: SocketAddr,
     shared: &Arc<Shared>,
     route: &Mounted,
@@ -291,7 +319,7 @@ fn accept_upgrade(
 }
 
 /// Whether the request asks for a WebSocket (`Upgrade: websocket`).
-fn asks_for_websocket(req: &Request<Incoming>) -> bool {
+fn asks_for_websocket(req: &Request<()>) -> bool {
     header_has(req.headers(), header::UPGRADE, "websocket")
 }
 

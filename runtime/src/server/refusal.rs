@@ -44,6 +44,11 @@ pub(crate) enum Refusal {
     /// No `Sec-WebSocket-Key`, or not the base64 of 16 bytes.
     #[error("missing or malformed Sec-WebSocket-Key")]
     BadKey,
+    /// The request did not come through an HTTP/1.1 server that can hand
+    /// its connection over (hyper's `OnUpgrade` is missing: HTTP/2, or a
+    /// service called outside a server).
+    #[error("this server cannot upgrade the connection: serve WebSocket routes over HTTP/1.1")]
+    NoUpgrade,
     /// A browser origin the route does not allow.
     #[error("origin not allowed")]
     Origin,
@@ -91,6 +96,7 @@ impl Refusal {
                 StatusCode::BAD_REQUEST
             }
             Refusal::Origin => StatusCode::FORBIDDEN,
+            Refusal::NoUpgrade => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::RouteFull | Refusal::AuthTimeout | Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::IpFull | Refusal::IpRate | Refusal::AuthLimited => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Auth(reject) => reject.status,
@@ -106,6 +112,7 @@ impl Refusal {
                 Rejected::BadRequest
             }
             Refusal::Origin => Rejected::Origin,
+            Refusal::NoUpgrade => Rejected::NoUpgrade,
             Refusal::RouteFull | Refusal::IpFull | Refusal::Busy | Refusal::IpRate | Refusal::AuthLimited => {
                 Rejected::Limit
             }
@@ -186,6 +193,12 @@ mod tests {
             (Refusal::UnsupportedVersion, 426, "unsupported WebSocket version\n", "UpgradeRequired"),
             (Refusal::BadKey, 400, "missing or malformed Sec-WebSocket-Key\n", "BadRequest"),
             (Refusal::Origin, 403, "origin not allowed\n", "Origin"),
+            (
+                Refusal::NoUpgrade,
+                500,
+                "this server cannot upgrade the connection: serve WebSocket routes over HTTP/1.1\n",
+                "NoUpgrade",
+            ),
             (Refusal::NoProtocol, 400, "none of the offered subprotocols is supported\n", "BadRequest"),
             (Refusal::Unparsable(AdmitError::other("invalid query: x")), 400, "invalid query: x\n", "BadRequest"),
             (Refusal::Unparsable(AdmitError::Path("bad s3cret".into())), 400, "invalid path parameter\n", "BadRequest"),

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) env: Arc<Env>,
     pub(crate) config: Config,
     pub(crate) router: Router<Mounted>,
+    /// The routes the router holds, in path order.
+    pub(crate) defs: Vec<&'static RouteDef>,
     pub(crate) pages: HashMap<String, Page>,
     pub(crate) metrics: Option<Metrics>,
     /// The hosts the default origin policy accepts (known once bound).
