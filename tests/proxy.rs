@@ -50,6 +50,9 @@ async fn secure(text: String) -> String {
 
 async fn start(change: impl FnOnce(&mut wirehub::Config)) -> Server {
     let app = ["/p/whoami", "/p/capped", "/p/origin", "/p/secure"].into_iter().fold(App::empty(), App::route);
+    // The same-host policy (an opt-in) is the one that reads the forwarded
+    // host; the default allowed-hosts policy never trusts a host header.
+    let app = app.config(|c| c.origins = wirehub::config::Origins::SameHost);
     within(app.config(change).bind("127.0.0.1:0").start()).await.expect("starts")
 }
 
