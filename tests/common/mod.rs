@@ -228,14 +228,7 @@ pub fn sample(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str
 
 /// GET `path` with `Connection: close`; returns the status and the body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut tcp = within(TcpStream::connect(addr)).await.expect("tcp connect");
-    within(tcp.write_all(get(path).as_bytes())).await.expect("write request");
-    let mut raw = Vec::new();
-    within(tcp.read_to_end(&mut raw)).await.expect("read to EOF");
-    let text = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("response head");
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
-    (status, body.to_owned())
+    http_exchange(addr, &get(path)).await
 }
 
 /// GETs `/metrics` (same port as the WebSocket server) and parses it.
