@@ -73,18 +73,35 @@ pub(crate) fn argument_types(route: &Route) -> TokenStream {
             true => TokenStream::new(),
             false => quote_spanned!(span=> #probe.route_has_validator();),
         };
+        let made = quote_spanned! {span=>
+            (&&&#private::hooks::made(#probe.session_of(), __wirehub_opened)).session_made();
+        };
         quote_spanned! {span=>
             #path
             #probe.query_fields();
             #auth
+            #made
         }
     });
+    // What the route's `on_open` hook makes, as a type (`()`: nothing).
+    let opened = match route.options.hook(Key::on_open) {
+        Some(hook) => quote_spanned! {hook.span()=>
+            (&&__wirehub_private::hooks::HookProbe(#hook)).opened()
+        },
+        None => quote!(::core::marker::PhantomData::<fn() -> ()>),
+    };
     quote! {
         #[allow(unused_imports)]
         use __wirehub_private::checks::{
             AnyArg as _, AuthArgWithoutValidator as _, PathArg as _, PathArgWithoutParams as _, QueryArg as _,
         };
+        #[allow(unused_imports)]
+        use __wirehub_private::hooks::{
+            MadeByDefault as _, MadeByOnOpen as _, NotSessionArg as _, NothingAsked as _, OnOpenHook as _,
+            SessionArg as _,
+        };
         fn __wirehub_assertions() {
+            let __wirehub_opened = #opened;
             #(#probes)*
         }
     }

@@ -58,6 +58,14 @@ pub(crate) fn route(route: &Route) -> TokenStream {
         Segment::Param(_) => quote!(#private::Segment::Param),
     });
     let hooks = hooks(&private, route);
+    let hook_glue = hook_glue(route);
+    let hook_checks =
+        hook_glue.iter().map(|(glue, hook, function)| quote!(#glue.check(__wirehub_cx, #hook, #function)?;));
+    let hook_admits = hook_glue.iter().map(|(glue, ..)| quote!(#glue.admit(__wirehub_cx)?;));
+    let hook_plans = hook_glue.iter().map(|(glue, ..)| quote!(#glue.plan(__wirehub_plan);));
+    let session_plans = handler.args.iter().map(|ty| {
+        quote_spanned! {ty.span()=> (&#private::checks::ArgProbe::<#ty>::new()).plan_session(__wirehub_plan); }
+    });
     let glue = glue_name(route);
     let option_fields = option_fields(&private, route);
 
@@ -71,15 +79,30 @@ pub(crate) fn route(route: &Route) -> TokenStream {
             fn __wirehub_check(
                 __wirehub_cx: &#private::CheckCx<'_>,
             ) -> ::core::result::Result<(), #private::CheckError> {
+                #[allow(unused_imports)]
+                use __wirehub_private::hooks::{AuthGlue as _, OnCloseHook as _, OnOpenHook as _};
                 #(#checks)*
+                #(#hook_checks)*
                 ::core::result::Result::Ok(())
             }
 
             fn __wirehub_admit(
                 __wirehub_cx: &#private::AdmitCx<'_>,
             ) -> ::core::result::Result<(), #private::AdmitError> {
+                #[allow(unused_imports)]
+                use __wirehub_private::hooks::{AuthGlue as _, OnCloseHook as _, OnOpenHook as _};
                 #(#admits)*
+                #(#hook_admits)*
                 ::core::result::Result::Ok(())
+            }
+
+            fn __wirehub_plan(__wirehub_plan: &mut #private::hooks::Plan) {
+                #[allow(unused_imports)]
+                use __wirehub_private::hooks::{
+                    AuthGlue as _, NoSessionDefault as _, OnCloseHook as _, OnOpenHook as _, SessionByDefault as _,
+                };
+                #(#session_plans)*
+                #(#hook_plans)*
             }
 
             #message_kinds
@@ -108,6 +131,7 @@ pub(crate) fn route(route: &Route) -> TokenStream {
                     check: __wirehub_check,
                     admit: __wirehub_admit,
                     serve: __wirehub_serve,
+                    plan: __wirehub_plan,
                 }
             }
         };
@@ -158,6 +182,20 @@ fn option_fields(private: &TokenStream, route: &Route) -> Vec<TokenStream> {
     fields
 }
 
+/// Per hook option, the expression of its glue (checks, upgrade checks,
+/// plan), the hook's name and the function as written.
+fn hook_glue(route: &Route) -> Vec<(TokenStream, &'static str, String)> {
+    let mut glue = Vec::new();
+    for (key, method) in [(Key::on_open, "open_glue"), (Key::on_close, "close_glue"), (Key::auth, "auth_glue")] {
+        if let Some(path) = route.options.hook(key) {
+            let method = format_ident!("{}", method);
+            let probe = quote_spanned!(path.span()=> (&&__wirehub_private::hooks::HookProbe(#path)).#method());
+            glue.push((probe, key.spec().name, crate::handler::as_written(&path.to_token_stream())));
+        }
+    }
+    glue
+}
+
 /// The name of the generated wrapper of a hook option.
 fn hook_wrapper(key: Key) -> proc_macro2::Ident {
     format_ident!("__wirehub_{}", key.spec().name)
@@ -171,19 +209,19 @@ fn hooks(private: &TokenStream, route: &Route) -> TokenStream {
     // arguments (rustc would advise a closure, which the option does not take).
     if let Some(path) = route.options.hook(Key::on_open) {
         let private_at_path = private_at(path.span());
-        let probe = quote_spanned!(path.span()=> (&&#private_at_path::checks::HookProbe(#path)));
+        let probe = quote_spanned!(path.span()=> (&&#private_at_path::hooks::HookProbe(#path)));
         let name = hook_wrapper(Key::on_open);
         items.extend(quote_spanned! {path.span()=>
             fn #name(conn: #private::Conn) -> #private::BoxFuture<'static, ()> {
                 #[allow(unused_imports)]
-                use __wirehub_private::checks::{OnOpenBorrowsConn as _, OnOpenHook as _};
+                use __wirehub_private::hooks::{OnOpenBorrowsConn as _, OnOpenHook as _};
                 #probe.on_open(conn)
             }
         });
     }
     if let Some(path) = route.options.hook(Key::on_close) {
         let private_at_path = private_at(path.span());
-        let probe = quote_spanned!(path.span()=> (&&#private_at_path::checks::HookProbe(#path)));
+        let probe = quote_spanned!(path.span()=> (&&#private_at_path::hooks::HookProbe(#path)));
         let name = hook_wrapper(Key::on_close);
         items.extend(quote_spanned! {path.span()=>
             fn #name(
@@ -191,7 +229,7 @@ fn hooks(private: &TokenStream, route: &Route) -> TokenStream {
                 reason: #private::CloseReason,
             ) -> #private::BoxFuture<'static, ()> {
                 #[allow(unused_imports)]
-                use __wirehub_private::checks::{
+                use __wirehub_private::hooks::{
                     OnCloseBorrowsBoth as _, OnCloseBorrowsConn as _, OnCloseBorrowsReason as _, OnCloseHook as _,
                 };
                 #probe.on_close(conn, reason)
@@ -216,24 +254,31 @@ fn auth(private: &TokenStream, path: &syn::Path, auth_types: &[syn::Type]) -> To
             (&#private::checks::ArgProbe::<#ty>::new()).same_identity(&__wirehub_identity);
         }
     });
+    let private_at_path = private_at(path.span());
     let call = quote_spanned! {path.span()=>
-        (&&__wirehub_private::checks::AuthWrap::new(#path(__wirehub_hs))).auth_output()
+        #private_at_path::hooks::validate(&#path, &__wirehub_cx)
+    };
+    let wrap = quote_spanned! {path.span()=>
+        (&&#private_at_path::checks::AuthWrap::new(__wirehub_output)).auth_output()
     };
     let name = hook_wrapper(Key::auth);
     // On the validator's path: its identity type must be `Send + Sync`.
-    let private_at_path = private_at(path.span());
     let shared_identity = quote_spanned! {path.span()=>
         #private_at_path::checks::identity(__wirehub_identity, __wirehub_principal)
     };
     quote! {
         fn #name(
-            __wirehub_hs: &#private::Handshake,
+            __wirehub_cx: #private::HandshakeCx<'_>,
         ) -> #private::BoxFuture<'_, ::core::result::Result<#private::Identity, #private::Reject>> {
             #[allow(unused_imports)]
             use #private::checks::{
                 AuthArg as _, AuthFuture as _, AuthReady as _, OtherArg as _, PrincipalKey as _, PrincipalNone as _,
             };
-            let __wirehub_pending = #call;
+            let __wirehub_output = match #call {
+                ::core::result::Result::Ok(output) => output,
+                ::core::result::Result::Err(reject) => return #private::hooks::refuse(reject),
+            };
+            let __wirehub_pending = #wrap;
             ::std::boxed::Box::pin(async move {
                 let __wirehub_identity = match __wirehub_pending.await {
                     ::core::option::Option::Some(::core::result::Result::Ok(identity)) => identity,

@@ -83,6 +83,8 @@ macro_rules! ws_route_with_docs {
         /// An `async fn`, not generic, whose arguments are extractors
         /// (`wirehub::Extract`) in any order and whose return type implements
         /// `wirehub::IntoReply`. See `wirehub::extract` and `wirehub::reply`.
+        /// Hooks (`on_open`, `on_close`) and validators (`auth`) are functions
+        /// of extractors too, checked the same way: see `wirehub::hooks`.
         ///
         /// # Compile-time checks
         ///

@@ -228,7 +228,7 @@ macro_rules! route_options {
             },
             on_open: Hook {
                 example: "opened",
-                takes: "a function such as `opened`, written `async fn opened(conn: Conn)`",
+                takes: "a function such as `opened`, written `async fn opened(conn: Conn)`; it can take any extractor that needs no message (`State<T>`, `Query<T>`, `Auth<T>`, `Session<T>`, ...) and return a value, which becomes the connection's `Session<T>`",
                 meaning: "runs once the connection is registered, before its first message",
                 default: "none",
                 rules: [],
@@ -239,7 +239,7 @@ macro_rules! route_options {
             },
             on_close: Hook {
                 example: "closed",
-                takes: "a function such as `closed`, written `async fn closed(conn: Conn, reason: CloseReason)`",
+                takes: "a function such as `closed`, written `async fn closed(conn: Conn, reason: CloseReason)`; it can take any extractor that needs no message (`State<T>`, `Session<T>`, ...)",
                 meaning: "runs exactly once however the connection ended",
                 default: "none",
                 rules: [],
@@ -250,7 +250,7 @@ macro_rules! route_options {
             },
             auth: Hook {
                 example: "validate",
-                takes: "a validator function such as `validate`, written `fn validate(hs: &Handshake) -> Result<T, Reject>` (or `async fn`)",
+                takes: "a validator function such as `validate`, written `fn validate(hs: &Handshake) -> Result<T, Reject>` (or `async fn`); after `&Handshake` (optional) it can take `State<T>`, `Path<T>`, `Query<T>`, `Headers`",
                 meaning: "runs before the upgrade (a refusal never reaches the handler); handlers take `Auth<T>`, checked against `T` at compile time",
                 default: "none",
                 rules: [],

@@ -22,6 +22,7 @@
 //! - [`config`]: every setting and default;
 //! - [`hub`]: rooms, broadcast and the connection registry;
 //! - [`connection`]: the connection handle, close codes and reasons;
+//! - [`hooks`]: what `on_open`, `on_close` and `auth` functions can take;
 //! - [`Embedded`]: the app without a listener of its own, to mount in axum
 //!   (`Embedded::router`, feature `axum`) or hyper/tower ([`UpgradeService`]),
 //!   or to serve connections you accept; `Tls` (feature `tls`) serves `wss://`.
@@ -42,7 +43,7 @@ mod error;
 pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
-mod hooks;
+pub mod hooks;
 pub mod hub;
 mod limits;
 mod message;
@@ -69,7 +70,7 @@ pub use auth::{Auth, Handshake, Identity, Principal, Reject};
 pub use config::Config;
 pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError};
 pub use error::{Error, Result, RouteError};
-pub use extract::{Extract, Headers, Json, Path, Query, State};
+pub use extract::{Extract, Headers, Json, Path, Query, Session, State};
 pub use hub::{Hub, Member};
 pub use message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 pub use reply::{Close, HandlerError, IntoReply, Reply};
@@ -86,7 +87,7 @@ pub use prometheus;
 pub mod prelude {
     pub use crate::{
         ws_route, App, Auth, Bytes, Close, CloseCode, CloseReason, Conn, ConnId, HandlerError, Handshake, Headers, Hub,
-        Json, Message, Path, Principal, Query, Reject, State, Utf8Bytes,
+        Json, Message, Path, Principal, Query, Reject, Session, State, Utf8Bytes,
     };
 }
 
@@ -103,7 +104,9 @@ pub mod __private {
     pub use crate::config::OnFull;
     pub use crate::connection::conn::{AuthFn, OnCloseFn, OnOpenFn};
     pub use crate::connection::setup::Setup;
-    pub use crate::extract::{AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, Kinds, Needs, Rejection};
+    pub use crate::extract::{
+        AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, HandshakeCx, Kinds, Needs, Rejection,
+    };
     pub use crate::limits::Rate;
     pub use crate::reply::IntoReply;
     pub use crate::route::{RouteDef, RouteOptions};
@@ -113,8 +116,6 @@ pub mod __private {
     pub use futures_util::future::BoxFuture;
     pub use inventory;
 
-    /// The `on_open` / `on_close` hook glue.
-    pub mod hooks {
-        pub use crate::hooks::{on_close, on_open, OnClose, OnOpen};
-    }
+    /// The hook and validator glue.
+    pub use crate::hooks::private as hooks;
 }

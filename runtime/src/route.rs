@@ -46,6 +46,8 @@ pub struct RouteDef {
     pub admit: fn(&crate::extract::AdmitCx<'_>) -> Result<(), crate::extract::AdmitError>,
     /// Spawns the task of one connection (it completes the upgrade, then runs).
     pub serve: fn(Setup),
+    /// Adds what the hooks need and the session values to the route's plan.
+    pub plan: fn(&mut crate::hooks::Plan),
 }
 
 inventory::collect!(RouteDef);

@@ -31,7 +31,6 @@
 //! type and the derive to add, not serde's internal paths.
 
 mod bounds;
-mod hooks;
 mod params;
 
 // The validator glue and the connection loop the generated code calls:
@@ -44,10 +43,6 @@ pub use crate::connection::task::serve;
 
 pub use bounds::{
     identity, text_and_binary, AnyArg, AuthArgWithoutValidator, JsonBody, JsonReply, RouteHasValidator, SharedIdentity,
-};
-pub use hooks::{
-    CloseArgsByValue, ConnByValue, FnRef1, FnRef2Both, FnRef2Conn, FnRef2Reason, HookProbe, OnCloseBorrowsBoth,
-    OnCloseBorrowsConn, OnCloseBorrowsReason, OnCloseHook, OnOpenBorrowsConn, OnOpenHook,
 };
 pub use params::{
     FitsOneParam, FitsParams, ParamlessRoute, PathArg, PathArgWithoutParams, PathParams, PathValues, QueryArg,

@@ -16,6 +16,7 @@ use http::HeaderMap;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::life::Life;
+use super::upgrade::{HandshakeCx, Needs};
 use super::StateMap;
 use crate::auth::{Handshake, Identity, Origins, Reject};
 use crate::close::CloseReason;
@@ -60,6 +61,8 @@ pub(crate) struct ConnInner {
     pub(crate) replies: super::Replies,
     /// The connection's task, to tell its own sends from other tasks'.
     pub(crate) task: OnceLock<tokio::task::Id>,
+    /// Its own values (`Session<T>`).
+    pub(crate) sessions: super::Sessions,
 }
 
 /// What the server learned during the handshake, moved into the connection
@@ -113,7 +116,7 @@ pub type OnOpenFn = fn(Conn) -> BoxFuture<'static, ()>;
 pub type OnCloseFn = fn(Conn, CloseReason) -> BoxFuture<'static, ()>;
 
 /// The generated wrapper of a route's validator.
-pub type AuthFn = for<'a> fn(&'a Handshake) -> BoxFuture<'a, Result<Identity, Reject>>;
+pub type AuthFn = for<'a> fn(HandshakeCx<'a>) -> BoxFuture<'a, Result<Identity, Reject>>;
 
 macro_rules! resolved_struct {
     ($($key:ident { resolved: $resolved:ty }),* $(,)?) => {
@@ -155,6 +158,10 @@ pub(crate) struct RouteRt {
     pub(crate) open: Arc<AtomicUsize>,
     /// Connections per client IP on this route, when it caps them.
     pub(crate) per_ip: Option<Arc<PerIp>>,
+    /// What its connections keep of the upgrade request (handler and hooks).
+    pub(crate) needs: Needs,
+    /// The session values its connections hold.
+    pub(crate) sessions: super::SessionPlan,
 }
 
 impl RouteRt {
@@ -164,6 +171,8 @@ impl RouteRt {
         kinds: Kinds,
         opts: Resolved,
         metrics: Option<RouteMetrics>,
+        needs: Needs,
+        sessions: super::SessionPlan,
     ) -> Self {
         // tungstenite's write buffer is unbounded by default: the pongs it
         // queues for a peer that pings and never reads would pile up there.
@@ -174,7 +183,7 @@ impl RouteRt {
             .max_message_size(Some(opts.max_message))
             .max_frame_size(Some(opts.max_message));
         let per_ip = opts.max_connections_per_ip.map(|_| Arc::default());
-        RouteRt { path, params, kinds, opts, ws, metrics, open: Arc::default(), per_ip }
+        RouteRt { path, params, kinds, opts, ws, metrics, open: Arc::default(), per_ip, needs, sessions }
     }
 
     /// What the frame guard enforces on this route's connections.

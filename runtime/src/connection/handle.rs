@@ -55,6 +55,7 @@ impl Conn {
             handshake,
             replies: super::Replies::new(route.opts.queue, route.opts.max_queue_bytes),
             task: OnceLock::new(),
+            sessions: super::Sessions::default(),
         }))
     }
 

@@ -23,9 +23,11 @@ mod handle;
 mod life;
 mod outbox;
 mod replies;
+pub(crate) mod sessions;
 pub(crate) mod setup;
 mod socket;
 pub(crate) mod task;
+pub(crate) mod upgrade;
 mod writer;
 
 pub use crate::close::{CloseCode, CloseReason};
@@ -38,4 +40,5 @@ pub(crate) use conn::{Env, Opening, Resolved, RouteRt};
 pub(crate) use env::StateMap;
 pub(crate) use outbox::channel as outbox;
 pub(crate) use replies::Replies;
+pub(crate) use sessions::{SessionPlan, Sessions};
 pub(crate) use setup::Setup;

@@ -26,6 +26,7 @@ use tracing::Instrument;
 use super::call::{CallCx, RejectAction, Rejection};
 use super::guard::{Guarded, Violation};
 use super::socket::Stream;
+use super::upgrade::HandshakeCx;
 use super::writer::{close_phase, linger, write_loop};
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
 use crate::limits::Bucket;
@@ -99,6 +100,7 @@ where
     if let Some(room) = conn.0.room.clone() {
         conn.join_synced(&room).await;
     }
+    conn.0.route.sessions.make_defaults(&conn.0.sessions);
     if let Some(on_open) = conn.0.route.opts.on_open {
         if AssertUnwindSafe(on_open(conn.clone())).catch_unwind().await.is_err() {
             // Like a handler's panic: the connection may be half set up.
@@ -158,6 +160,9 @@ where
             tracing::error!("on_close hook panicked");
         }
     }
+    // The connection's own values end with it, exactly once; dropped here,
+    // outside the slots' lock (their `Drop` is user code).
+    drop(conn.0.sessions.end());
 }
 
 type InFlight<Fut> = OptionFuture<CatchUnwind<AssertUnwindSafe<Fut>>>;
@@ -268,8 +273,9 @@ async fn revalidate(conn: &Conn) -> bool {
     let (Some(auth), Some(handshake)) = (conn.0.route.opts.auth, conn.0.handshake.as_deref()) else {
         return true;
     };
-    let limit = conn.env().handshake_timeout;
-    match tokio::time::timeout(limit, auth(handshake)).await {
+    let env = conn.env();
+    let cx = HandshakeCx { handshake, state: &env.state };
+    match tokio::time::timeout(env.handshake_timeout, auth(cx)).await {
         Ok(Ok(_)) => true,
         Ok(Err(_)) | Err(_) => {
             tracing::debug!("re-validation refused the connection");

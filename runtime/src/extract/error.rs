@@ -77,9 +77,51 @@ pub enum CheckError {
     /// `Auth<T>` on a route without `auth = validator`.
     #[error("it takes `Auth<T>` but the route has no `auth = validator`")]
     AuthWithoutValidator,
+    /// `Session<T>` of a type the route's connections never hold.
+    #[error(
+        "it takes `Session<{type_name}>` but {}",
+        session_fix(*before_open, made)
+    )]
+    SessionNotMade {
+        /// The name of `T`.
+        type_name: &'static str,
+        /// Asked by an `on_open` hook, before its own value exists.
+        before_open: bool,
+        /// The session types the route's connections hold.
+        made: Vec<&'static str>,
+    },
+    /// An extractor of a hook or validator does not fit.
+    #[error("its `{hook}` function `{function}`: {error}")]
+    Hook {
+        /// `on_open`, `on_close` or `auth`.
+        hook: &'static str,
+        /// The function as written in the attribute.
+        function: &'static str,
+        /// What does not fit.
+        #[source]
+        error: Box<CheckError>,
+    },
     /// A check of an extractor outside wirehub.
     #[error("{0}")]
     Other(BoxError),
+}
+
+/// The fix for [`CheckError::SessionNotMade`].
+fn session_fix(before_open: bool, made: &[&'static str]) -> String {
+    let held = match made {
+        [] => "holds none".to_owned(),
+        names => format!("holds only {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+    };
+    match before_open {
+        true => format!(
+            "the `on_open` hook runs before its own return value exists and the connection {held}: take it in the \
+             handler, or derive `Default` for it and take it in the handler"
+        ),
+        false => format!(
+            "the connection {held}: return it from the route's `on_open` hook, or take `Session<T>` of a type with \
+             `Default` in the handler"
+        ),
+    }
 }
 
 impl CheckError {

@@ -39,20 +39,25 @@ mod data;
 mod error;
 mod json;
 mod params;
+mod parts;
 mod path;
 mod query;
+mod session;
 pub(crate) mod state;
 
 pub use error::{AdmitError, CheckError};
 pub use json::Json;
+pub use parts::{FromConn, FromHandshake};
 pub use path::Path;
 pub use query::Query;
+pub use session::Session;
 pub use state::State;
 
 use http::HeaderMap;
 
 pub use crate::connection::call::{CallCx, Rejection};
-use crate::connection::{Conn, StateMap};
+pub use crate::connection::upgrade::{HandshakeCx, Needs};
+use crate::connection::{Conn, SessionPlan, StateMap};
 pub use crate::message::Kinds;
 
 /// A type a handler can take as an argument.
@@ -121,6 +126,10 @@ pub struct CheckCx<'a> {
     pub(crate) params: &'static [&'static str],
     pub(crate) state: &'a StateMap,
     pub(crate) has_auth: bool,
+    /// The session types the route's connections hold.
+    pub(crate) sessions: &'a SessionPlan,
+    /// Checking an `on_open` hook: its own return value does not exist yet.
+    pub(crate) before_open: bool,
 }
 
 impl CheckCx<'_> {
@@ -132,35 +141,6 @@ impl CheckCx<'_> {
     /// Whether state of type `T` was registered with `App::state`.
     pub fn has_state<T: Send + Sync + 'static>(&self) -> bool {
         self.state.get::<T>().is_some()
-    }
-}
-
-/// What of the upgrade request a route's connections keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Needs(u8);
-
-impl Needs {
-    /// Nothing.
-    pub const NONE: Needs = Needs(0);
-    /// The request headers.
-    pub const HEADERS: Needs = Needs(1);
-    /// The query string.
-    pub const QUERY: Needs = Needs(2);
-
-    /// The union of what each argument needs.
-    #[doc(hidden)]
-    pub const fn combine(args: &[Needs]) -> Needs {
-        let mut acc = 0;
-        let mut i = 0;
-        while i < args.len() {
-            acc |= args[i].0;
-            i += 1;
-        }
-        Needs(acc)
-    }
-
-    pub(crate) const fn contains(self, other: Needs) -> bool {
-        self.0 & other.0 == other.0
     }
 }
 
@@ -176,17 +156,23 @@ impl std::ops::Deref for Headers {
     }
 }
 
-impl Extract for Headers {
+impl FromConn for Headers {
     const NEEDS: Needs = Needs::HEADERS;
 
-    fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {
-        Ok(Headers(cx.conn.headers().cloned().unwrap_or_default()))
+    fn from_conn(conn: &Conn) -> Result<Self, Rejection> {
+        Ok(Headers(conn.headers().cloned().unwrap_or_default()))
     }
 }
 
-impl Extract for Conn {
-    fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {
-        Ok(cx.conn.clone())
+impl FromHandshake for Headers {
+    fn from_handshake(cx: &HandshakeCx<'_>) -> Result<Self, crate::auth::Reject> {
+        Ok(Headers(cx.handshake().headers().clone()))
+    }
+}
+
+impl FromConn for Conn {
+    fn from_conn(conn: &Conn) -> Result<Self, Rejection> {
+        Ok(conn.clone())
     }
 }
 

@@ -2,8 +2,12 @@
 
 use std::sync::Arc;
 
-use super::{CallCx, CheckCx, CheckError, Extract, Rejection};
+use super::{
+    AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, FromConn, FromHandshake, HandshakeCx, Needs, Rejection,
+};
+use crate::auth::Reject;
 use crate::close::CloseCode;
+use crate::connection::Conn;
 
 /// Shared state of type `T`, registered with [`App::state`](crate::App::state).
 ///
@@ -27,15 +31,45 @@ impl<T> std::ops::Deref for State<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> Extract for State<T> {
+impl<T: Send + Sync + 'static> FromConn for State<T> {
     fn check(cx: &CheckCx<'_>) -> Result<(), CheckError> {
-        match cx.has_state::<T>() {
-            true => Ok(()),
-            false => Err(CheckError::MissingState { type_name: std::any::type_name::<T>() }),
-        }
+        check::<T>(cx)
+    }
+
+    fn from_conn(conn: &Conn) -> Result<Self, Rejection> {
+        conn.env().state.get::<T>().map(State).ok_or_else(|| Rejection::close(CloseCode::Error, "missing app state"))
+    }
+}
+
+impl<T: Send + Sync + 'static> Extract for State<T> {
+    const NEEDS: Needs = <Self as FromConn>::NEEDS;
+
+    fn check(cx: &CheckCx<'_>) -> Result<(), CheckError> {
+        <Self as FromConn>::check(cx)
+    }
+
+    fn admit(cx: &AdmitCx<'_>) -> Result<(), AdmitError> {
+        <Self as FromConn>::admit(cx)
     }
 
     fn extract(cx: &CallCx<'_>) -> Result<Self, Rejection> {
-        cx.conn.env().state.get::<T>().map(State).ok_or_else(|| Rejection::close(CloseCode::Error, "missing app state"))
+        Self::from_conn(cx.conn())
+    }
+}
+
+impl<T: Send + Sync + 'static> FromHandshake for State<T> {
+    fn check(cx: &CheckCx<'_>) -> Result<(), CheckError> {
+        check::<T>(cx)
+    }
+
+    fn from_handshake(cx: &HandshakeCx<'_>) -> Result<Self, Reject> {
+        cx.state::<T>().map(State).ok_or_else(|| Reject::status(500, "missing app state"))
+    }
+}
+
+fn check<T: Send + Sync + 'static>(cx: &CheckCx<'_>) -> Result<(), CheckError> {
+    match cx.has_state::<T>() {
+        true => Ok(()),
+        false => Err(CheckError::MissingState { type_name: std::any::type_name::<T>() }),
     }
 }

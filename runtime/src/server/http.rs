@@ -30,7 +30,7 @@ use super::{Mounted, Shared};
 use crate::auth::handshake::{kept_query, offered_protocols};
 use crate::auth::{origin_allowed, Handshake, Identity};
 use crate::connection::{Opening, Setup};
-use crate::extract::{AdmitCx, Needs};
+use crate::extract::{AdmitCx, HandshakeCx, Needs};
 use crate::limits::{cap_key, CapReached, GateClosed, Slot, SocketSlot};
 use crate::proxy::{self, Client};
 
@@ -259,7 +259,8 @@ impl Authenticate<'_> {
             secure: self.secure,
             protocols: offered,
         };
-        let identity = match tokio::time::timeout(self.shared.config.handshake_timeout, auth(&hs)).await {
+        let cx = HandshakeCx { handshake: &hs, state: &self.shared.env.state };
+        let identity = match tokio::time::timeout(self.shared.config.handshake_timeout, auth(cx)).await {
             Ok(Ok(identity)) => identity,
             Ok(Err(reject)) => {
                 // Only refused credentials count, not a validator's 5xx.
@@ -294,7 +295,7 @@ fn accept_upgrade(
     accepted: Accepted,
 ) -> Response<Body> {
     let Accepted { accept, protocol, identity, handshake, params, slot } = accepted;
-    let needs = route.def.needs;
+    let needs = route.rt.needs;
     let query =
         needs.contains(Needs::QUERY).then(|| kept_query(req.uri().query().unwrap_or(""), route.rt.opts.auth.is_some()));
     let headers = needs.contains(Needs::HEADERS).then(|| Box::new(owned_headers(req.headers())));

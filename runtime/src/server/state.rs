@@ -8,7 +8,8 @@ use crate::auth::AllowedHosts;
 use crate::config::Config;
 use crate::connection::{Env, RouteRt, StateMap};
 use crate::error::{Error, Result};
-use crate::extract::CheckCx;
+use crate::extract::{CheckCx, Needs};
+use crate::hooks::Plan;
 use crate::limits::Gate;
 use crate::metrics::Metrics;
 use crate::route::RouteDef;
@@ -61,10 +62,24 @@ pub(crate) fn mount(
     let mut mounted = Vec::with_capacity(routes.len());
     for &def in routes {
         let opts = def.options.resolve(config);
-        (def.check)(&CheckCx { params: def.params, state, has_auth: opts.auth.is_some() })
-            .map_err(|e| Error::Route { path: def.path, handler: def.handler, at: def.location(), reason: e.into() })?;
+        let mut plan = Plan::default();
+        (def.plan)(&mut plan);
+        plan.needs = Needs::combine(&[def.needs, plan.needs]);
+        let cx = CheckCx {
+            params: def.params,
+            state,
+            has_auth: opts.auth.is_some(),
+            sessions: &plan.sessions,
+            before_open: false,
+        };
+        (def.check)(&cx).map_err(|e| Error::Route {
+            path: def.path,
+            handler: def.handler,
+            at: def.location(),
+            reason: e.into(),
+        })?;
         let metrics = metrics.map(|m| m.route(def.path)).transpose().map_err(Error::Metrics)?;
-        let rt = Arc::new(RouteRt::new(def.path, def.params, def.kinds, opts, metrics));
+        let rt = Arc::new(RouteRt::new(def.path, def.params, def.kinds, opts, metrics, plan.needs, plan.sessions));
         mounted.push((def, Mounted { def, rt }));
     }
     router::build(mounted, |m| m.def)

@@ -1,7 +1,7 @@
 use wirehub::prelude::*;
 
-async fn bye(conn: Conn) {
-    let _ = conn;
+async fn bye(conn: Conn, code: u16) {
+    let _ = (conn, code);
 }
 
 #[ws_route("/chat", on_close = bye)]
