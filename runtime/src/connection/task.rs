@@ -144,8 +144,11 @@ where
         }
     };
     // Both are cut short when the server's drain time is up; the socket
-    // goes with `ending`.
+    // goes with `ending`. `ending` is polled first, so a connection upgraded
+    // after the drain time still writes its close frame (1001) before its
+    // socket is dropped, instead of a reset half the time.
     tokio::select! {
+        biased;
         () = ending => {}
         () = conn.env().hard_stopped() => tracing::debug!("close cut short: the drain time is up"),
     }

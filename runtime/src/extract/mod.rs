@@ -16,6 +16,7 @@
 //! | [`State<T>`] | shared state registered with [`App::state`](crate::App::state) | any |
 //! | [`Headers`] | the upgrade request's headers (copied only for routes that ask) | any |
 //! | [`Auth<T>`](crate::Auth) | the identity the route's `auth` validator returned (`T` checked at compile time) | any |
+//! | [`Session<T>`] | a value this connection owns: made by `T::default()` or returned by `on_open`, kept between messages | any |
 //!
 //! Rules:
 //! - A `Path<T>` or `Query<T>` that does not parse (`/items/abc` into
@@ -30,6 +31,9 @@
 //!   the runtime answers pings and close frames itself either way.
 //! - A message `Json<T>` cannot parse gets an error reply
 //!   `{"type":"error","error":"..."}` and the connection stays open.
+//! - The extractors that need no message ([`FromConn`]) are what `on_open`
+//!   and `on_close` hooks take; a validator takes [`FromHandshake`] ones
+//!   (see [`hooks`](crate::hooks)).
 //! - Which extractors a handler uses is known at compile time, so a route
 //!   whose handler does not take [`Headers`] or [`Query<T>`] keeps none of the
 //!   upgrade request.
