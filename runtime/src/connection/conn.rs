@@ -25,6 +25,7 @@ use crate::hub::registry::Registry;
 use crate::limits::{PerIp, Rate};
 use crate::message::Kinds;
 use crate::metrics::RouteMetrics;
+use crate::reply::{ErrorBody, OnError};
 use crate::template::TemplatePart;
 
 /// The handle of one WebSocket connection.
@@ -96,6 +97,10 @@ pub(crate) struct Env {
     pub(crate) hard_stop: tokio::sync::watch::Sender<bool>,
     /// The validator's time limit, for `reauth` too.
     pub(crate) handshake_timeout: Duration,
+    /// What a handler's error that does not choose does (`Config::on_error`).
+    pub(crate) on_error: OnError,
+    /// The body of every error answer (`App::error_body`).
+    pub(crate) error_body: ErrorBody,
 }
 
 impl Env {
