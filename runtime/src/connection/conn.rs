@@ -32,7 +32,7 @@ use crate::template::TemplatePart;
 ///
 /// Take it as a handler argument (`conn: Conn`); clone it freely and keep it
 /// anywhere (a background task, another connection's handler). Once the
-/// connection is gone, sends fail with [`SendError::Closed`].
+/// connection is gone, sends fail with [`SendError::Closed`](crate::SendError::Closed).
 #[derive(Clone)]
 pub struct Conn(pub(crate) Arc<ConnInner>);
 
