@@ -11,7 +11,7 @@
 //! websocat 'ws://127.0.0.1:8000/ws/auth?token=demo-token'                                 # accepted
 //! ```
 
-use serde_json::json;
+use serde_json::{json, Value};
 use wirehub::prelude::*;
 
 /// The authenticated user.
@@ -40,8 +40,8 @@ async fn validate(hs: &Handshake) -> Result<User, Reject> {
 
 /// Answers each text with the user's name.
 #[ws_route("/ws/auth", auth = validate)]
-async fn authed(user: Auth<User>, text: String) -> String {
-    json!({"type": "response", "user": user.name, "content": text}).to_string()
+async fn authed(user: Auth<User>, text: String) -> Json<Value> {
+    Json(json!({"type": "response", "user": user.name, "content": text}))
 }
 
 #[tokio::main]

@@ -35,13 +35,13 @@ use wirehub::{ws_route, Conn, Hub};
 
 /// Relays a member's text to every member of its room, itself included.
 #[ws_route("/ws/chat/{room}", broadcast = "{room}")]
-async fn chat(conn: Conn, text: String) -> Option<String> {
+async fn chat(conn: Conn, text: String) -> Option<wirehub::Json<Value>> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
     let from = conn.id().to_string();
-    Some(json!({"type": "message", "room": conn.param("room"), "from": from, "text": text}).to_string())
+    Some(wirehub::Json(json!({"type": "message", "room": conn.param("room"), "from": from, "text": text})))
 }
 
 async fn health() -> Json<Value> {
@@ -55,7 +55,7 @@ struct NewMessage {
 
 /// Delivers a message from the API to the room's WebSocket members.
 async fn post_message(State(hub): State<Hub>, Path(room): Path<String>, Json(message): Json<NewMessage>) -> StatusCode {
-    hub.broadcast(&room, json!({"type": "message", "room": room, "from": "api", "text": message.text}).to_string());
+    hub.broadcast(&room, wirehub::Json(json!({"type": "message", "room": room, "from": "api", "text": message.text})));
     StatusCode::ACCEPTED
 }
 

@@ -11,21 +11,21 @@
 //! `{"type":"join"|"leave","room":..,"id":..,"members":N}` notices, where N
 //! counts the room's members on every instance.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use wirehub::prelude::*;
 
 /// Relays a member's text to its room (the `broadcast` room, sender included).
 #[ws_route("/chat/{room}", broadcast = "chat:{room}", on_open = joined, on_close = left, app_ping = "ping")]
-async fn chat(conn: Conn, text: String) -> Option<String> {
+async fn chat(conn: Conn, text: String) -> Option<Json<Value>> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
-    Some(json!({"type": "message", "room": conn.param("room"), "from": conn.id(), "text": text}).to_string())
+    Some(Json(json!({"type": "message", "room": conn.param("room"), "from": conn.id(), "text": text})))
 }
 
 async fn joined(conn: Conn) {
-    let _ = conn.send(json!({"type": "welcome", "id": conn.id()}).to_string()).await;
+    let _ = conn.send(Json(json!({"type": "welcome", "id": conn.id()}))).await;
     notice(&conn, "join").await;
 }
 
@@ -42,7 +42,7 @@ async fn notice(conn: &Conn, kind: &str) {
     let others = conn.hub().presence_all(room).await.iter().filter(|m| m.id != conn.id()).count();
     let members = others + usize::from(kind == "join");
     let notice = json!({"type": kind, "room": conn.param("room"), "id": conn.id(), "members": members});
-    conn.hub().broadcast(room, notice.to_string());
+    conn.hub().broadcast(room, Json(notice));
 }
 
 #[tokio::main]

@@ -27,25 +27,23 @@ use serde::Serialize;
 use serde_json::json;
 use wirehub::prelude::*;
 
-/// Serializes a reply; struct fields keep their order on the wire (`json!`
-/// would sort the keys).
-fn to_json(value: &impl Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
+// Replies are structs sent as `Json(..)`: their fields keep their order on
+// the wire (`json!` would sort the keys).
 
 // ---------------------------------------------------------------- /ws/basic
 
 /// Echoes each text with the server's time. A peer that sends nothing for
 /// five minutes is closed (1000); one that stops reading is dropped after 5 s.
 #[ws_route("/ws/basic", idle_timeout = "5m", write_timeout = "5s")]
-async fn basic(text: String) -> String {
-    #[derive(Serialize)]
-    struct Echo {
-        r#type: &'static str,
-        content: String,
-        timestamp: String,
-    }
-    to_json(&Echo { r#type: "response", content: format!("Echo: {text}"), timestamp: rfc3339_now() })
+async fn basic(text: String) -> Json<Echo> {
+    Json(Echo { r#type: "response", content: format!("Echo: {text}"), timestamp: rfc3339_now() })
+}
+
+#[derive(Serialize)]
+struct Echo {
+    r#type: &'static str,
+    content: String,
+    timestamp: String,
 }
 
 /// The current UTC time as RFC 3339 (`2024-01-01T12:00:00Z`).
@@ -82,15 +80,17 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// Relays each text to every member of the room, the sender included
 /// (`broadcast` room `chat:{room}`); other rooms never see it.
 #[ws_route("/ws/chat/{room}", broadcast = "chat:{room}", on_open = chat_open, on_close = chat_close)]
-async fn chat(conn: Conn, text: String) -> String {
-    #[derive(Serialize)]
-    struct ChatMessage<'a> {
-        r#type: &'static str,
-        room: Option<&'a str>,
-        from: String,
-        content: String,
-    }
-    to_json(&ChatMessage { r#type: "message", room: conn.param("room"), from: conn.id().to_string(), content: text })
+async fn chat(conn: Conn, text: String) -> Json<ChatMessage> {
+    let room = conn.param("room").map(str::to_owned);
+    Json(ChatMessage { r#type: "message", room, from: conn.id().to_string(), content: text })
+}
+
+#[derive(Serialize)]
+struct ChatMessage {
+    r#type: &'static str,
+    room: Option<String>,
+    from: String,
+    content: String,
 }
 
 /// A chat room event: `welcome` (to the newcomer), `join`, `leave`.
@@ -106,7 +106,7 @@ struct RoomEvent<'a> {
 /// Tells the newcomer its id, and the room how many members it has now.
 async fn chat_open(conn: Conn) {
     let welcome = RoomEvent { r#type: "welcome", room: conn.param("room"), id: conn.id().to_string(), members: None };
-    let _ = conn.send(to_json(&welcome)).await;
+    let _ = conn.send(Json(&welcome)).await;
     presence(&conn, "join");
 }
 
@@ -119,7 +119,7 @@ fn presence(conn: &Conn, kind: &str) {
     let members = conn.hub().members(room).len();
     let notice =
         RoomEvent { r#type: kind, room: conn.param("room"), id: conn.id().to_string(), members: Some(members) };
-    conn.hub().broadcast(room, to_json(&notice));
+    conn.hub().broadcast(room, Json(&notice));
 }
 
 // --------------------------------------------------------------- /ws/binary
@@ -137,19 +137,20 @@ async fn binary(bytes: Bytes) -> Bytes {
 /// `ping` is answered `{"type":"pong"}` by the runtime (browsers cannot send
 /// protocol pings); `rtt` answers the last heartbeat round trip.
 #[ws_route("/ws/heartbeat", heartbeat = "2s", heartbeat_timeout = "3s", app_ping = "ping")]
-async fn heartbeat(conn: Conn, text: String) -> String {
-    #[derive(Serialize)]
-    struct Rtt<'a> {
-        r#type: &'static str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        content: Option<&'a str>,
-        rtt_ms: Option<f64>,
-    }
+async fn heartbeat(conn: Conn, text: String) -> Json<Rtt> {
     let rtt_ms = conn.rtt().map(|d| d.as_micros() as f64 / 1000.0); // 1.169, not 1.1689999999999998
     match text.trim() {
-        "rtt" => to_json(&Rtt { r#type: "rtt", content: None, rtt_ms }),
-        other => to_json(&Rtt { r#type: "response", content: Some(other), rtt_ms }),
+        "rtt" => Json(Rtt { r#type: "rtt", content: None, rtt_ms }),
+        other => Json(Rtt { r#type: "response", content: Some(other.to_owned()), rtt_ms }),
     }
+}
+
+#[derive(Serialize)]
+struct Rtt {
+    r#type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<String>,
+    rtt_ms: Option<f64>,
 }
 
 // ----------------------------------------------------------------- /ws/auth
@@ -180,14 +181,15 @@ async fn validate(hs: &Handshake) -> Result<User, Reject> {
 
 /// Answers each text of an authenticated connection with the user's name.
 #[ws_route("/ws/auth", auth = validate)]
-async fn authed(user: Auth<User>, text: String) -> String {
-    #[derive(Serialize)]
-    struct Response<'a> {
-        r#type: &'static str,
-        user: &'a str,
-        content: String,
-    }
-    to_json(&Response { r#type: "response", user: &user.name, content: text })
+async fn authed(user: Auth<User>, text: String) -> Json<Response> {
+    Json(Response { r#type: "response", user: user.name.clone(), content: text })
+}
+
+#[derive(Serialize)]
+struct Response {
+    r#type: &'static str,
+    user: String,
+    content: String,
 }
 
 // --------------------------------------------------------------------- main

@@ -4,14 +4,14 @@
 //! protocol pings, send the text `ping` and get `{"type":"pong"}`. Every
 //! close reason is logged.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use wirehub::prelude::*;
 
 /// Answers each text with the connection's last measured round-trip time.
 #[ws_route("/ws/heartbeat", heartbeat = "2s", heartbeat_timeout = "3s", app_ping = "ping", on_close = closed)]
-async fn heartbeat(conn: Conn, text: String) -> String {
+async fn heartbeat(conn: Conn, text: String) -> Json<Value> {
     let rtt_ms = conn.rtt().map(|d| d.as_secs_f64() * 1000.0);
-    json!({"type": "response", "content": text, "rtt_ms": rtt_ms}).to_string()
+    Json(json!({"type": "response", "content": text, "rtt_ms": rtt_ms}))
 }
 
 async fn closed(conn: Conn, reason: CloseReason) {

@@ -35,6 +35,7 @@ pub(crate) fn route(route: &Route) -> TokenStream {
         handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::KINDS)).collect();
     let message_kinds = crate::assertions::message_kinds(route);
     let argument_types = crate::assertions::argument_types(route);
+    let room_replies = room_replies(route);
     let needs = handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::NEEDS));
     let output = &handler.output;
     let private_at_output = quote_spanned!(output.span()=> __wirehub_private);
@@ -107,6 +108,7 @@ pub(crate) fn route(route: &Route) -> TokenStream {
 
             #message_kinds
             #argument_types
+            #room_replies
 
             fn __wirehub_serve(__wirehub_setup: #private::Setup) {
                 #serve_call
@@ -136,6 +138,53 @@ pub(crate) fn route(route: &Route) -> TokenStream {
             }
         };
     }
+}
+
+/// On a route without `broadcast`, a return type that may reply to a room
+/// (`IntoReply::TO_ROOM`: `ToRoom` somewhere in it) is refused, on the type
+/// as written. Not for `impl Trait`, which a constant cannot name: the
+/// runtime closes such a connection with 1011 instead.
+fn room_replies(route: &Route) -> TokenStream {
+    let output = &route.handler.output;
+    if route.room.is_some() || names_impl_trait(output.to_token_stream()) {
+        return TokenStream::new();
+    }
+    let span = output.span();
+    let private = private_at(span);
+    // The type re-spanned to where the `into_reply` call reports an unmet
+    // bound: a type that is no reply then gets that one error, not a second.
+    let output = respan(output.to_token_stream(), span);
+    quote_spanned! {span=>
+        const _: () = if <#output as #private::IntoReply>::TO_ROOM {
+            ::core::panic!(
+                "`ToRoom` needs a route with a room: add `broadcast = \"...\"` to `#[ws_route]`, or return the \
+                 message itself or `ToSender(..)` (it goes to the sender)"
+            )
+        };
+    }
+}
+
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                return proc_macro2::TokenTree::Group(inner);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
+
+fn names_impl_trait(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+        proc_macro2::TokenTree::Group(group) => names_impl_trait(group.stream()),
+        _ => false,
+    })
 }
 
 /// The name of the constant holding the glue, `chat_ws_route`. Named,

@@ -28,6 +28,8 @@ use crate::config::Config;
 use crate::connection::StateMap;
 use crate::error::Result;
 use crate::hub::Hub;
+use crate::message::IntoMessage;
+use crate::reply::{ErrorBody, ErrorInfo};
 use crate::route::RouteDef;
 use crate::server::{self, Embedded, HttpReply, Page, Server, Transport};
 
@@ -44,6 +46,7 @@ pub struct App {
     registry: Option<Registry>,
     backplane: Box<dyn Backplane>,
     transport: Transport,
+    error_body: ErrorBody,
 }
 
 impl std::fmt::Debug for App {
@@ -91,6 +94,7 @@ impl App {
             registry: None,
             backplane: Box::new(Local),
             transport: Transport::Plain,
+            error_body: ErrorBody::default(),
         }
     }
 
@@ -218,6 +222,27 @@ impl App {
         self
     }
 
+    /// Formats the body of every error answer: a handler's error that
+    /// replies ([`ErrorReply`](crate::ErrorReply), [`Config::on_error`]) and
+    /// a message an extractor refuses (a `Json<T>` that does not parse).
+    /// Return a message, text or `Json(value)`; a value that does not
+    /// serialize is logged and the default body goes instead. Default:
+    /// `{"type":"error","error":"<text>"}`, with `"code"` when the error has
+    /// one ([`ErrorInfo::default_body`]).
+    ///
+    /// ```
+    /// use wirehub::reply::ErrorInfo;
+    /// use wirehub::Json;
+    ///
+    /// let app = wirehub::App::new()
+    ///     .error_body(|e: &ErrorInfo<'_>| Json(serde_json::json!({ "event": "error", "detail": e.message })));
+    /// # drop(app);
+    /// ```
+    pub fn error_body<M: IntoMessage>(mut self, format: impl Fn(&ErrorInfo<'_>) -> M + Send + Sync + 'static) -> Self {
+        self.error_body = ErrorBody::custom(format);
+        self
+    }
+
     /// Relays rooms, sends and presence between instances through a
     /// backplane (`backplane::Redis::connect(url)` with the `redis` feature).
     /// Default: [`Local`], in-process only.
@@ -274,7 +299,7 @@ impl App {
     /// # }
     /// ```
     pub async fn build(self) -> Result<Embedded> {
-        let App { addr, config, state, hub, routes, unknown, pages, registry, backplane, .. } = self;
+        let App { addr, config, state, hub, routes, unknown, pages, registry, backplane, error_body, .. } = self;
         if let Some(path) = unknown.into_iter().next() {
             let mut linked: Vec<&'static str> = linked().map(|def| def.path).collect();
             linked.sort_unstable();
@@ -282,7 +307,8 @@ impl App {
             return Err(crate::Error::UnknownRoute { path, linked });
         }
         let bound = addr.parse().ok();
-        server::build(server::Parts { bound, config, state, hub, routes, pages, registry, backplane }).await
+        let parts = server::Parts { bound, config, state, hub, routes, pages, registry, backplane, error_body };
+        server::build(parts).await
     }
 }
 

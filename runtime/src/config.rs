@@ -32,6 +32,7 @@
 //! | `trusted_proxies` | none | socket peers (CIDR blocks) whose forwarding headers name the client: its address for per-IP caps, logs and `Conn::peer_addr`, and its host for the origin policy |
 //! | `proxy_headers` | `X-Forwarded-*` | which forwarding headers trusted proxies send ([`ProxyHeaders`]) |
 //! | `ipv6_cap_prefix` | 64 | IPv6 clients count against `max_connections_per_ip` by their first 64 bits (one site gets a /64, so one address each would be no cap) |
+//! | `on_error` | close with 1011 | what a handler's `Err` does when its error type does not say ([`OnError`]): `String`, `&str`, `Box<dyn Error + Send + Sync>`, `anyhow::Error`, `io::Error`, and your types with an empty `impl HandlerError`; [`OnError::reply()`] answers the sender with the app's error body and keeps the connection open |
 //!
 //! ```
 //! use std::time::Duration;
@@ -48,6 +49,7 @@ use std::time::Duration;
 pub use crate::auth::Origins;
 pub use crate::limits::Rate;
 pub use crate::proxy::{Cidr, CidrError, ProxyHeaders};
+use crate::reply::OnError;
 
 /// What happens to a message for a member whose outbound queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +133,13 @@ macro_rules! config_struct {
             /// Bits of an IPv6 client address that count as one client for
             /// `max_connections_per_ip` (128: every address on its own).
             pub ipv6_cap_prefix: u8,
+            /// What a handler's `Err` does when its error does not choose
+            /// ([`HandlerError::on_error`](crate::HandlerError::on_error) is
+            /// `None`: `String`, `anyhow::Error`, boxed and I/O errors, empty
+            /// `impl HandlerError`s). Default: close with 1011 and the
+            /// error's text as the reason; [`OnError::reply()`] answers the
+            /// sender with the app's error body and keeps the connection open.
+            pub on_error: OnError,
         }
 
         impl Default for Config {
@@ -159,6 +168,7 @@ macro_rules! config_struct {
                     trusted_proxies: Vec::new(),
                     proxy_headers: ProxyHeaders::XForwarded,
                     ipv6_cap_prefix: 64,
+                    on_error: OnError::default(),
                 }
             }
         }

@@ -27,7 +27,8 @@
 //!   (`Embedded::router`, feature `axum`) or hyper/tower ([`UpgradeService`]),
 //!   or to serve connections you accept; `Tls` (feature `tls`) serves `wss://`.
 //!
-//! Cargo features: `axum` (the router), `tls` (rustls), `redis` (the backplane).
+//! Cargo features: `axum` (the router), `tls` (rustls), `redis` (the backplane),
+//! `anyhow` (`anyhow::Error` as a handler error).
 
 extern crate self as wirehub;
 
@@ -72,8 +73,8 @@ pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError}
 pub use error::{Error, Result, RouteError};
 pub use extract::{Extract, Headers, Json, Path, Query, Session, State};
 pub use hub::{Hub, Member};
-pub use message::{CloseFrame, Message, MessageKind, Utf8Bytes};
-pub use reply::{Close, HandlerError, IntoReply, Reply};
+pub use message::{CloseFrame, IntoMessage, Message, MessageKind, Utf8Bytes};
+pub use reply::{Close, ErrorReply, HandlerError, IntoReply, Reply, ToRoom, ToSender};
 pub use server::Server;
 pub use server::{shutdown_signal, Embedded, HttpReply, PeerAddr, ShutdownHandle, UpgradeService};
 #[cfg(feature = "tls")]
@@ -86,8 +87,8 @@ pub use prometheus;
 /// The names a handler module needs: `use wirehub::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ws_route, App, Auth, Bytes, Close, CloseCode, CloseReason, Conn, ConnId, HandlerError, Handshake, Headers, Hub,
-        Json, Message, Path, Principal, Query, Reject, Session, State, Utf8Bytes,
+        ws_route, App, Auth, Bytes, Close, CloseCode, CloseReason, Conn, ConnId, ErrorReply, HandlerError, Handshake,
+        Headers, Hub, Json, Message, Path, Principal, Query, Reject, Session, State, ToRoom, ToSender, Utf8Bytes,
     };
 }
 

@@ -83,6 +83,23 @@ impl Message {
         Message::Binary(bytes.into())
     }
 
+    /// `value` serialized as JSON in a text message: the primitive under
+    /// every `Json(value)` sent or returned.
+    ///
+    /// ```
+    /// let m = wirehub::Message::json(&serde_json::json!({ "type": "hello" }))?;
+    /// assert_eq!(m.as_text(), Some(r#"{"type":"hello"}"#));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `value`'s `Serialize` fails (a map with non-string keys, a
+    /// custom impl that refuses).
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::to_string(value).map(Message::text)
+    }
+
     /// The kind of this message.
     pub const fn kind(&self) -> MessageKind {
         match self {
@@ -217,6 +234,52 @@ impl From<Bytes> for Message {
     fn from(b: Bytes) -> Self {
         Message::Binary(b)
     }
+}
+
+/// What the send methods (`Conn::send`, `Hub::broadcast`, ...) take: anything
+/// that converts into a [`Message`] (`String`, `&str`, `Bytes`, `Vec<u8>`,
+/// `Message`), or [`Json(value)`](crate::Json) of any `T: Serialize`,
+/// serialized once into a text message.
+///
+/// ```no_run
+/// use wirehub::Json;
+///
+/// # async fn f(conn: wirehub::Conn) -> Result<(), wirehub::SendError> {
+/// conn.send("plain text").await?;
+/// conn.send(Json(serde_json::json!({ "type": "welcome", "id": conn.id() }))).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A value that does not serialize fails the send:
+/// [`SendError::Serialize`](crate::SendError::Serialize) where the method
+/// returns a `Result`; where it returns a count (broadcasts) it is logged
+/// as a warning and the count is 0.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as a WebSocket message",
+    label = "not a message",
+    note = "send a `String`, `&str`, `Bytes`, `Vec<u8>` or `Message`, or `wirehub::Json(value)` of a \
+            `serde::Serialize` value"
+)]
+pub trait IntoMessage {
+    /// The message.
+    ///
+    /// # Errors
+    ///
+    /// When a `Json` value does not serialize.
+    fn into_message(self) -> Result<Message, serde_json::Error>;
+}
+
+impl<T: Into<Message>> IntoMessage for T {
+    fn into_message(self) -> Result<Message, serde_json::Error> {
+        Ok(self.into())
+    }
+}
+
+/// The message of a send that returns a count: a value that does not
+/// serialize is logged, and nothing is sent.
+pub(crate) fn serialized(message: impl IntoMessage) -> Option<Message> {
+    message.into_message().map_err(|e| tracing::warn!(error = %e, "a broadcast does not serialize as JSON")).ok()
 }
 
 /// The set of message kinds a handler accepts.

@@ -15,7 +15,7 @@
 //! | `wirehub_messages_sent_total` | counter | route, kind |
 //! | `wirehub_received_bytes_total` | counter | route |
 //! | `wirehub_sent_bytes_total` | counter | route |
-//! | `wirehub_handler_errors_total` | counter | route (handler `Err`s) |
+//! | `wirehub_handler_errors_total` | counter | route, action (handler `Err`s: `close`, the connection closed; `reply`, the sender got the error body and the connection stayed open) |
 //! | `wirehub_handler_panics_total` | counter | route |
 //! | `wirehub_handler_duration_seconds` | histogram | route |
 //! | `wirehub_broadcast_fanout` | histogram | route (`external` for broadcasts from outside handlers) |
@@ -122,7 +122,10 @@ pub(crate) struct RouteMetrics {
     sent: Vec<IntCounter>,
     pub(crate) received_bytes: IntCounter,
     pub(crate) sent_bytes: IntCounter,
+    /// Handler errors that closed the connection (`action="close"`).
     pub(crate) handler_errors: IntCounter,
+    /// Handler errors answered to the sender (`action="reply"`).
+    pub(crate) handler_errors_replied: IntCounter,
     pub(crate) handler_panics: IntCounter,
     pub(crate) handler_duration: Histogram,
     pub(crate) fanout: Histogram,
@@ -179,7 +182,12 @@ impl Metrics {
             sent: counter(r, "wirehub_messages_sent_total", "Messages sent, by kind.", &["route", "kind"])?,
             received_bytes: counter(r, "wirehub_received_bytes_total", "Payload bytes received.", &["route"])?,
             sent_bytes: counter(r, "wirehub_sent_bytes_total", "Payload bytes sent.", &["route"])?,
-            handler_errors: counter(r, "wirehub_handler_errors_total", "Handler calls that returned Err.", &["route"])?,
+            handler_errors: counter(
+                r,
+                "wirehub_handler_errors_total",
+                "Handler calls that returned Err, by what it did.",
+                &["route", "action"],
+            )?,
             handler_panics: counter(r, "wirehub_handler_panics_total", "Handler calls that panicked.", &["route"])?,
             handler_duration: histogram(
                 r,
@@ -231,7 +239,8 @@ impl Metrics {
             sent: each(&self.sent, &kinds)?,
             received_bytes: one(&self.received_bytes)?,
             sent_bytes: one(&self.sent_bytes)?,
-            handler_errors: one(&self.handler_errors)?,
+            handler_errors: self.handler_errors.get_metric_with_label_values(&[route, "close"])?,
+            handler_errors_replied: self.handler_errors.get_metric_with_label_values(&[route, "reply"])?,
             handler_panics: one(&self.handler_panics)?,
             handler_duration: self.handler_duration.get_metric_with_label_values(&[route])?,
             fanout: self.fanout.get_metric_with_label_values(&[route])?,

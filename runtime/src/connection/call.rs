@@ -37,23 +37,44 @@ pub struct Rejection {
 pub(crate) enum RejectAction {
     /// Send this to the peer and keep the connection open.
     Reply(Message),
+    /// Send the app's error body for this text and keep the connection open.
+    Error(String),
     /// Close the connection.
     Close(CloseCode, String),
 }
 
 impl Rejection {
-    /// Answer the peer with an error message and keep the connection open.
+    /// Answer the peer with this message and keep the connection open.
+    ///
+    /// ```
+    /// let refusal = wirehub::extract::Rejection::reply("send text, not binary");
+    /// # drop(refusal);
+    /// ```
     pub fn reply(message: impl Into<Message>) -> Self {
         Rejection { action: RejectAction::Reply(message.into()) }
     }
 
     /// Close the connection with this code and reason.
+    ///
+    /// ```
+    /// let refusal = wirehub::extract::Rejection::close(wirehub::CloseCode::Policy, "not allowed");
+    /// # drop(refusal);
+    /// ```
     pub fn close(code: CloseCode, reason: impl Into<String>) -> Self {
         Rejection { action: RejectAction::Close(code, reason.into()) }
     }
 
-    /// The usual error reply: `{"type":"error","error":"<text>"}`.
+    /// The usual error answer: the app's error body for this text
+    /// (`{"type":"error","error":"<text>"}` unless
+    /// [`App::error_body`](crate::App::error_body) formats it), with
+    /// [`ErrorSource::Extractor`](crate::reply::ErrorSource::Extractor); the
+    /// connection stays open.
+    ///
+    /// ```
+    /// let refusal = wirehub::extract::Rejection::error_reply("expected a JSON message");
+    /// # drop(refusal);
+    /// ```
     pub fn error_reply(text: &str) -> Self {
-        Rejection::reply(serde_json::json!({ "type": "error", "error": text }).to_string())
+        Rejection { action: RejectAction::Error(text.to_owned()) }
     }
 }

@@ -26,13 +26,14 @@ use crate::hub::registry::Registry;
 use crate::limits::{PerIp, Rate};
 use crate::message::Kinds;
 use crate::metrics::RouteMetrics;
+use crate::reply::{ErrorBody, OnError};
 use crate::template::TemplatePart;
 
 /// The handle of one WebSocket connection.
 ///
 /// Take it as a handler argument (`conn: Conn`); clone it freely and keep it
 /// anywhere (a background task, another connection's handler). Once the
-/// connection is gone, sends fail with [`SendError::Closed`].
+/// connection is gone, sends fail with [`SendError::Closed`](crate::SendError::Closed).
 #[derive(Clone)]
 pub struct Conn(pub(crate) Arc<ConnInner>);
 
@@ -99,6 +100,10 @@ pub(crate) struct Env {
     pub(crate) hard_stop: tokio::sync::watch::Sender<bool>,
     /// The validator's time limit, for `reauth` too.
     pub(crate) handshake_timeout: Duration,
+    /// What a handler's error that does not choose does (`Config::on_error`).
+    pub(crate) on_error: OnError,
+    /// The body of every error answer (`App::error_body`).
+    pub(crate) error_body: ErrorBody,
 }
 
 impl Env {

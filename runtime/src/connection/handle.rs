@@ -18,7 +18,7 @@ use super::{CloseCode, CloseReason, Conn};
 use crate::auth::Identity;
 use crate::config::OnFull;
 use crate::hub::{ConnId, Offer, Peer, SendError};
-use crate::message::{CloseFrame, Message};
+use crate::message::{serialized, CloseFrame, IntoMessage, Message};
 use crate::metrics::RouteMetrics;
 use crate::template::render_template;
 
@@ -138,12 +138,26 @@ impl Conn {
     }
 
     /// Queues a message for this connection, waiting while its outbound
-    /// queue is full.
-    pub async fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+    /// queue is full. Takes a message, text, bytes, or `Json(value)`
+    /// ([`IntoMessage`]).
+    ///
+    /// ```no_run
+    /// # async fn f(conn: wirehub::Conn) -> Result<(), wirehub::SendError> {
+    /// conn.send("hello").await?;
+    /// conn.send(wirehub::Json(serde_json::json!({ "type": "welcome", "id": conn.id() }))).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] once the connection is closing;
+    /// [`SendError::Serialize`] when a `Json` value does not serialize.
+    pub async fn send(&self, message: impl IntoMessage) -> Result<(), SendError> {
         if self.is_closing() {
             return Err(SendError::Closed);
         }
-        let wire = message.into().into_wire();
+        let wire = message.into_message()?.into_wire();
         if self.own_task() {
             self.0.replies.push(wire).await;
             return Ok(());
@@ -158,8 +172,25 @@ impl Conn {
     }
 
     /// Queues a message for this connection without waiting.
-    pub fn try_send(&self, message: impl Into<Message>) -> Result<(), SendError> {
-        self.push(message.into().into_wire())
+    ///
+    /// ```no_run
+    /// # fn f(conn: wirehub::Conn) {
+    /// if let Err(e) = conn.try_send(wirehub::Json(["a", "b"])) {
+    ///     eprintln!("not queued: {e}");
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Full`] when its queue is full, [`SendError::Closed`]
+    /// once it is closing, [`SendError::Serialize`] when a `Json` value does
+    /// not serialize.
+    pub fn try_send(&self, message: impl IntoMessage) -> Result<(), SendError> {
+        if self.is_closing() {
+            return Err(SendError::Closed);
+        }
+        self.push(message.into_message()?.into_wire())
     }
 
     pub(crate) fn push(&self, wire: tungstenite::Message) -> Result<(), SendError> {
@@ -233,14 +264,29 @@ impl Conn {
     }
 
     /// Sends to every member of `room`, this connection included. Returns
-    /// the number of members the message was queued for.
-    pub fn broadcast(&self, room: &str, message: impl Into<Message>) -> usize {
-        self.fan_out(room, message.into(), None)
+    /// the number of members the message was queued for (0, logged, when a
+    /// `Json` value does not serialize).
+    ///
+    /// ```no_run
+    /// # fn f(conn: wirehub::Conn) {
+    /// let n = conn.broadcast("lobby", wirehub::Json(serde_json::json!({ "type": "joined", "id": conn.id() })));
+    /// # let _ = n;
+    /// # }
+    /// ```
+    pub fn broadcast(&self, room: &str, message: impl IntoMessage) -> usize {
+        serialized(message).map_or(0, |message| self.fan_out(room, message, None))
     }
 
-    /// Sends to every member of `room` except this connection.
-    pub fn broadcast_others(&self, room: &str, message: impl Into<Message>) -> usize {
-        self.fan_out(room, message.into(), Some(self.0.id))
+    /// Sends to every member of `room` except this connection (0, logged,
+    /// when a `Json` value does not serialize).
+    ///
+    /// ```no_run
+    /// # fn f(conn: wirehub::Conn) {
+    /// conn.broadcast_others("lobby", "someone typed");
+    /// # }
+    /// ```
+    pub fn broadcast_others(&self, room: &str, message: impl IntoMessage) -> usize {
+        serialized(message).map_or(0, |message| self.fan_out(room, message, Some(self.0.id)))
     }
 
     pub(crate) fn fan_out(&self, room: &str, message: Message, except: Option<ConnId>) -> usize {
@@ -252,8 +298,18 @@ impl Conn {
     }
 
     /// Sends to the connection with this id (`try_send` semantics).
-    pub fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
-        self.0.env.hub.0.send_to(id, message)
+    ///
+    /// ```no_run
+    /// # fn f(conn: wirehub::Conn, to: wirehub::ConnId) -> Result<(), wirehub::SendError> {
+    /// conn.send_to(to, wirehub::Json(serde_json::json!({ "type": "dm", "from": conn.id() })))
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Hub::send_to`].
+    pub fn send_to(&self, id: ConnId, message: impl IntoMessage) -> Result<(), SendError> {
+        self.0.env.hub.send_to(id, message)
     }
 
     pub(crate) fn env(&self) -> &Env {
@@ -355,7 +411,6 @@ impl Peer for Conn {
     fn offer(&self, wire: tungstenite::Message) -> Offer {
         match Conn::push(self, wire) {
             Ok(()) => Offer::Queued,
-            Err(SendError::Closed) => Offer::Refused,
             Err(SendError::Full) => match self.0.route.opts.on_full {
                 OnFull::Close => {
                     let frame = CloseFrame::new(CloseCode::Again, "slow consumer: outbound queue full");
@@ -369,6 +424,7 @@ impl Peer for Conn {
                     Offer::Dropped
                 }
             },
+            Err(_closed) => Offer::Refused,
         }
     }
 

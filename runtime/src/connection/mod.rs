@@ -17,6 +17,7 @@
 
 pub(crate) mod call;
 pub(crate) mod conn;
+mod deliver;
 mod env;
 pub(crate) mod guard;
 mod handle;

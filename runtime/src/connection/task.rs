@@ -23,7 +23,8 @@ use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
-use super::call::{CallCx, RejectAction, Rejection};
+use super::call::{CallCx, Rejection};
+use super::deliver::{deliver, rejected};
 use super::guard::{Guarded, Violation};
 use super::socket::Stream;
 use super::upgrade::HandshakeCx;
@@ -402,36 +403,7 @@ where
             *started = conn.metrics().filter(|_| conn.0.route.opts.handler_timing).map(|_| at);
             Some(true)
         }
-        Err(Rejection { action: RejectAction::Reply(reply) }) => conn.send(reply).await.ok().map(|()| false),
-        Err(Rejection { action: RejectAction::Close(code, reason) }) => {
-            let why =
-                if code == CloseCode::Unsupported { CloseReason::UnsupportedData } else { CloseReason::Local { code } };
-            conn.request_close(why, Some(CloseFrame::new(code, &reason)));
-            None
-        }
-    }
-}
-
-/// Sends a handler's reply where it goes; false when the connection closes.
-async fn deliver(conn: &Conn, reply: Reply) -> bool {
-    match reply {
-        Reply::None => true,
-        Reply::Message(message) => match &conn.0.room {
-            Some(room) => {
-                let except = conn.0.route.opts.exclude_sender.then(|| conn.id());
-                conn.fan_out(room, message, except);
-                true
-            }
-            None => conn.send(message).await.is_ok(),
-        },
-        Reply::Close(code, reason) => {
-            tracing::debug!(code = %code, "handler returned an error");
-            if let Some(m) = conn.metrics() {
-                m.handler_errors.inc();
-            }
-            conn.request_close(CloseReason::HandlerError, Some(CloseFrame::new(code, &reason)));
-            false
-        }
+        Err(rejection) => rejected(conn, rejection).await.then_some(false),
     }
 }
 

@@ -160,7 +160,9 @@ impl<F: OnClose<A>, A> OnCloseHook<A> for &&HookProbe<F> {
 fn refused(conn: &Conn, hook: &'static str, rejection: Rejection) -> BoxFuture<'static, ()> {
     let (code, reason) = match rejection.action {
         RejectAction::Close(code, reason) => (code, reason),
-        RejectAction::Reply(_) => (CloseCode::Error, format!("{hook} hook arguments unavailable")),
+        RejectAction::Reply(_) | RejectAction::Error(_) => {
+            (CloseCode::Error, format!("{hook} hook arguments unavailable"))
+        }
     };
     tracing::error!(hook, code = %code, reason = %reason, "hook not called: an argument could not be extracted");
     conn.request_close(CloseReason::Local { code }, Some(CloseFrame::new(code, &reason)));

@@ -5,7 +5,7 @@ use super::peer::Member;
 use super::peer::SendError;
 use crate::connection::conn::Hub;
 use crate::connection::Conn;
-use crate::message::Message;
+use crate::message::{serialized, IntoMessage};
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,11 +40,18 @@ impl Hub {
     }
 
     /// Sends to every open connection of the identity `principal` (every tab
-    /// of one user); returns how many it was queued for.
+    /// of one user); returns how many it was queued for (0, logged, when a
+    /// `Json` value does not serialize).
     /// With a backplane, other instances deliver to their connections of
     /// the identity too (the count is of local connections).
-    pub fn send_to_principal(&self, principal: &str, message: impl Into<Message>) -> usize {
-        self.0.send_to_principal(principal, message)
+    ///
+    /// ```no_run
+    /// # fn f(hub: wirehub::Hub) {
+    /// hub.send_to_principal("ada", wirehub::Json(serde_json::json!({ "type": "logout" })));
+    /// # }
+    /// ```
+    pub fn send_to_principal(&self, principal: &str, message: impl IntoMessage) -> usize {
+        serialized(message).map_or(0, |message| self.0.send_to_principal(principal, message))
     }
 
     /// The ids of the open connections of the identity `principal`.
@@ -57,22 +64,53 @@ impl Hub {
         self.0.get(id)
     }
 
-    /// Sends to every member of `room`; returns how many it was queued for.
-    pub fn broadcast(&self, room: &str, message: impl Into<Message>) -> usize {
-        self.0.broadcast(room, message)
+    /// Sends to every member of `room`; returns how many it was queued for
+    /// (0, logged, when a `Json` value does not serialize: see [`IntoMessage`]).
+    /// The value is serialized once, whatever the number of members.
+    ///
+    /// ```no_run
+    /// #[derive(serde::Serialize)]
+    /// struct Event { kind: &'static str, count: u32 }
+    ///
+    /// # fn f(hub: wirehub::Hub) {
+    /// let event = Event { kind: "tick", count: 3 };
+    /// hub.broadcast("news", wirehub::Json(&event));
+    /// # }
+    /// ```
+    pub fn broadcast(&self, room: &str, message: impl IntoMessage) -> usize {
+        serialized(message).map_or(0, |message| self.0.broadcast(room, message))
     }
 
-    /// Sends to every member of `room` but `except`.
-    pub fn broadcast_except(&self, room: &str, message: impl Into<Message>, except: ConnId) -> usize {
-        self.0.broadcast_except(room, message, except)
+    /// Sends to every member of `room` but `except` (0, logged, when a
+    /// `Json` value does not serialize).
+    ///
+    /// ```no_run
+    /// # fn f(hub: wirehub::Hub, author: wirehub::ConnId) {
+    /// hub.broadcast_except("news", "someone else posted", author);
+    /// # }
+    /// ```
+    pub fn broadcast_except(&self, room: &str, message: impl IntoMessage, except: ConnId) -> usize {
+        serialized(message).map_or(0, |message| self.0.broadcast_except(room, message, except))
     }
 
     /// Sends to one connection (without waiting: a full queue is an error).
     ///
     /// With a backplane, an id of another instance is relayed there; the
     /// result is then `Ok` once the message is handed to the backplane.
-    pub fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
-        self.0.send_to(id, message)
+    ///
+    /// ```no_run
+    /// # fn f(hub: wirehub::Hub, id: wirehub::ConnId) -> Result<(), wirehub::SendError> {
+    /// hub.send_to(id, wirehub::Json(serde_json::json!({ "type": "kick" })))
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] when no such connection is open here,
+    /// [`SendError::Full`] when its queue is full,
+    /// [`SendError::Serialize`] when a `Json` value does not serialize.
+    pub fn send_to(&self, id: ConnId, message: impl IntoMessage) -> Result<(), SendError> {
+        self.0.send_to(id, message.into_message()?)
     }
 
     /// Who is in `room` on every instance (with a backplane; else this

@@ -52,3 +52,18 @@ impl std::str::FromStr for ConnId {
         text.parse().map(ConnId)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ConnId;
+
+    #[test]
+    fn serde_round_trips_as_a_number() {
+        let id = ConnId::from_u64((7 << 32) | 42);
+        let json = serde_json::to_string(&id).expect("serializes");
+        assert_eq!(json, "30064771114");
+        assert_eq!(serde_json::from_str::<ConnId>(&json).expect("deserializes"), id);
+        assert_eq!(id.instance(), 7);
+        assert!(serde_json::from_str::<ConnId>("\"42\"").is_err(), "a number, not a string");
+    }
+}

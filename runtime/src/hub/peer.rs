@@ -13,7 +13,19 @@ use crate::close::CloseReason;
 use crate::message::CloseFrame;
 
 /// Why a message could not be queued for a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+///
+/// ```
+/// # async fn f(conn: wirehub::Conn) {
+/// use wirehub::SendError;
+///
+/// match conn.send(wirehub::Json(serde_json::json!({ "type": "tick" }))).await {
+///     Ok(()) | Err(SendError::Closed) => {} // gone: nothing to do
+///     Err(e) => eprintln!("send failed: {e}"), // full, or a value that does not serialize
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     /// The connection is closing or closed.
     #[error("the connection is closed")]
@@ -21,6 +33,16 @@ pub enum SendError {
     /// The connection's outbound queue is full (only from `try_send`).
     #[error("the connection's outbound queue is full")]
     Full,
+    /// A `Json(value)` did not serialize (the text is serde_json's error);
+    /// nothing was sent.
+    #[error("the message does not serialize as JSON: {0}")]
+    Serialize(String),
+}
+
+impl From<serde_json::Error> for SendError {
+    fn from(error: serde_json::Error) -> Self {
+        SendError::Serialize(error.to_string())
+    }
 }
 
 /// What became of a message offered to a room member.

@@ -44,6 +44,7 @@ use crate::hub::Hub;
 use crate::limits::Gate;
 use crate::message::CloseFrame;
 use crate::metrics::Metrics;
+use crate::reply::ErrorBody;
 use crate::route::RouteDef;
 use crate::router::Router;
 
@@ -59,6 +60,7 @@ pub(crate) struct Parts {
     pub(crate) pages: HashMap<String, Page>,
     pub(crate) registry: Option<Registry>,
     pub(crate) backplane: Box<dyn Backplane>,
+    pub(crate) error_body: ErrorBody,
 }
 
 /// An app built without a listener (from [`App::build`](crate::App::build)):
@@ -217,7 +219,7 @@ impl Embedded {
 /// environment, the separate metrics listener if any, and the task that
 /// drains the app once a shutdown is asked for.
 pub(crate) async fn build(parts: Parts) -> Result<Embedded> {
-    let Parts { bound, config, state, hub, routes, mut pages, registry, backplane } = parts;
+    let Parts { bound, config, state, hub, routes, mut pages, registry, backplane, error_body } = parts;
     let metrics = match config.metrics {
         true => Some(Metrics::new(registry.unwrap_or_default()).map_err(Error::Metrics)?),
         false => None,
@@ -255,6 +257,8 @@ pub(crate) async fn build(parts: Parts) -> Result<Embedded> {
         draining,
         hard_stop: watch::Sender::new(false),
         handshake_timeout: config.handshake_timeout,
+        on_error: config.on_error.clone(),
+        error_body,
     });
     let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
     let allowed_hosts = AllowedHosts::new(bound.unwrap_or(unspecified), &config.allowed_hosts);

@@ -29,8 +29,8 @@ impl std::fmt::Display for PolicyErr {
 }
 
 impl HandlerError for PolicyErr {
-    fn close_code(&self) -> CloseCode {
-        CloseCode::Policy
+    fn on_error(&self) -> Option<wirehub::reply::OnError> {
+        Some(wirehub::reply::OnError::Close(CloseCode::Policy))
     }
 }
 
@@ -153,6 +153,29 @@ async fn option_result(text: String) -> Option<Result<String, String>> {
 async fn reply(text: String) -> wirehub::Reply {
     let _ = text;
     wirehub::Reply::None
+}
+
+#[ws_route("/r/error-reply")]
+async fn error_reply(text: String) -> Result<String, ErrorReply> {
+    if text.is_empty() {
+        return Err(ErrorReply::new("empty").with_code("empty"));
+    }
+    Ok(text)
+}
+
+#[ws_route("/r/to-sender")]
+async fn to_sender(text: String) -> wirehub::reply::ToSender<String> {
+    wirehub::reply::ToSender(text)
+}
+
+#[ws_route("/r/room/{room}", broadcast = "{room}")]
+async fn to_room_and_ack(text: String) -> Result<(wirehub::reply::ToRoom<String>, wirehub::reply::ToSender<&'static str>), ErrorReply> {
+    Ok((wirehub::reply::ToRoom(text), wirehub::reply::ToSender("ack")))
+}
+
+#[ws_route("/r/three")]
+async fn three(text: String) -> (String, Option<&'static str>, Json<Answer>) {
+    (text.clone(), None, Json(Answer { text }))
 }
 
 fn main() {}

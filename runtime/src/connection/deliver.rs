@@ -1,0 +1,112 @@
+//! Where a handler's reply goes ([`deliver`]) and how an extractor's
+//! refusal is answered ([`rejected`]): the sender's messages through the
+//! connection's own FIFO, the room's through the hub, errors as the error
+//! says or as the app's `Config::on_error` says, with the app's one error
+//! body (`Env::error_body`).
+//!
+//! Invariants: the parts of a reply go out in their order (a room message
+//! then an ack reach the sender in that order: both pass through its FIFO);
+//! an error answer goes to the sender only; every handler error is
+//! counted (`action="close"` or `"reply"`) and logged at debug level.
+
+use super::call::{RejectAction, Rejection};
+use super::{CloseCode, CloseReason, Conn};
+use crate::message::{CloseFrame, Message};
+use crate::reply::{ErrorInfo, ErrorSource, OnError, Reply};
+
+/// Sends a handler's reply where it goes; false when the connection closes.
+pub(super) async fn deliver(conn: &Conn, reply: Reply) -> bool {
+    let Reply::Many(replies) = reply else {
+        return deliver_one(conn, reply).await;
+    };
+    let mut parts = Vec::with_capacity(replies.len());
+    flatten(replies, &mut parts);
+    for part in parts {
+        if !deliver_one(conn, part).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// The parts of nested lists (`(a, (b, c))`), in order.
+fn flatten(replies: Vec<Reply>, into: &mut Vec<Reply>) {
+    for reply in replies {
+        match reply {
+            Reply::Many(inner) => flatten(inner, into),
+            one => into.push(one),
+        }
+    }
+}
+
+async fn deliver_one(conn: &Conn, reply: Reply) -> bool {
+    match reply {
+        // Lists were flattened by `deliver`.
+        Reply::None | Reply::Many(_) => true,
+        Reply::Message(message) => match &conn.0.room {
+            Some(room) => to_room(conn, room, message),
+            None => conn.send(message).await.is_ok(),
+        },
+        Reply::ToSender(message) => conn.send(message).await.is_ok(),
+        Reply::ToRoom(message) => match &conn.0.room {
+            Some(room) => to_room(conn, room, message),
+            // Only behind a type the macro cannot see (`impl IntoReply`, a
+            // hand-made `Reply`): every named type is checked at compile time.
+            None => {
+                tracing::error!("the handler replied `ToRoom` on a route without `broadcast`: closing with 1011");
+                if let Some(m) = conn.metrics() {
+                    m.handler_errors.inc();
+                }
+                let frame = CloseFrame::new(CloseCode::Error, "reply to a room on a route without a room");
+                conn.request_close(CloseReason::HandlerError, Some(frame));
+                false
+            }
+        },
+        Reply::Error { message, on_error } => failed(conn, &message, on_error).await,
+    }
+}
+
+fn to_room(conn: &Conn, room: &str, message: Message) -> bool {
+    let except = conn.0.route.opts.exclude_sender.then(|| conn.id());
+    conn.fan_out(room, message, except);
+    true
+}
+
+/// A handler's error: closes, or answers the sender and stays open.
+async fn failed(conn: &Conn, message: &str, on_error: Option<OnError>) -> bool {
+    match on_error.unwrap_or_else(|| conn.env().on_error.clone()) {
+        OnError::Close(code) => {
+            tracing::debug!(code = %code, error = %message, "handler returned an error: closing");
+            if let Some(m) = conn.metrics() {
+                m.handler_errors.inc();
+            }
+            conn.request_close(CloseReason::HandlerError, Some(CloseFrame::new(code, message)));
+            false
+        }
+        OnError::Reply { code } => {
+            tracing::debug!(code = ?code, error = %message, "handler returned an error: answered to the sender");
+            if let Some(m) = conn.metrics() {
+                m.handler_errors_replied.inc();
+            }
+            let info = ErrorInfo { message, code: code.as_deref(), source: ErrorSource::Handler };
+            conn.send(conn.env().error_body.render(&info)).await.is_ok()
+        }
+    }
+}
+
+/// Answers an extractor's refusal; false when the connection closes.
+pub(super) async fn rejected(conn: &Conn, rejection: Rejection) -> bool {
+    match rejection.action {
+        RejectAction::Reply(reply) => conn.send(reply).await.is_ok(),
+        RejectAction::Error(text) => {
+            let info = ErrorInfo { message: &text, code: None, source: ErrorSource::Extractor };
+            conn.send(conn.env().error_body.render(&info)).await.is_ok()
+        }
+        RejectAction::Close(code, reason) => {
+            let why =
+                if code == CloseCode::Unsupported { CloseReason::UnsupportedData } else { CloseReason::Local { code } };
+            conn.request_close(why, Some(CloseFrame::new(code, &reason)));
+            false
+        }
+    }
+}
