@@ -304,7 +304,7 @@ impl App {
     /// }
     ///
     /// let err = App::empty().route("/items").check().expect_err("no Db registered");
-    /// assert!(err.to_string().contains("no `Db` was registered"), "{err}");
+    /// assert!(err.to_string().contains("Db` was registered"), "{err}");
     /// App::empty().route("/items").state(Db).check().expect("Db registered");
     /// ```
     pub fn check(&self) -> Result<()> {
