@@ -64,3 +64,102 @@ async fn main() -> wirehub::Result<()> {
         .serve()
         .await
 }
+
+/// The chat's behaviour, tested in memory with `wirehub::testing`
+/// (`cargo test --example chat`; `cargo test --workspace` runs them too).
+/// Messages are compared as parsed JSON, never as strings.
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+    use wirehub::testing::{TestClient, TestError, TestServer};
+    use wirehub::App;
+
+    async fn chat() -> TestServer {
+        TestServer::new(App::empty().route("/chat/{room}")).await.expect("the chat builds")
+    }
+
+    /// Connects to `room`, takes its welcome and its own join notice, and
+    /// returns the client with its id.
+    async fn join(server: &TestServer, room: &str) -> Result<(TestClient, Value), TestError> {
+        let mut client = server.connect(&format!("/chat/{room}")).await?;
+        let welcome: Value = client.recv_json().await?;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        let id = welcome["id"].clone();
+        assert!(!id.is_null(), "{welcome}");
+        let joined: Value = client.recv_json().await?;
+        assert_eq!((&joined["type"], &joined["id"], &joined["room"]), (&json!("join"), &id, &json!(room)), "{joined}");
+        Ok((client, id))
+    }
+
+    #[tokio::test]
+    async fn a_new_member_is_welcomed_with_its_id() -> Result<(), TestError> {
+        let server = chat().await;
+        let (_ann, ann_id) = join(&server, "lobby").await?;
+        let (_bob, bob_id) = join(&server, "lobby").await?;
+        assert_ne!(ann_id, bob_id);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_message_reaches_every_member_of_the_room_only() -> Result<(), TestError> {
+        let server = chat().await;
+        let (mut ann, ann_id) = join(&server, "lobby").await?;
+        let (mut bob, _) = join(&server, "lobby").await?;
+        let (mut eve, _) = join(&server, "elsewhere").await?;
+        ann.recv_json::<Value>().await?; // bob's join
+        ann.send_text("  hello  ").await?;
+        let expected = json!({"type": "message", "room": "lobby", "from": ann_id, "text": "hello"});
+        bob.expect_json_eq(&expected).await;
+        ann.expect_json_eq(&expected).await;
+        eve.send_text("only here").await?;
+        let own: Value = eve.recv_json().await?;
+        assert_eq!(own["text"], "only here");
+        // Eve's room got her message before she did: had it reached bob,
+        // it would come before this one.
+        ann.send_text("next").await?;
+        let next: Value = bob.recv_json().await?;
+        assert_eq!(next["text"], "next", "{next}");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn join_and_leave_notices_count_the_members() -> Result<(), TestError> {
+        let server = chat().await;
+        let (mut ann, _) = join(&server, "lobby").await?;
+        let (mut bob, bob_id) = join(&server, "lobby").await?;
+        let joined: Value = ann.recv_json().await?;
+        assert_eq!(joined, json!({"type": "join", "room": "lobby", "id": bob_id, "members": 2}));
+        bob.close().await?;
+        let left: Value = ann.recv_json().await?;
+        assert_eq!(left, json!({"type": "leave", "room": "lobby", "id": bob_id, "members": 1}));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn empty_texts_are_ignored() -> Result<(), TestError> {
+        let server = chat().await;
+        let (mut ann, _) = join(&server, "lobby").await?;
+        ann.send_text("").await?;
+        ann.send_text("   ").await?;
+        ann.send_text("real").await?;
+        // Messages are handled in order: the next one is the third's.
+        let next: Value = ann.recv_json().await?;
+        assert_eq!((&next["type"], &next["text"]), (&json!("message"), &json!("real")), "{next}");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn app_ping_is_answered_to_the_sender_only() -> Result<(), TestError> {
+        let server = chat().await;
+        let (mut ann, _) = join(&server, "lobby").await?;
+        let (mut bob, _) = join(&server, "lobby").await?;
+        ann.recv_json::<Value>().await?; // bob's join
+        ann.send_text("ping").await?;
+        ann.expect_json_eq(&json!({"type": "pong"})).await;
+        ann.send_text("after the ping").await?;
+        // Bob's next message is the text, not a pong nor a relayed "ping".
+        let next: Value = bob.recv_json().await?;
+        assert_eq!(next["text"], "after the ping", "{next}");
+        Ok(())
+    }
+}

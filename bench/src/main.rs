@@ -14,8 +14,10 @@
 //! wirehub-bench drive --port 8000 --scenario echo --secs 10   # load an external server (profiling)
 //! wirehub-bench serve-baseline --port 9000          # the plain tokio-tungstenite peer
 //! wirehub-bench serve-axum --port 9001              # the axum peer
+//! wirehub-bench kit                                 # the test kit vs the same test over TCP
 //! ```
 
+mod kit;
 mod load;
 mod peers;
 mod report;
@@ -44,6 +46,9 @@ const USAGE: &str = "usage: wirehub-bench <command>
                                                       plain tokio-tungstenite server (/echo, /room);
                                                       --fault breaks its room on the 50th binary message
   serve-axum --port P                                 axum WebSocket server (/echo)
+  kit [--conns N] [--trips N] [--rounds N] [--multi] [--profile kit|tcp]
+                                                      the test kit (wirehub::testing) vs the same test
+                                                      over TCP, in process; fails below 5x per round trip
 
 scenarios: echo, pipelined, broadcast-100, broadcast-1000, connrate, idle
 servers:   wirehub, wirehub-axum, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, tokio-tungstenite-2k, axum, node-ws";
@@ -69,6 +74,7 @@ fn main() -> ExitCode {
             let fault = flag(rest, "--fault").map(peers::Fault::parse).transpose()?.unwrap_or(peers::Fault::None);
             runtime()?.block_on(peers::serve_baseline(port, read_buffer, fault))
         }),
+        "kit" => kit::run(rest),
         "serve-axum" => port_arg(rest).and_then(|port| runtime().and_then(|rt| rt.block_on(peers::serve_axum(port)))),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

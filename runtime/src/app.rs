@@ -299,16 +299,53 @@ impl App {
     /// # }
     /// ```
     pub async fn build(self) -> Result<Embedded> {
-        let App { addr, config, state, hub, routes, unknown, pages, registry, backplane, error_body, .. } = self;
-        if let Some(path) = unknown.into_iter().next() {
-            let mut linked: Vec<&'static str> = linked().map(|def| def.path).collect();
-            linked.sort_unstable();
-            linked.dedup();
-            return Err(crate::Error::UnknownRoute { path, linked });
-        }
+        self.check_listed()?;
+        let App { addr, config, state, hub, routes, pages, registry, backplane, error_body, .. } = self;
         let bound = addr.parse().ok();
         let parts = server::Parts { bound, config, state, hub, routes, pages, registry, backplane, error_body };
         server::build(parts).await
+    }
+
+    /// Runs every check [`build`](App::build) runs before it starts
+    /// anything, and returns the error `build` would: a pattern
+    /// [`route`](App::route) asked for that no handler declares, two
+    /// handlers on one pattern, a `State<T>` never registered, a `Path<T>`
+    /// field that is no `{param}` of its route, a page (built-in ones
+    /// included) on a route's path. Binds nothing, spawns nothing, needs no
+    /// runtime: a plain `#[test]` catches these before the app ever starts.
+    ///
+    /// Left to `build`: what needs the outside world (binding
+    /// `Config::metrics_addr`, starting the backplane) and metric names
+    /// clashing with your own [`registry`](App::registry) (checking them
+    /// would register them).
+    ///
+    /// ```
+    /// use wirehub::prelude::*;
+    ///
+    /// struct Db;
+    ///
+    /// #[ws_route("/items")]
+    /// async fn items(_db: State<Db>, text: String) -> String {
+    ///     text
+    /// }
+    ///
+    /// let err = App::empty().route("/items").check().expect_err("no Db registered");
+    /// assert!(err.to_string().contains("Db` was registered"), "{err}");
+    /// App::empty().route("/items").state(Db).check().expect("Db registered");
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        self.check_listed()?;
+        server::check(&self.config, &self.state, &self.routes, &self.pages, None).map(drop)
+    }
+
+    /// Fails with [`Error::UnknownRoute`](crate::Error::UnknownRoute) when
+    /// [`route`](App::route) asked for a pattern no linked handler has.
+    fn check_listed(&self) -> Result<()> {
+        let Some(path) = self.unknown.first() else { return Ok(()) };
+        let mut linked: Vec<&'static str> = linked().map(|def| def.path).collect();
+        linked.sort_unstable();
+        linked.dedup();
+        Err(crate::Error::UnknownRoute { path: path.clone(), linked })
     }
 }
 

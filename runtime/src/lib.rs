@@ -27,8 +27,12 @@
 //!   (`Embedded::router`, feature `axum`) or hyper/tower ([`UpgradeService`]),
 //!   or to serve connections you accept; `Tls` (feature `tls`) serves `wss://`.
 //!
-//! Cargo features: `axum` (the router), `tls` (rustls), `redis` (the backplane),
-//! `anyhow` (`anyhow::Error` as a handler error).
+//! - [`testing`](crate::testing) (feature `testing`): the in-process test kit,
+//!   clients on in-memory pipes, tokio's paused clock for the timeouts.
+//!
+//! Cargo features: `axum` (the router), `tls` (rustls), `redis` (the
+//! backplane), `anyhow` (`anyhow::Error` as a handler error), `testing` (the
+//! test kit).
 
 extern crate self as wirehub;
 
@@ -56,6 +60,8 @@ mod router;
 mod server;
 mod sync;
 mod template;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 // Each item has one home, the page with its docs: its public module
 // (`wirehub::connection::Conn`) or, for an item of a private module, the

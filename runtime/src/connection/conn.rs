@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use http::HeaderMap;
@@ -91,8 +91,9 @@ pub struct Hub(pub(crate) Arc<Registry<Conn>>);
 pub(crate) struct Env {
     pub(crate) hub: Hub,
     pub(crate) state: StateMap,
-    /// The instant timestamps of the app count from.
-    pub(crate) epoch: Instant,
+    /// The instant timestamps of the app count from: tokio's clock, like
+    /// every deadline (tests with a paused clock see virtual time).
+    pub(crate) epoch: tokio::time::Instant,
     /// Set once shutdown began: connections opening now close at once.
     pub(crate) draining: Arc<AtomicBool>,
     /// Set when the drain time is up: connections still closing drop their

@@ -324,7 +324,7 @@ impl Conn {
 
     pub(super) fn last_seen(&self) -> Instant {
         let ms = self.0.life.last_heard_ms();
-        Instant::from_std(self.env().epoch) + Duration::from_millis(ms)
+        self.env().epoch + Duration::from_millis(ms)
     }
 
     pub(crate) fn is_closing(&self) -> bool {

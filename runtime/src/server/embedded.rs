@@ -24,12 +24,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use prometheus::Registry;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::http::{serve_io, Via};
 use super::state::{mount, Shared};
@@ -224,6 +224,8 @@ pub(crate) async fn build(parts: Parts) -> Result<Embedded> {
         true => Some(Metrics::new(registry.unwrap_or_default()).map_err(Error::Metrics)?),
         false => None,
     };
+    // Every check runs before anything binds or starts.
+    let router = check(&config, &state, &routes, &pages, metrics.as_ref())?;
     let draining = Arc::new(AtomicBool::new(false));
     let ops = match &config.metrics_addr {
         Some(ops_addr) => {
@@ -236,8 +238,6 @@ pub(crate) async fn build(parts: Parts) -> Result<Embedded> {
             None
         }
     };
-    let router = mount(&config, &state, &routes, metrics.as_ref())?;
-    check_pages(&router, &pages)?;
     let cx = StartCx {
         #[cfg(feature = "redis")]
         hub: hub.clone(),
@@ -295,9 +295,27 @@ pub(crate) async fn build(parts: Parts) -> Result<Embedded> {
     Ok(Embedded(Arc::new(inner)))
 }
 
+/// Every startup check of an app, shared by [`build`] (which goes on with
+/// the router it returns) and [`App::check`](crate::App::check): each
+/// route's extractors against the app and its options resolved, a pattern
+/// two handlers share (an error naming both), and a page, built-in ones
+/// included, on a route's path. Binds nothing, starts nothing.
+pub(crate) fn check(
+    config: &Config,
+    state: &StateMap,
+    routes: &[&'static RouteDef],
+    pages: &HashMap<String, Page>,
+    metrics: Option<&Metrics>,
+) -> Result<Router<super::Mounted>> {
+    let router = mount(config, state, routes, metrics)?;
+    let builtin = builtin_pages(config).filter(|_| config.metrics_addr.is_none()).map(|(path, _)| path);
+    check_pages(&router, pages.keys().map(String::as_str).chain(builtin))?;
+    Ok(router)
+}
+
 /// Pages answer before the router: one on a route's path would hide it.
-fn check_pages(router: &Router<super::Mounted>, pages: &HashMap<String, Page>) -> Result<()> {
-    for path in pages.keys() {
+fn check_pages<'p>(router: &Router<super::Mounted>, pages: impl Iterator<Item = &'p str>) -> Result<()> {
+    for path in pages {
         // Only a route of exactly this path is hidden; `/{room}` loses
         // just the room named like the page.
         if let Some(found) = router.find(path).filter(|f| f.value.def.path == path) {
@@ -306,11 +324,28 @@ fn check_pages(router: &Router<super::Mounted>, pages: &HashMap<String, Page>) -
                 path: def.path,
                 handler: def.handler,
                 at: def.location(),
-                reason: RouteError::HiddenByPage { page: path.clone() },
+                reason: RouteError::HiddenByPage { page: path.to_owned() },
             });
         }
     }
     Ok(())
+}
+
+/// A page wirehub serves itself.
+#[derive(Debug, Clone, Copy)]
+enum Builtin {
+    /// The Prometheus text exposition (`Config::metrics_path`).
+    Metrics,
+    /// 200 while serving, 503 while draining (`Config::health_path`).
+    Health,
+}
+
+/// The built-in pages the config turns on, with their paths (on the app's
+/// port, or on `metrics_addr` when set).
+fn builtin_pages(config: &Config) -> impl Iterator<Item = (&str, Builtin)> {
+    let metrics = config.metrics_path.as_deref().filter(|_| config.metrics).map(|path| (path, Builtin::Metrics));
+    let health = config.health_path.as_deref().map(|path| (path, Builtin::Health));
+    metrics.into_iter().chain(health)
 }
 
 /// `/metrics` and `/healthz`, unless configured off or taken by the app.
@@ -320,22 +355,25 @@ fn add_builtin_pages(
     metrics: Option<&Metrics>,
     draining: &Arc<AtomicBool>,
 ) {
-    if let (Some(path), Some(metrics)) = (&config.metrics_path, metrics) {
-        let metrics = metrics.clone();
-        pages.entry(path.clone()).or_insert_with(|| {
-            Page::Dynamic(Box::new(move |_| {
-                HttpReply::ok("text/plain; version=0.0.4; charset=utf-8", metrics.render())
-            }))
-        });
-    }
-    if let Some(path) = &config.health_path {
-        let draining = draining.clone();
-        pages.entry(path.clone()).or_insert_with(|| {
-            Page::Dynamic(Box::new(move |_| match draining.load(Ordering::Acquire) {
-                false => HttpReply::from("ok\n"),
-                true => HttpReply { status: 503, ..HttpReply::from("draining\n") },
-            }))
-        });
+    for (path, page) in builtin_pages(config) {
+        let page = match (page, metrics) {
+            (Builtin::Metrics, Some(metrics)) => {
+                let metrics = metrics.clone();
+                Page::Dynamic(Box::new(move |_| {
+                    HttpReply::ok("text/plain; version=0.0.4; charset=utf-8", metrics.render())
+                }))
+            }
+            // Metrics are on whenever the page is (`builtin_pages`).
+            (Builtin::Metrics, None) => continue,
+            (Builtin::Health, _) => {
+                let draining = draining.clone();
+                Page::Dynamic(Box::new(move |_| match draining.load(Ordering::Acquire) {
+                    false => HttpReply::from("ok\n"),
+                    true => HttpReply { status: 503, ..HttpReply::from("draining\n") },
+                }))
+            }
+        };
+        pages.entry(path.to_owned()).or_insert(page);
     }
 }
 

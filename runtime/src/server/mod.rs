@@ -24,7 +24,7 @@ mod tls;
 mod tower;
 
 pub use embedded::Embedded;
-pub(crate) use embedded::{build, Parts};
+pub(crate) use embedded::{build, check, Parts};
 pub(crate) use http::valid_key;
 pub(crate) use listener::listen;
 pub use pages::HttpReply;
