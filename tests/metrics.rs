@@ -279,7 +279,10 @@ async fn counters_match_a_scripted_session() {
     let rejected: f64 =
         m.iter().filter(|((name, _), _)| name == "wirehub_handshakes_rejected_total").map(|(_, v)| v).sum();
     assert_eq!(rejected, 2.0, "exactly the two refusals were counted");
-    assert_eq!(must(&m, "wirehub_handler_errors_total", &echo_route), 0.0);
+    for action in ["close", "reply"] {
+        let labels = [("route", "/m/echo"), ("action", action)];
+        assert_eq!(must(&m, "wirehub_handler_errors_total", &labels), 0.0, "{action}");
+    }
     assert_eq!(must(&m, "wirehub_rooms_open", &[]), 0.0);
     assert_eq!(server.hub().connections(), 0);
 }
