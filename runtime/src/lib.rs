@@ -27,7 +27,7 @@
 //!   (`Embedded::router`, feature `axum`) or hyper/tower ([`UpgradeService`]),
 //!   or to serve connections you accept; `Tls` (feature `tls`) serves `wss://`.
 //!
-//! - [`testing`](crate::testing) (feature `testing`): the in-process test kit,
+//! - [`testing`] (feature `testing`): the in-process test kit,
 //!   clients on in-memory pipes, tokio's paused clock for the timeouts.
 //!
 //! Cargo features: `axum` (the router), `tls` (rustls), `redis` (the

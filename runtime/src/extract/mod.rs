@@ -6,7 +6,7 @@
 //!
 //! | extractor | gives | message kinds |
 //! |---|---|---|
-//! | [`Conn`](crate::Conn) | the connection handle: id, peer, params, send, close, rooms | any |
+//! | [`Conn`] | the connection handle: id, peer, params, send, close, rooms | any |
 //! | [`Message`](crate::Message) | the message itself: text, binary, ping or pong | all, including ping and pong |
 //! | `String`, [`Utf8Bytes`](crate::Utf8Bytes) | the text | text only |
 //! | [`Bytes`](bytes::Bytes), `Vec<u8>` | the payload | binary only |
