@@ -2,21 +2,6 @@
 //! [`TestServer`](super::TestServer), with receives that time out and say
 //! what arrived instead.
 //!
-//! ```
-//! # use wirehub::prelude::*;
-//! # #[ws_route("/client/echo")]
-//! # async fn echo(text: String) -> String { text }
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = wirehub::testing::TestServer::new(App::empty().route("/client/echo")).await?;
-//! let mut client = server.connect("/client/echo").await?;
-//! client.send_text("hi").await?;
-//! assert_eq!(client.recv_text().await?, "hi");
-//! client.recv_nothing(std::time::Duration::from_millis(10)).await?;
-//! # Ok(())
-//! # }
-//! ```
-//!
 //! Invariants: every receive and send is bounded by the client's timeout
 //! (5 s unless changed; under tokio's paused clock it elapses as soon as
 //! nothing else can run); the server's pings are answered whenever the
@@ -43,6 +28,21 @@ use crate::message::{CloseFrame, Message, Utf8Bytes};
 /// gets something else than it expects fails with a [`TestError`] that
 /// lists what the client received so far. The `expect_*` methods are the
 /// same steps as assertions: they panic with that text.
+///
+/// ```
+/// # use wirehub::prelude::*;
+/// # #[ws_route("/client/echo")]
+/// # async fn echo(text: String) -> String { text }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = wirehub::testing::TestServer::new(App::empty().route("/client/echo")).await?;
+/// let mut client = server.connect("/client/echo").await?;
+/// client.send_text("hi").await?;
+/// assert_eq!(client.recv_text().await?, "hi");
+/// client.recv_nothing(std::time::Duration::from_millis(10)).await?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct TestClient {
     ws: WebSocketStream<DuplexStream>,
     /// Frames that arrived while [`connect`](super::TestServer::connect)

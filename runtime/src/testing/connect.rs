@@ -2,21 +2,6 @@
 //! with the headers, origin, subprotocols and client address of your
 //! choosing, answered by the same HTTP code as on a real socket.
 //!
-//! ```
-//! # use wirehub::prelude::*;
-//! # #[ws_route("/connect/echo", origins = ["https://app.example"])]
-//! # async fn echo(text: String) -> String { text }
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = wirehub::testing::TestServer::new(App::empty().route("/connect/echo")).await?;
-//! let refused = server.request("/connect/echo").origin("https://evil.example").expect_refused().await;
-//! assert_eq!(refused.status, 403);
-//! let client = server.request("/connect/echo").origin("https://app.example").connect().await?;
-//! # drop(client);
-//! # Ok(())
-//! # }
-//! ```
-//!
 //! Invariant: nothing but the transport differs from a TCP client: the
 //! request goes through `Embedded::serve_connection` (hyper, the origin
 //! policy, caps, validators, metrics) over `tokio::io::duplex`.
@@ -45,6 +30,21 @@ const CLIENT_READ_BUFFER: usize = 4096;
 
 /// An upgrade request being built: from
 /// [`TestServer::request`](super::TestServer::request).
+///
+/// ```
+/// # use wirehub::prelude::*;
+/// # #[ws_route("/connect/echo", origins = ["https://app.example"])]
+/// # async fn echo(text: String) -> String { text }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = wirehub::testing::TestServer::new(App::empty().route("/connect/echo")).await?;
+/// let refused = server.request("/connect/echo").origin("https://evil.example").expect_refused().await;
+/// assert_eq!(refused.status, 403);
+/// let client = server.request("/connect/echo").origin("https://app.example").connect().await?;
+/// # drop(client);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 #[must_use = "a request does nothing until `connect` or `expect_refused`"]
 pub struct Connect<'s> {

@@ -2,23 +2,6 @@
 //! panics, like `assert_eq!`, with what it expected, what came, and the
 //! client's last frames. Panicking is how a test fails; the `recv_*`
 //! methods are the same steps returning a [`TestError`] instead.
-//!
-//! ```should_panic
-//! # use wirehub::prelude::*;
-//! # #[ws_route("/expect/echo")]
-//! # async fn echo(text: String) -> String { text }
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = wirehub::testing::TestServer::new(App::empty().route("/expect/echo")).await?;
-//! let mut client = server.connect("/expect/echo").await?;
-//! client.send_text("hello").await?;
-//! client.expect_text("goodbye").await;
-//! // panics: expected text "goodbye", but got text "hello"
-//! //         received so far: 1 message(s), oldest first:
-//! //           1. text "hello"
-//! # Ok(())
-//! # }
-//! ```
 
 use std::time::Duration;
 
@@ -41,6 +24,23 @@ impl TestClient {
     }
 
     /// Asserts that the next message is this text.
+    ///
+    /// ```should_panic
+    /// # use wirehub::prelude::*;
+    /// # #[ws_route("/expect/echo")]
+    /// # async fn echo(text: String) -> String { text }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = wirehub::testing::TestServer::new(App::empty().route("/expect/echo")).await?;
+    /// let mut client = server.connect("/expect/echo").await?;
+    /// client.send_text("hello").await?;
+    /// client.expect_text("goodbye").await;
+    /// // panics: expected text "goodbye", but got text "hello"
+    /// //         received so far: 1 message(s), oldest first:
+    /// //           1. text "hello"
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn expect_text(&mut self, expected: &str) {
         let got = self.recv_text().await.unwrap_or_else(|e| fail(e));
         if got != expected {

@@ -1,21 +1,5 @@
 //! [`TestServer`]: an [`App`] built without a listener, which its clients
 //! reach through in-memory pipes.
-//!
-//! ```
-//! # use wirehub::prelude::*;
-//! # #[ws_route("/server/room", broadcast = "lobby")]
-//! # async fn lobby(text: String) -> String { text }
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = wirehub::testing::TestServer::new(App::empty().route("/server/room")).await?;
-//! let ann = server.connect("/server/room").await?;
-//! assert_eq!(server.hub().members("lobby").len(), 1); // connect waits for the join
-//! assert!(server.metrics().is_some_and(|text| text.contains("wirehub_connections_opened_total")));
-//! drop(ann);
-//! server.wait_idle().await?;
-//! # Ok(())
-//! # }
-//! ```
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -33,6 +17,22 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An app served in memory: clients connect without a socket or a port,
 /// through the same HTTP and connection code as on a listener.
+///
+/// ```
+/// # use wirehub::prelude::*;
+/// # #[ws_route("/server/room", broadcast = "lobby")]
+/// # async fn lobby(text: String) -> String { text }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = wirehub::testing::TestServer::new(App::empty().route("/server/room")).await?;
+/// let ann = server.connect("/server/room").await?;
+/// assert_eq!(server.hub().members("lobby").len(), 1); // connect waits for the join
+/// assert!(server.metrics().is_some_and(|text| text.contains("wirehub_connections_opened_total")));
+/// drop(ann);
+/// server.wait_idle().await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct TestServer {
     app: Embedded,
