@@ -68,7 +68,7 @@ impl Drop for Registered<'_> {
     }
 }
 
-async fn run<F, Fut>(setup: Setup, mut handler: F)
+pub(super) async fn run<F, Fut>(setup: Setup, mut handler: F)
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection> + Send,
     Fut: Future + Send,
@@ -174,7 +174,7 @@ type InFlight<Fut> = OptionFuture<CatchUnwind<AssertUnwindSafe<Fut>>>;
 /// Reads frames, answers what the runtime answers itself, and runs the
 /// handler on each message it takes, one at a time. While a handler runs, it
 /// keeps reading control frames and holds at most one data message back.
-async fn read_loop<F, Fut>(conn: &Conn, stream: &mut Stream, handler: &mut F)
+pub(super) async fn read_loop<F, Fut>(conn: &Conn, stream: &mut Stream, handler: &mut F)
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection>,
     Fut: Future,
