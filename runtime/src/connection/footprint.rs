@@ -41,7 +41,14 @@ fn the_connection_task_stays_small() {
     let reader = returned3(super::task::read_loop::<Handler, Ready<Option<Message>>>);
     let writer = returned3(super::writer::write_loop);
     eprintln!("run {run} B, reader {reader} B, writer {writer} B");
-    assert!(run <= 4096, "the connection task's future is {run} bytes");
+    // Debug build, as the tests run; a release build measures about 2% more.
+    // Before issue 19: run 3880, reader 1472 (the reply and refusal futures
+    // held in the loop), the socket's 432 bytes kept across the serving state.
+    assert!(run <= 2816, "the connection task's future is {run} bytes");
+    assert!(reader <= 896, "the reader's future is {reader} bytes");
+    // The writer holds a write batch's future (about 1.3 KiB) while idle:
+    // the next item to cut.
+    assert!(writer <= 1664, "the writer's future is {writer} bytes");
 }
 
 #[test]
@@ -52,4 +59,5 @@ fn the_connection_state_stays_small() {
     eprintln!("ConnInner {conn} B, WebSocketStream {ws} B, outbox {outbox} B");
     assert!(conn <= 512, "ConnInner is {conn} bytes");
     assert!(ws <= 448, "the WebSocketStream is {ws} bytes");
+    assert!(outbox <= 128, "the outbound queue's shared state is {outbox} bytes");
 }
