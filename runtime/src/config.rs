@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `handshake_timeout` | 10 s | time to send a complete HTTP upgrade request (slowloris guard) |
 //! | `drain_timeout` | 10 s | time connections get to close on shutdown |
-//! | `read_buffer` | 2 KiB | read chunk per connection: about 131 KiB per idle connection with tungstenite's default, about 7 KiB in all with this (see the README's benchmarks) |
+//! | `read_buffer` | 1 KiB | read chunk per connection, allocated for its whole life (tungstenite's default, 128 KiB, costs about 131 KiB per idle connection); a larger message is still taken whole (the buffer grows to the frame's length, up to `max_message`), only read in more chunks |
 //! | `backlog` | 1024 | listen backlog, so a burst of connects is not refused or stalled |
 //! | `max_handshake_headers` | 16 KiB | largest upgrade request head accepted |
 //! | `batch` | 64 frames | frames written before one flush |
@@ -148,7 +148,7 @@ macro_rules! config_struct {
                     $($($key: { let default: $app_ty = $app_default; default },)?)*
                     handshake_timeout: Duration::from_secs(10),
                     drain_timeout: Duration::from_secs(10),
-                    read_buffer: 2048,
+                    read_buffer: 1024,
                     backlog: 1024,
                     max_handshake_headers: 16 * 1024,
                     batch: 64,

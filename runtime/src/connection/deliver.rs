@@ -9,10 +9,44 @@
 //! an error answer goes to the sender only; every handler error is
 //! counted (`action="close"` or `"reply"`) and logged at debug level.
 
+use tokio_tungstenite::tungstenite;
+
 use super::call::{RejectAction, Rejection};
 use super::{CloseCode, CloseReason, Conn};
 use crate::message::{CloseFrame, Message};
 use crate::reply::{ErrorInfo, ErrorSource, OnError, Reply};
+
+/// What [`deliver_now`] could not finish without waiting.
+pub(super) enum Later {
+    /// A message for the sender's FIFO, which is full: push it, waiting.
+    Fifo(tungstenite::Message),
+    /// A list, an error or a `ToRoom` without a room: for [`deliver`].
+    Reply(Reply),
+}
+
+/// Delivers the common replies without waiting (nothing, a room message, a
+/// message the sender's FIFO takes now); false when the connection closes.
+/// Called on the connection's own task, so [`deliver`]'s large future is
+/// needed (and boxed by the reader) only for the rare rest.
+pub(super) fn deliver_now(conn: &Conn, reply: Reply) -> Result<bool, Later> {
+    match reply {
+        Reply::None => Ok(true),
+        Reply::Message(message) => match &conn.0.room {
+            Some(room) => Ok(to_room(conn, room, message)),
+            None => to_sender_now(conn, message),
+        },
+        Reply::ToSender(message) => to_sender_now(conn, message),
+        other => Err(Later::Reply(other)),
+    }
+}
+
+/// `Conn::send` from the connection's own task, without waiting.
+fn to_sender_now(conn: &Conn, message: Message) -> Result<bool, Later> {
+    if conn.is_closing() {
+        return Ok(false);
+    }
+    conn.0.replies.try_push(message.into_wire()).map(|()| true).map_err(Later::Fifo)
+}
 
 /// Sends a handler's reply where it goes; false when the connection closes.
 pub(super) async fn deliver(conn: &Conn, reply: Reply) -> bool {

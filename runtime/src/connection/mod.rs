@@ -19,6 +19,8 @@ pub(crate) mod call;
 pub(crate) mod conn;
 mod deliver;
 mod env;
+#[cfg(test)]
+mod footprint;
 pub(crate) mod guard;
 mod handle;
 mod life;

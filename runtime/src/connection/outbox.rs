@@ -179,6 +179,12 @@ impl Drop for Receiver {
     }
 }
 
+/// The size of a queue's shared state (one allocation per connection).
+#[cfg(test)]
+pub(crate) fn shared_size() -> usize {
+    std::mem::size_of::<Shared>()
+}
+
 /// The payload bytes a message holds (what the byte bounds count).
 pub(crate) fn payload_len(message: &Message) -> usize {
     match message {

@@ -24,7 +24,7 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
 use super::call::{CallCx, Rejection};
-use super::deliver::{deliver, rejected};
+use super::deliver::{deliver, deliver_now, rejected, Later};
 use super::guard::{Guarded, Violation};
 use super::socket::Stream;
 use super::upgrade::HandshakeCx;
@@ -68,55 +68,16 @@ impl Drop for Registered<'_> {
     }
 }
 
-async fn run<F, Fut>(setup: Setup, mut handler: F)
+pub(super) async fn run<F, Fut>(setup: Setup, mut handler: F)
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection> + Send,
     Fut: Future + Send,
     Fut::Output: IntoReply + Send,
 {
     let Setup { upgrade, conn, mut outbound, slot } = setup;
-    let ws = match upgrade.await {
-        Ok(upgraded) => {
-            let guarded = Guarded::new(TokioIo::new(upgraded), conn.0.route.guard_limits());
-            WebSocketStream::from_raw_socket(guarded, Role::Server, Some(conn.0.route.ws)).await
-        }
-        Err(e) => {
-            tracing::debug!(error = %e, "upgrade failed");
-            return;
-        }
-    };
-    if let Some(id) = tokio::task::try_id() {
-        conn.set_task(id);
-    }
-    let registered = Registered(&conn);
-    conn.hub().0.register(&conn);
-    if let Some(m) = conn.metrics() {
-        m.opened.inc();
-        m.open.inc();
-    }
-    if conn.env().draining.load(Ordering::Acquire) {
-        // Upgraded while the server started draining: close_all missed it.
-        conn.request_close(CloseReason::Shutdown, Some(CloseFrame::new(CloseCode::Away, "server shutting down")));
-    }
-    if let Some(room) = conn.0.room.clone() {
-        conn.join_synced(&room).await;
-    }
-    conn.0.route.sessions.make_defaults(&conn.0.sessions);
-    if let Some(on_open) = conn.0.route.opts.on_open {
-        if AssertUnwindSafe(on_open(conn.clone())).catch_unwind().await.is_err() {
-            // Like a handler's panic: the connection may be half set up.
-            tracing::error!("on_open hook panicked");
-            if let Some(m) = conn.metrics() {
-                m.handler_panics.inc();
-            }
-            conn.request_close(CloseReason::Panic, Some(CloseFrame::new(CloseCode::Error, "on_open panicked")));
-        }
-    }
-    if conn.state() == ConnState::Connecting && !conn.is_closing() {
-        conn.set_state(ConnState::Open);
-    }
-    tracing::debug!("connection open");
-
+    // The opening steps run in their own future, so the socket they hold
+    // before it is split takes no room in the serving state (issue 19).
+    let Some((registered, ws)) = open(&conn, upgrade).await else { return };
     let (mut sink, mut stream) = ws.split();
     // Closing already (on_open panicked or closed it, or the server is
     // draining): no message reaches the handler.
@@ -169,12 +130,60 @@ where
     drop(conn.0.sessions.end());
 }
 
+/// From the upgrade to an open connection: the WebSocket stream, the
+/// registration in the hub, the route's room, the `on_open` hook. `None`
+/// when the upgrade failed.
+async fn open(conn: &Conn, upgrade: hyper::upgrade::OnUpgrade) -> Option<(Registered<'_>, super::socket::WsStream)> {
+    let ws = match upgrade.await {
+        Ok(upgraded) => {
+            let guarded = Guarded::new(TokioIo::new(upgraded), conn.0.route.guard_limits());
+            WebSocketStream::from_raw_socket(guarded, Role::Server, Some(conn.0.route.ws)).await
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "upgrade failed");
+            return None;
+        }
+    };
+    if let Some(id) = tokio::task::try_id() {
+        conn.set_task(id);
+    }
+    let registered = Registered(conn);
+    conn.hub().0.register(conn);
+    if let Some(m) = conn.metrics() {
+        m.opened.inc();
+        m.open.inc();
+    }
+    if conn.env().draining.load(Ordering::Acquire) {
+        // Upgraded while the server started draining: close_all missed it.
+        conn.request_close(CloseReason::Shutdown, Some(CloseFrame::new(CloseCode::Away, "server shutting down")));
+    }
+    if let Some(room) = conn.0.room.clone() {
+        conn.join_synced(&room).await;
+    }
+    conn.0.route.sessions.make_defaults(&conn.0.sessions);
+    if let Some(on_open) = conn.0.route.opts.on_open {
+        if AssertUnwindSafe(on_open(conn.clone())).catch_unwind().await.is_err() {
+            // Like a handler's panic: the connection may be half set up.
+            tracing::error!("on_open hook panicked");
+            if let Some(m) = conn.metrics() {
+                m.handler_panics.inc();
+            }
+            conn.request_close(CloseReason::Panic, Some(CloseFrame::new(CloseCode::Error, "on_open panicked")));
+        }
+    }
+    if conn.state() == ConnState::Connecting && !conn.is_closing() {
+        conn.set_state(ConnState::Open);
+    }
+    tracing::debug!("connection open");
+    Some((registered, ws))
+}
+
 type InFlight<Fut> = OptionFuture<CatchUnwind<AssertUnwindSafe<Fut>>>;
 
 /// Reads frames, answers what the runtime answers itself, and runs the
 /// handler on each message it takes, one at a time. While a handler runs, it
 /// keeps reading control frames and holds at most one data message back.
-async fn read_loop<F, Fut>(conn: &Conn, stream: &mut Stream, handler: &mut F)
+pub(super) async fn read_loop<F, Fut>(conn: &Conn, stream: &mut Stream, handler: &mut F)
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection>,
     Fut: Future,
@@ -217,15 +226,32 @@ where
                     }
                     None => Reply::None,
                 };
-                if !deliver(conn, reply).await {
+                // The common replies go without waiting; the rest through
+                // `deliver`, boxed: its future would otherwise take room in
+                // every connection's task, idle or not (issue 19).
+                let open = match deliver_now(conn, reply) {
+                    Ok(open) => open,
+                    Err(Later::Fifo(wire)) => {
+                        conn.0.replies.push(wire).await;
+                        true
+                    }
+                    Err(Later::Reply(reply)) => Box::pin(deliver(conn, reply)).await,
+                };
+                if !open {
                     return;
                 }
                 if let Some(message) = pending.take() {
                     conn.set_paused(false);
                     let at = done.unwrap_or(last_data);
-                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started, at).await {
-                        Some(started) => started,
-                        None => return,
+                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started, at) {
+                        Ok(()) => true,
+                        // Rare: boxed, so its future takes no room in every connection's task.
+                        Err(rejection) => {
+                            if !Box::pin(rejected(conn, rejection)).await {
+                                return;
+                            }
+                            false
+                        }
                     };
                 }
             }
@@ -245,9 +271,15 @@ where
                         Message::Text(_) | Message::Binary(_) => last_data,
                         _ => Instant::now(),
                     };
-                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started, at).await {
-                        Some(started) => started,
-                        None => return,
+                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started, at) {
+                        Ok(()) => true,
+                        // Rare: boxed, so its future takes no room in every connection's task.
+                        Err(rejection) => {
+                            if !Box::pin(rejected(conn, rejection)).await {
+                                return;
+                            }
+                            false
+                        }
                     };
                 }
             }
@@ -382,29 +414,24 @@ fn on_frame(
     }
 }
 
-/// Extracts the arguments and starts the handler. `Some(true)`: a call is in
-/// flight; `Some(false)`: the extractor answered the peer itself; `None`: the
-/// connection is closing.
-async fn start<F, Fut>(
+/// Extracts the arguments and starts the handler: `Ok` when a call is in
+/// flight, the extractor's refusal otherwise (for `rejected`).
+fn start<F, Fut>(
     conn: &Conn,
     handler: &mut F,
     message: &Message,
     mut inflight: Pin<&mut InFlight<Fut>>,
     started: &mut Option<Instant>,
     at: Instant,
-) -> Option<bool>
+) -> Result<(), Rejection>
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection>,
     Fut: Future,
 {
-    match handler(&CallCx { conn, message }) {
-        Ok(fut) => {
-            inflight.set(Some(AssertUnwindSafe(fut).catch_unwind()).into());
-            *started = conn.metrics().filter(|_| conn.0.route.opts.handler_timing).map(|_| at);
-            Some(true)
-        }
-        Err(rejection) => rejected(conn, rejection).await.then_some(false),
-    }
+    let fut = handler(&CallCx { conn, message })?;
+    inflight.set(Some(AssertUnwindSafe(fut).catch_unwind()).into());
+    *started = conn.metrics().filter(|_| conn.0.route.opts.handler_timing).map(|_| at);
+    Ok(())
 }
 
 /// The close reason and the frame to answer with for a read error.
