@@ -35,6 +35,18 @@ impl Hub {
         self.0.members(room)
     }
 
+    /// How many connections are in `room` on this instance, without
+    /// building the member list (O(1), unlike `members(room).len()`).
+    ///
+    /// ```no_run
+    /// # fn f(hub: wirehub::Hub) {
+    /// println!("{} in the lobby", hub.count("chat:lobby"));
+    /// # }
+    /// ```
+    pub fn count(&self, room: &str) -> usize {
+        self.0.count(room)
+    }
+
     /// Who is in `room`: each member's id and identity principal (presence).
     pub fn presence(&self, room: &str) -> Vec<Member> {
         self.0.presence(room)

@@ -104,6 +104,11 @@ impl<M: Peer> Registry<M> {
         shard.get(room).map(|r| r.members.keys().copied().collect()).unwrap_or_default()
     }
 
+    /// How many members `room` has here, without listing them (O(1)).
+    pub(crate) fn count(&self, room: &str) -> usize {
+        read(self.room_shard(room)).get(room).map_or(0, |r| r.members.len())
+    }
+
     /// Who is in `room`: each member's id and identity principal (presence).
     pub(crate) fn presence(&self, room: &str) -> Vec<Member> {
         let shard = read(self.room_shard(room));
