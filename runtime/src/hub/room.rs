@@ -107,10 +107,4 @@ impl<M: Peer> Room<M> {
         }
         queued
     }
-
-    /// How many messages its history keeps (0 without one).
-    #[cfg(test)]
-    pub(crate) fn history_len(&self) -> usize {
-        self.history.as_ref().map_or(0, |h| lock(h).len())
-    }
 }
