@@ -6,22 +6,36 @@
 //! chat across them.
 //!
 //! Each text a member sends reaches every member of its room as
-//! `{"type":"message","room":..,"from":..,"text":..}`; a new member first
+//! `{"type":"message","room":..,"from":..,"text":..,"pos":..}`; a new member
 //! gets `{"type":"welcome","id":..}` (its own id), and members see
-//! `{"type":"join"|"leave","room":..,"id":..,"members":N}` notices, where N
-//! counts the room's members on every instance.
+//! `{"type":"join"|"leave","room":..,"id":..,"members":N,"pos":..}` notices,
+//! where N counts the room's members on every instance.
+//!
+//! Every room message carries `"pos"`, an opaque position: a client that
+//! reconnects to `/chat/{room}?since=<pos>` (the last one it saw) first gets
+//! `{"type":"recovered","ok":true|false,"missed":N}`, then, when ok, the
+//! messages it missed (as they were sent, each with its `pos`), then live
+//! ones. The room keeps its last 100 messages, for at most 5 minutes.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use wirehub::prelude::*;
 
 /// Relays a member's text to its room (the `broadcast` room, sender included).
-#[ws_route("/chat/{room}", broadcast = "chat:{room}", on_open = joined, on_close = left, app_ping = "ping")]
-async fn chat(conn: Conn, text: String) -> Option<Json<Value>> {
+#[ws_route(
+    "/chat/{room}",
+    broadcast = "chat:{room}",
+    history = 100,
+    history_ttl = "5m",
+    on_open = joined,
+    on_close = left,
+    app_ping = "ping"
+)]
+async fn chat(conn: Conn, text: String) {
     let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    Some(Json(json!({"type": "message", "room": conn.param("room"), "from": conn.id(), "text": text})))
+    let Some(room) = conn.room().filter(|_| !text.is_empty()) else { return };
+    let message =
+        |pos| Json(json!({"type": "message", "room": conn.param("room"), "from": conn.id(), "text": text, "pos": pos}));
+    conn.hub().publish(room, message);
 }
 
 async fn joined(conn: Conn) {
@@ -41,8 +55,9 @@ async fn notice(conn: &Conn, kind: &str) {
     // others, plus this member if it is joining.
     let others = conn.hub().presence_all(room).await.iter().filter(|m| m.id != conn.id()).count();
     let members = others + usize::from(kind == "join");
-    let notice = json!({"type": kind, "room": conn.param("room"), "id": conn.id(), "members": members});
-    conn.hub().broadcast(room, Json(notice));
+    let notice =
+        |pos| Json(json!({"type": kind, "room": conn.param("room"), "id": conn.id(), "members": members, "pos": pos}));
+    conn.hub().publish(room, notice);
 }
 
 #[tokio::main]
@@ -78,17 +93,29 @@ mod tests {
         TestServer::new(App::empty().route("/chat/{room}")).await.expect("the chat builds")
     }
 
-    /// Connects to `room`, takes its welcome and its own join notice, and
-    /// returns the client with its id.
+    /// Connects to `room`, takes its welcome and its own join notice (room
+    /// messages and the welcome may come in either order), and returns the
+    /// client with its id.
     async fn join(server: &TestServer, room: &str) -> Result<(TestClient, Value), TestError> {
-        let mut client = server.connect(&format!("/chat/{room}")).await?;
-        let welcome: Value = client.recv_json().await?;
+        let client = server.connect(&format!("/chat/{room}")).await?;
+        welcomed(client, room).await
+    }
+
+    async fn welcomed(mut client: TestClient, room: &str) -> Result<(TestClient, Value), TestError> {
+        let (one, two): (Value, Value) = (client.recv_json().await?, client.recv_json().await?);
+        let (welcome, joined) = if one["type"] == "welcome" { (one, two) } else { (two, one) };
         assert_eq!(welcome["type"], "welcome", "{welcome}");
         let id = welcome["id"].clone();
         assert!(!id.is_null(), "{welcome}");
-        let joined: Value = client.recv_json().await?;
         assert_eq!((&joined["type"], &joined["id"], &joined["room"]), (&json!("join"), &id, &json!(room)), "{joined}");
         Ok((client, id))
+    }
+
+    /// Drops the `pos` of a room message (compared apart).
+    fn without_pos(mut message: Value) -> Value {
+        assert!(message["pos"].is_string(), "a room message carries its position: {message}");
+        message.as_object_mut().map(|m| m.remove("pos"));
+        message
     }
 
     #[tokio::test]
@@ -109,8 +136,8 @@ mod tests {
         ann.recv_json::<Value>().await?; // bob's join
         ann.send_text("  hello  ").await?;
         let expected = json!({"type": "message", "room": "lobby", "from": ann_id, "text": "hello"});
-        bob.expect_json_eq(&expected).await;
-        ann.expect_json_eq(&expected).await;
+        assert_eq!(without_pos(bob.recv_json().await?), expected);
+        assert_eq!(without_pos(ann.recv_json().await?), expected);
         eve.send_text("only here").await?;
         let own: Value = eve.recv_json().await?;
         assert_eq!(own["text"], "only here");
@@ -127,10 +154,10 @@ mod tests {
         let server = chat().await;
         let (mut ann, _) = join(&server, "lobby").await?;
         let (mut bob, bob_id) = join(&server, "lobby").await?;
-        let joined: Value = ann.recv_json().await?;
+        let joined = without_pos(ann.recv_json().await?);
         assert_eq!(joined, json!({"type": "join", "room": "lobby", "id": bob_id, "members": 2}));
         bob.close().await?;
-        let left: Value = ann.recv_json().await?;
+        let left = without_pos(ann.recv_json().await?);
         assert_eq!(left, json!({"type": "leave", "room": "lobby", "id": bob_id, "members": 1}));
         Ok(())
     }
@@ -160,6 +187,43 @@ mod tests {
         // Bob's next message is the text, not a pong nor a relayed "ping".
         let next: Value = bob.recv_json().await?;
         assert_eq!(next["text"], "after the ping", "{next}");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_member_reconnecting_with_since_gets_what_it_missed_then_live() -> Result<(), TestError> {
+        let server = chat().await;
+        let (mut ann, _) = join(&server, "lobby").await?;
+        let (mut bob, bob_id) = join(&server, "lobby").await?;
+        ann.recv_json::<Value>().await?; // bob's join
+        ann.send_text("seen").await?;
+        let seen: Value = bob.recv_json().await?;
+        let since = seen["pos"].as_str().unwrap_or_default().to_owned();
+        ann.recv_json::<Value>().await?; // its own "seen"
+        bob.close().await?;
+        let left = without_pos(ann.recv_json().await?);
+        assert_eq!(left["type"], "leave", "{left}");
+        ann.send_text("missed").await?;
+        ann.recv_json::<Value>().await?; // its own "missed"
+        let mut bob = server.connect(&format!("/chat/lobby?since={since}")).await?;
+        bob.expect_json_eq(&json!({"type": "recovered", "ok": true, "missed": 2})).await;
+        assert_eq!(without_pos(bob.recv_json().await?), left);
+        let missed = without_pos(bob.recv_json().await?);
+        assert_eq!((&missed["type"], &missed["text"]), (&json!("message"), &json!("missed")), "{missed}");
+        let (mut bob, new_id) = welcomed(bob, "lobby").await?;
+        assert_ne!(new_id, bob_id);
+        ann.send_text("live").await?;
+        let live = without_pos(bob.recv_json().await?);
+        assert_eq!(live["text"], "live", "{live}");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_position_of_another_epoch_is_not_recovered() -> Result<(), TestError> {
+        let server = chat().await;
+        let mut ann = server.connect("/chat/lobby?since=0-7").await?;
+        ann.expect_json_eq(&json!({"type": "recovered", "ok": false, "missed": 0})).await;
+        welcomed(ann, "lobby").await?;
         Ok(())
     }
 }

@@ -78,7 +78,7 @@ pub use config::Config;
 pub use connection::{CloseCode, CloseReason, Conn, ConnId, ConnState, SendError};
 pub use error::{Error, Result, RouteError};
 pub use extract::{Extract, Headers, Json, Path, Query, Session, State};
-pub use hub::{Hub, Member};
+pub use hub::{Hub, Member, Position};
 pub use message::{CloseFrame, IntoMessage, Message, MessageKind, Utf8Bytes};
 pub use reply::{Close, ErrorReply, HandlerError, IntoReply, Reply, ToRoom, ToSender};
 pub use server::Server;

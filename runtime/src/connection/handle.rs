@@ -194,10 +194,15 @@ impl Conn {
     }
 
     pub(crate) fn push(&self, wire: tungstenite::Message) -> Result<(), SendError> {
+        self.push_via(wire, self.own_task())
+    }
+
+    /// `fifo`: into the own task's reply FIFO (the caller is that task).
+    fn push_via(&self, wire: tungstenite::Message, fifo: bool) -> Result<(), SendError> {
         if self.is_closing() {
             return Err(SendError::Closed);
         }
-        if self.own_task() {
+        if fifo {
             return self.0.replies.try_push(wire).map_err(|_| SendError::Full);
         }
         self.0.outbound.try_send(wire).map_err(|e| match e {
@@ -237,8 +242,20 @@ impl Conn {
     /// Returns whether the connection is in the room: false once it is
     /// closed, or when it is already in `Config::max_rooms_per_conn` rooms
     /// (logged).
+    ///
+    /// Joining the route's own room (`broadcast`) on a route with `history`
+    /// resumes from the `since` query parameter: see [`Position`](crate::hub::Position).
     pub fn join(&self, room: &str) -> bool {
-        self.0.env.hub.0.join(self, room)
+        self.0.env.hub.0.join(self, room, self.resume(room))
+    }
+
+    /// How joining `room` resumes: only the route's own room keeps a history.
+    fn resume(&self, room: &str) -> Option<crate::hub::room::Resume> {
+        let count = self.0.route.opts.history?;
+        (self.0.room.as_deref() == Some(room)).then(|| crate::hub::room::Resume {
+            limits: crate::hub::history::Limits { count, ttl: self.0.route.opts.history_ttl },
+            since: crate::hub::history::since_in_query(self.0.query.as_deref()),
+        })
     }
 
     /// Like [`join`](Conn::join), then, with a backplane, waits (at most
@@ -409,7 +426,22 @@ impl Peer for Conn {
     }
 
     fn offer(&self, wire: tungstenite::Message) -> Offer {
-        match Conn::push(self, wire) {
+        self.offer_via(wire, false)
+    }
+
+    fn offer_in_order(&self, wire: tungstenite::Message) -> Offer {
+        self.offer_via(wire, false)
+    }
+
+    fn close(&self, reason: &CloseReason, frame: &CloseFrame) {
+        self.request_close(reason.clone(), Some(frame.clone()));
+    }
+}
+
+impl Conn {
+    /// Offers a room's message, applying the route's `on_full` policy.
+    fn offer_via(&self, wire: tungstenite::Message, fifo: bool) -> Offer {
+        match self.push_via(wire, fifo) {
             Ok(()) => Offer::Queued,
             Err(SendError::Full) => match self.0.route.opts.on_full {
                 OnFull::Close => {
@@ -426,9 +458,5 @@ impl Peer for Conn {
             },
             Err(_closed) => Offer::Refused,
         }
-    }
-
-    fn close(&self, reason: &CloseReason, frame: &CloseFrame) {
-        self.request_close(reason.clone(), Some(frame.clone()));
     }
 }

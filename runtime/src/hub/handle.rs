@@ -1,5 +1,6 @@
 //! The public API of [`Hub`]: each method hands off to the registry.
 
+use super::history::Position;
 use super::id::ConnId;
 use super::peer::Member;
 use super::peer::SendError;
@@ -32,6 +33,18 @@ impl Hub {
     /// The ids of the members of `room` (empty if there is no such room).
     pub fn members(&self, room: &str) -> Vec<ConnId> {
         self.0.members(room)
+    }
+
+    /// How many connections are in `room` on this instance, without
+    /// building the member list (O(1), unlike `members(room).len()`).
+    ///
+    /// ```no_run
+    /// # fn f(hub: wirehub::Hub) {
+    /// println!("{} in the lobby", hub.count("chat:lobby"));
+    /// # }
+    /// ```
+    pub fn count(&self, room: &str) -> usize {
+        self.0.count(room)
     }
 
     /// Who is in `room`: each member's id and identity principal (presence).
@@ -79,6 +92,29 @@ impl Hub {
     /// ```
     pub fn broadcast(&self, room: &str, message: impl IntoMessage) -> usize {
         serialized(message).map_or(0, |message| self.0.broadcast(room, message))
+    }
+
+    /// Sends to every member of `room` the message `make` builds from the
+    /// position it gets, and returns that position. In a room with history
+    /// (the room of a route with `history = N`) every message gets the next
+    /// [`Position`] and is kept for clients that reconnect with
+    /// `?since=<pos>`; elsewhere `make` gets `None` (and so does the
+    /// caller). Put the position in the message so clients can resume
+    /// from it. `make` runs under the room's lock (that is what keeps
+    /// positions in delivery order): it must not use the hub. Nothing is
+    /// sent (logged) when a `Json` value does not serialize.
+    ///
+    /// ```no_run
+    /// # fn f(hub: wirehub::Hub) {
+    /// use serde_json::json;
+    ///
+    /// let pos = hub.publish("chat:lobby", |pos| wirehub::Json(json!({ "text": "hi", "pos": pos })));
+    /// println!("sent at {pos:?}");
+    /// # }
+    /// ```
+    pub fn publish<M: IntoMessage>(&self, room: &str, make: impl FnOnce(Option<Position>) -> M) -> Option<Position> {
+        let make = |pos| serialized(make(pos)).map(crate::message::Message::into_wire);
+        self.0.publish(room, make, None).0
     }
 
     /// Sends to every member of `room` but `except` (0, logged, when a

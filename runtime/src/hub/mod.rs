@@ -19,17 +19,22 @@
 //!   gets a clone that shares the payload bytes;
 //! - a broadcast never waits for a member: a full queue is handled by that
 //!   member's `on_full` policy (close with 1013, or drop and count);
-//! - a room exists exactly while it has members;
+//! - a room counts (`Hub::rooms`) exactly while it has members; a room
+//!   with history outlives its members while its history keeps messages
+//!   (see `history`);
 //! - a connection that ended is in no room and not in the registry (its task
 //!   removes it through a drop guard, on every exit path).
 
 mod handle;
+pub(crate) mod history;
 pub(crate) mod id;
 pub(crate) mod peer;
 pub(crate) mod registry;
 pub(crate) mod relay;
+pub(crate) mod room;
 
 pub use crate::connection::conn::Hub;
+pub use history::{BadPosition, Position, Recovery};
 pub use peer::Member;
 
 pub(crate) use id::ConnId;

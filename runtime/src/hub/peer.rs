@@ -72,6 +72,9 @@ pub(crate) trait Peer: Clone + Send + Sync + 'static {
     /// Queues a room's message, applying the member's `on_full` policy to
     /// a full queue (close it with 1013, or drop and count).
     fn offer(&self, wire: tungstenite::Message) -> Offer;
+    /// Like [`offer`](Peer::offer), always through the outbound queue (never
+    /// the own task's reply FIFO), so room messages keep their order.
+    fn offer_in_order(&self, wire: tungstenite::Message) -> Offer;
     /// Asks it to close (the first reason wins).
     fn close(&self, reason: &CloseReason, frame: &CloseFrame);
 }

@@ -12,9 +12,11 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite;
 
+use super::history::Position;
 use super::id::ConnId;
 use super::peer::{Member, Offer, Peer, SendError};
 use super::relay::{Relay, Target};
+use super::room::{Resume, Room};
 use crate::close::CloseReason;
 use crate::message::{CloseFrame, Message};
 use crate::sync::{lock, read, write};
@@ -49,16 +51,11 @@ pub(crate) struct Registry<M> {
     /// Set once the 32-bit counter of ids went round.
     wrapped: AtomicBool,
     relay: OnceLock<Arc<dyn Relay>>,
-}
-
-struct Room<M> {
-    members: HashMap<ConnId, M>,
-}
-
-impl<M> Default for Room<M> {
-    fn default() -> Self {
-        Room { members: HashMap::new() }
-    }
+    /// Draws the epochs of room histories (random per hub, then counted).
+    epochs: AtomicU64,
+    /// When memberless rooms were last swept (ms since `created`).
+    swept_ms: AtomicU64,
+    created: tokio::time::Instant,
 }
 
 impl<M: Peer> Registry<M> {
@@ -80,6 +77,9 @@ impl<M: Peer> Registry<M> {
             ),
             wrapped: AtomicBool::new(false),
             relay: OnceLock::new(),
+            epochs: AtomicU64::new(RandomState::new().hash_one(std::time::SystemTime::now()) >> 16),
+            swept_ms: AtomicU64::new(0),
+            created: tokio::time::Instant::now(),
         }
     }
 
@@ -102,6 +102,11 @@ impl<M: Peer> Registry<M> {
     pub(crate) fn members(&self, room: &str) -> Vec<ConnId> {
         let shard = read(self.room_shard(room));
         shard.get(room).map(|r| r.members.keys().copied().collect()).unwrap_or_default()
+    }
+
+    /// How many members `room` has here, without listing them (O(1)).
+    pub(crate) fn count(&self, room: &str) -> usize {
+        read(self.room_shard(room)).get(room).map_or(0, |r| r.members.len())
     }
 
     /// Who is in `room`: each member's id and identity principal (presence).
@@ -127,7 +132,7 @@ impl<M: Peer> Registry<M> {
         let Some(conns) = shard.get(principal) else { return 0 };
         let mut queued = 0;
         for conn in conns {
-            queued += usize::from(self.offer(conn, wire.clone()));
+            queued += usize::from(self.offer(conn, wire.clone(), false));
         }
         queued
     }
@@ -184,30 +189,49 @@ impl<M: Peer> Registry<M> {
     /// Delivers to the room's members here and on every other instance;
     /// returns how many local members it was queued for.
     pub(crate) fn fan_out(&self, room: &str, wire: tungstenite::Message, except: Option<ConnId>) -> usize {
+        self.publish(room, |_| Some(wire), except).1
+    }
+
+    /// Delivers the message `make` builds from the position it gets (in a
+    /// room with history; `None` in others) here, then relays it to the
+    /// other instances; returns the position and how many local members it
+    /// was queued for. `make` runs under the room's lock: it must not use
+    /// the hub. Nothing is sent when it returns `None`.
+    pub(crate) fn publish(
+        &self,
+        room: &str,
+        make: impl FnOnce(Option<Position>) -> Option<tungstenite::Message>,
+        except: Option<ConnId>,
+    ) -> (Option<Position>, usize) {
+        let shard = read(self.room_shard(room));
+        let delivered = match shard.get(room) {
+            Some(r) => r.deliver(make, except, |m, w, ordered| self.offer(m, w, ordered)),
+            None => make(None).map(|wire| (None, wire, 0)),
+        };
+        drop(shard);
+        let Some((pos, wire, queued)) = delivered else { return (None, 0) };
         if let Some(relay) = self.relay.get() {
             relay.publish(Target::Room(room), except, &wire);
         }
-        self.deliver_room(room, wire, except)
+        (pos, queued)
     }
 
-    /// Delivers to the room's members on this instance.
+    /// Delivers to the room's members on this instance (a message another
+    /// instance relayed; a room with history records it).
+    #[cfg(feature = "redis")]
     pub(crate) fn deliver_room(&self, room: &str, wire: tungstenite::Message, except: Option<ConnId>) -> usize {
         let shard = read(self.room_shard(room));
         let Some(room) = shard.get(room) else { return 0 };
-        let mut queued = 0;
-        for (id, member) in &room.members {
-            if Some(*id) == except {
-                continue;
-            }
-            queued += usize::from(self.offer(member, wire.clone()));
-        }
-        queued
+        room.deliver(|_| Some(wire), except, |m, w, ordered| self.offer(m, w, ordered)).map_or(0, |(_, _, n)| n)
     }
 
     /// Offers a message to one member (its `on_full` policy applies);
     /// whether it was queued. Drops are counted here, app-wide.
-    fn offer(&self, member: &M, wire: tungstenite::Message) -> bool {
-        match member.offer(wire) {
+    /// `ordered`: through its outbound queue even from its own task (rooms
+    /// with history: see `room.rs`).
+    fn offer(&self, member: &M, wire: tungstenite::Message, ordered: bool) -> bool {
+        let offered = if ordered { member.offer_in_order(wire) } else { member.offer(wire) };
+        match offered {
             Offer::Queued => true,
             Offer::Dropped => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -219,7 +243,9 @@ impl<M: Peer> Registry<M> {
 
     /// Adds `conn` to `room`; whether it is in the room. A connection that
     /// already ended, or that is in as many rooms as it may be, joins nothing.
-    pub(crate) fn join(&self, conn: &M, room: &str) -> bool {
+    /// With `resume`, the room keeps a history and the client gets what it
+    /// missed first (see `room.rs`).
+    pub(crate) fn join(&self, conn: &M, room: &str, resume: Option<Resume>) -> bool {
         let mut rooms = lock(conn.rooms());
         if rooms.contains(room) {
             return true;
@@ -235,17 +261,33 @@ impl<M: Peer> Registry<M> {
         let key = match shard.get_key_value(room) {
             Some((key, _)) => key.clone(),
             None => {
-                let key: Arc<str> = Arc::from(room);
-                self.room_opened(&key);
-                key
+                self.sweep(&mut shard);
+                Arc::from(room)
             }
         };
-        shard.entry(key.clone()).or_default().members.insert(conn.id(), conn.clone());
+        let entry = shard.entry(key.clone()).or_default();
+        if entry.members.is_empty() {
+            self.room_opened(&key);
+        }
+        entry.admit(conn, resume, || self.epochs.fetch_add(1, Ordering::Relaxed));
         if let Some(relay) = self.relay.get() {
             relay.presence_add(&key, &member_of(conn));
         }
         rooms.insert(key);
         true
+    }
+
+    /// Forgets the memberless rooms of a shard whose history emptied (at
+    /// most once a second, when a room is created: idle rooms only pile up
+    /// as new ones are made).
+    fn sweep(&self, shard: &mut HashMap<Arc<str>, Room<M>>) {
+        let now = tokio::time::Instant::now();
+        let ms = now.saturating_duration_since(self.created).as_millis() as u64;
+        let last = self.swept_ms.load(Ordering::Relaxed);
+        if ms < last + 1000 || self.swept_ms.compare_exchange(last, ms, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return;
+        }
+        shard.retain(|_, room| !room.is_idle(now));
     }
 
     /// Removes `conn` from `room`; the room goes when it empties.
@@ -259,9 +301,10 @@ impl<M: Peer> Registry<M> {
     fn remove_member(&self, room: &Arc<str>, conn: &M) {
         let mut shard = write(self.room_shard(room));
         if let Some(r) = shard.get_mut(&**room) {
-            r.members.remove(&conn.id());
-            if r.members.is_empty() {
-                shard.remove(&**room);
+            if r.members.remove(&conn.id()).is_some() && r.members.is_empty() {
+                if r.is_idle(tokio::time::Instant::now()) {
+                    shard.remove(&**room);
+                }
                 self.room_closed(room);
             }
         }

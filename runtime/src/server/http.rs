@@ -296,8 +296,9 @@ fn accept_upgrade(
 ) -> Response<Body> {
     let Accepted { accept, protocol, identity, handshake, params, slot } = accepted;
     let needs = route.rt.needs;
-    let query =
-        needs.contains(Needs::QUERY).then(|| kept_query(req.uri().query().unwrap_or(""), route.rt.opts.auth.is_some()));
+    // A route with history reads `since` from the query (`Conn::join`).
+    let keep_query = needs.contains(Needs::QUERY) || route.rt.opts.history.is_some();
+    let query = keep_query.then(|| kept_query(req.uri().query().unwrap_or(""), route.rt.opts.auth.is_some()));
     let headers = needs.contains(Needs::HEADERS).then(|| Box::new(owned_headers(req.headers())));
     let on_upgrade = hyper::upgrade::on(&mut req);
     drop(req);
