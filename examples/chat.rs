@@ -81,7 +81,7 @@ async fn main() -> wirehub::Result<()> {
 }
 
 /// The chat's behaviour, tested in memory with `wirehub::testing`
-/// (`cargo test --example chat`; `cargo test --workspace` runs them too).
+/// (run by `tests/chat_example.rs`, which compiles this file in: `cargo test --test chat_example`).
 /// Messages are compared as parsed JSON, never as strings.
 #[cfg(test)]
 mod tests {

@@ -388,3 +388,17 @@ fn every_kind_of_rejection_suggests_what_to_write() {
         missing.join("\n")
     );
 }
+
+#[cfg(test)]
+mod regressions {
+    use super::*;
+
+    /// Found by `path_rejections_suggest_a_valid_path`: the percent-encoded
+    /// suggestion kept the path's other problem (a `?` segment).
+    #[test]
+    fn a_non_ascii_path_with_another_problem_suggests_a_valid_path() {
+        let text = "/\u{1134B}/?";
+        let message = parse_path(text).expect_err("not a valid path");
+        assert!(suggests(&message, &[text], valid_path_example), "{message}");
+    }
+}

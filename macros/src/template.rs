@@ -96,11 +96,16 @@ fn parse_segment(path: &str, raw: &str) -> Result<Segment, String> {
     // Clients percent-encode these, and static segments match the request as sent.
     if raw.chars().any(needs_encoding) {
         let fixed: String = path.chars().map(percent_encode).collect();
-        return Err(format!(
-            "path `\"{path}\"` contains `{}`, which clients send percent-encoded, so it would never match: \
-             write `\"{fixed}\"`",
-            raw.chars().filter(|c| needs_encoding(*c)).collect::<String>()
-        ));
+        let chars: String = raw.chars().filter(|c| needs_encoding(*c)).collect();
+        let cause = format!(
+            "path `\"{path}\"` contains `{chars}`, which clients send percent-encoded, so it would never match"
+        );
+        // The encoded path may have another problem (`/é/?`): name it too,
+        // so the path the message ends with is one that compiles.
+        return Err(match parse_path(&fixed) {
+            Ok(_) => format!("{cause}: write `\"{fixed}\"`"),
+            Err(next) => format!("{cause}; encoded, {next}"),
+        });
     }
     Ok(Segment::Static(raw.to_owned()))
 }
