@@ -30,22 +30,7 @@ struct Slots {
 impl Sessions {
     /// Stores `value`, replacing one of its type.
     pub(crate) fn insert(&self, value: Value) {
-        let replaced = {
-            let mut slots = lock(&self.0);
-            if slots.ended {
-                return drop_outside(slots, value);
-            }
-            let id = (*value).type_id();
-            let replaced = match slots.values.iter().position(|v| (**v).type_id() == id) {
-                Some(i) => Some(std::mem::replace(&mut slots.values[i], value)),
-                None => {
-                    slots.values.push(value);
-                    None
-                }
-            };
-            replaced
-        };
-        drop(replaced);
+        self.store(value, true);
     }
 
     /// Lends the value of type `T` out (`None`: none, or lent already).
@@ -57,12 +42,7 @@ impl Sessions {
 
     /// Gives a lent value back; dropped at once if the connection ended.
     pub(crate) fn give_back(&self, value: Value) {
-        let slots = lock(&self.0);
-        if slots.ended {
-            return drop_outside(slots, value);
-        }
-        let mut slots = slots;
-        slots.values.push(value);
+        self.store(value, false);
     }
 
     /// Ends the slots: every value held, for the caller to drop (outside the lock).
@@ -71,12 +51,28 @@ impl Sessions {
         slots.ended = true;
         std::mem::take(&mut slots.values)
     }
-}
 
-/// Drops `value` after the lock: its `Drop` may be user code.
-fn drop_outside(slots: std::sync::MutexGuard<'_, Slots>, value: Value) {
-    drop(slots);
-    drop(value);
+    /// Stores `value` (in place of one of its type when `replace`). What
+    /// leaves (`value` after the end, or the value it replaces) is dropped
+    /// after the lock: its `Drop` may be user code.
+    fn store(&self, value: Value, replace: bool) {
+        let mut slots = lock(&self.0);
+        let leaving = match slots.ended {
+            true => Some(value),
+            false => {
+                let id = (*value).type_id();
+                match slots.values.iter().position(|v| replace && (**v).type_id() == id) {
+                    Some(i) => Some(std::mem::replace(&mut slots.values[i], value)),
+                    None => {
+                        slots.values.push(value);
+                        None
+                    }
+                }
+            }
+        };
+        drop(slots);
+        drop(leaving);
+    }
 }
 
 /// Which session types a route's connections hold, and how each is made:

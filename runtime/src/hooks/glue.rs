@@ -39,13 +39,6 @@ impl Default for Plan {
     }
 }
 
-impl Plan {
-    /// Plans `T::default()` for a handler's `Session<T>`.
-    pub fn by_default<T: Default + Send + 'static>(&mut self) {
-        self.sessions.by_default::<T>();
-    }
-}
-
 /// A hook's checks and plan, as plain functions.
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy)]

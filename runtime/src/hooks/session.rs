@@ -23,7 +23,7 @@ pub trait SessionByDefault {
 
 impl<U: Default + Send + 'static> SessionByDefault for ArgProbe<Session<U>> {
     fn plan_session(&self, plan: &mut Plan) {
-        plan.by_default::<U>();
+        plan.sessions.by_default::<U>();
     }
 }
 
