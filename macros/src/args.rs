@@ -110,7 +110,9 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, spec: &Spec, errors: &mut Er
     // `auth` takes a validator function such as `validate`, ...
     let expect = |span: Span| match spec.kind {
         // These name every value they take already.
-        Kind::Hook | Kind::Flag | Kind::OnFull => syn::Error::new(span, format!("`{key}` takes {}", spec.takes)),
+        Kind::Hook | Kind::Flag | Kind::OnFull | Kind::Type => {
+            syn::Error::new(span, format!("`{key}` takes {}", spec.takes))
+        }
         _ => syn::Error::new(span, format!("`{key}` takes {}, such as `{}`", spec.takes, spec.example)),
     };
     let refuse = |errors: &mut Errors, span: Span, message: String| {
@@ -146,6 +148,17 @@ fn parse_value(input: ParseStream<'_>, key: &Ident, spec: &Spec, errors: &mut Er
             }
         }
         Kind::Hook => Some(Value::Hook(input.parse().map_err(|e| expect(e.span()))?)),
+        Kind::Type => {
+            if input.peek(syn::LitStr) {
+                let lit: LitStr = input.parse()?;
+                return Ok(refuse(
+                    errors,
+                    lit.span(),
+                    format!("`{key}` takes a type, not a string: write `{key} = {}`", lit.value()),
+                ));
+            }
+            Some(Value::Type(Box::new(input.parse().map_err(|e| expect(e.span()))?)))
+        }
         Kind::Size | Kind::Duration | Kind::DurationOrOff | Kind::Text | Kind::Room | Kind::OnFull | Kind::Rate => {
             let lit: LitStr = input.parse().map_err(|e| expect(e.span()))?;
             match string_value(&lit, key, spec.kind) {

@@ -7,7 +7,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 
-use crate::assertions::private_at;
+use crate::assertions::{names_impl_trait, private_at, respan};
 use crate::options::{Key, Value};
 use crate::route::Route;
 use crate::template::{Part, Segment};
@@ -36,14 +36,19 @@ pub(crate) fn route(route: &Route) -> TokenStream {
     let message_kinds = crate::assertions::message_kinds(route);
     let argument_types = crate::assertions::argument_types(route);
     let room_replies = room_replies(route);
+    let contract = crate::contract::codegen(route);
     let needs = handler.args.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as #private::Extract>::NEEDS));
     let output = &handler.output;
     let private_at_output = quote_spanned!(output.span()=> __wirehub_private);
     let into_reply = quote_spanned! {output.span()=>
         #private_at_output::IntoReply::into_reply(__wirehub_fut.await)
     };
+    let call_args = arg_names.iter().zip(&route.received).map(|(arg, received)| match received {
+        true => quote!(#arg.0),
+        false => quote!(#arg),
+    });
     let call = quote_spanned! {name.span()=>
-        let __wirehub_fut = #name(#(#arg_names),*);
+        let __wirehub_fut = #name(#(#call_args),*);
         ::core::result::Result::Ok(async move { #into_reply })
     };
     let private_at_name = quote_spanned!(name.span()=> __wirehub_private);
@@ -109,6 +114,7 @@ pub(crate) fn route(route: &Route) -> TokenStream {
             #message_kinds
             #argument_types
             #room_replies
+            #contract
 
             fn __wirehub_serve(__wirehub_setup: #private::Setup) {
                 #serve_call
@@ -164,29 +170,6 @@ fn room_replies(route: &Route) -> TokenStream {
     }
 }
 
-fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut token| {
-            if let proc_macro2::TokenTree::Group(group) = &token {
-                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
-                inner.set_span(span);
-                return proc_macro2::TokenTree::Group(inner);
-            }
-            token.set_span(span);
-            token
-        })
-        .collect()
-}
-
-fn names_impl_trait(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|token| match token {
-        proc_macro2::TokenTree::Ident(ident) => ident == "impl",
-        proc_macro2::TokenTree::Group(group) => names_impl_trait(group.stream()),
-        _ => false,
-    })
-}
-
 /// The name of the constant holding the glue, `chat_ws_route`. Named,
 /// because `const _` is refused inside an `impl`, where a handler cannot
 /// work: there the only error is then rustc's "cannot find function `chat`",
@@ -217,6 +200,7 @@ fn option_fields(private: &TokenStream, route: &Route) -> Vec<TokenStream> {
                     count: #count,
                     per: #private::Duration::from_millis(#per),
                 }),
+                Value::Type(_) => crate::contract::spec_fn(key).to_token_stream(),
             };
             quote!(#field: ::core::option::Option::Some(#value))
         })

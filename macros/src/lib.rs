@@ -13,6 +13,7 @@ use proc_macro::TokenStream;
 
 mod args;
 mod assertions;
+mod contract;
 mod errors;
 mod expand;
 mod handler;

@@ -35,6 +35,8 @@ pub(crate) enum Kind {
     List,
     /// `"50/s"`
     Rate,
+    /// `ChatIn`: a Rust type
+    Type,
 }
 
 /// What the table says about one key.
@@ -152,6 +154,7 @@ pub(crate) enum Value {
     List(Vec<LitStr>),
     /// Messages per period in milliseconds.
     Rate(u32, u64),
+    Type(Box<syn::Type>),
 }
 
 /// One option as written: its key and value, and where the value is.
@@ -231,6 +234,14 @@ impl Options {
     /// The written options, in table order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, &Set)> {
         Key::ALL.iter().zip(&self.sets).filter_map(|(key, set)| set.as_ref().map(|set| (*key, set)))
+    }
+
+    /// The type of a type option (`receives`, `sends`).
+    pub(crate) fn ty(&self, key: Key) -> Option<&syn::Type> {
+        match self.get(key).map(|set| &set.value) {
+            Some(Value::Type(ty)) => Some(ty),
+            _ => None,
+        }
     }
 
     /// The path of a hook option (`on_open`, `on_close`, `auth`).

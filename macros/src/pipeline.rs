@@ -1,5 +1,6 @@
 //! The pipeline of `#[ws_route]`: parse ([`crate::args`], [`crate::handler`]),
-//! validate ([`crate::route`]), generate ([`crate::expand`]). Each step only
+//! validate ([`crate::route`]), mark the typed message arguments
+//! ([`crate::contract`]), generate ([`crate::expand`]). Each step only
 //! uses the ones before it.
 
 use crate::args::RouteArgs;
@@ -36,7 +37,10 @@ pub(crate) fn expand(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStr
         }
     };
     let out = match route {
-        Some(route) if errors.is_empty() => crate::expand::route(&route),
+        Some(mut route) if errors.is_empty() => {
+            crate::contract::receive(&mut route);
+            crate::expand::route(&route)
+        }
         _ => {
             let errors = errors.to_compile_errors();
             quote::quote!(#item_fn #errors)

@@ -21,6 +21,10 @@ pub(crate) struct Route {
     pub(crate) options: Options,
     /// `broadcast = "chat:{room}"`, parsed against the path's params.
     pub(crate) room: Option<Vec<Part>>,
+    /// Per handler argument: written as the `receives` type, so extracted
+    /// as `Received<T>` (in `handler.args`) and passed as its `.0` (set by
+    /// `contract::receive`, after validation).
+    pub(crate) received: Vec<bool>,
     /// The handler's argument types (with `auth`): each `Auth<T>` among
     /// them, however named, is checked against the validator's identity.
     pub(crate) auth_types: Vec<syn::Type>,
@@ -64,7 +68,18 @@ impl Route {
         let auth_types = if options.has(Key::auth) { handler.args.clone() } else { Vec::new() };
 
         let krate = krate.unwrap_or_else(|| syn::parse_quote!(::wirehub));
-        errors.is_empty().then_some(Route { krate, path, segments, params, handler, options, room, auth_types })
+        let received = vec![false; handler.args.len()];
+        errors.is_empty().then_some(Route {
+            krate,
+            path,
+            segments,
+            params,
+            handler,
+            options,
+            room,
+            received,
+            auth_types,
+        })
     }
 }
 

@@ -19,7 +19,7 @@
 //!
 //! `key: Kind { ... }`, where `Kind` says how the macro parses the value
 //! (`Size`, `Duration`, `DurationOrOff`, `Text`, `Room`, `Flag`, `Count`,
-//! `Count32`, `OnFull`, `Hook`, `List`, `Rate`), then:
+//! `Count32`, `OnFull`, `Hook`, `List`, `Rate`, `Type`), then:
 //!
 //! | column | used by | what it is |
 //! |---|---|---|
@@ -41,7 +41,7 @@
 //!
 //! The `runtime`, `app` and `resolve` columns are tokens interpreted in the
 //! `wirehub` crate, where `Duration`, `OnFull`, `Origins`, `Rate`,
-//! `TemplatePart`, `OnOpenFn`, `OnCloseFn` and `AuthFn` are in scope.
+//! `TemplatePart`, `OnOpenFn`, `OnCloseFn`, `AuthFn` and `MessageFn` are in scope.
 
 #![no_std]
 
@@ -291,6 +291,28 @@ macro_rules! route_options {
                 app: [],
                 resolve: |route: Option<Duration>, ()| route,
                 resolved: Option<Duration>,
+            },
+            receives: Type {
+                example: "ChatIn",
+                takes: "a type implementing `serde::Deserialize` (usually a `#[serde(tag = \"type\")]` enum), such as `ChatIn`",
+                meaning: "the route's inbound messages: the handler takes `msg: ChatIn` (written as here); a message that is not one is answered with an error (the connection stays open); a message carrying `\"id\"` gets exactly one `{\"type\":\"ack\",\"id\":..}` or error answer (see `wirehub::contract`)",
+                default: "none: the extractors read each message as it is",
+                rules: [],
+                runtime: MessageFn,
+                app: [],
+                resolve: |route: Option<MessageFn>, ()| route,
+                resolved: Option<MessageFn>,
+            },
+            sends: Type {
+                example: "ChatOut",
+                takes: "a type implementing `serde::Serialize`, such as `ChatOut`",
+                meaning: "the route's outbound messages: the handler's replies and `Out<ChatOut>` sends are checked against it at compile time (`conn.send` stays the untyped way)",
+                default: "none: any message",
+                rules: [],
+                runtime: MessageFn,
+                app: [],
+                resolve: |route: Option<MessageFn>, ()| route,
+                resolved: Option<MessageFn>,
             },
             protocols: List {
                 example: "[\"chat.v1\", \"chat.v2\"]",

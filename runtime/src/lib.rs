@@ -44,6 +44,8 @@ pub mod checks;
 mod close;
 pub mod config;
 pub mod connection;
+pub mod contract;
+mod correlation;
 mod error;
 pub mod extract;
 #[doc(hidden)]
@@ -80,7 +82,7 @@ pub use error::{Error, Result, RouteError};
 pub use extract::{Extract, Headers, Json, Path, Query, Session, State};
 pub use hub::{Hub, Member, Position};
 pub use message::{CloseFrame, IntoMessage, Message, MessageKind, Utf8Bytes};
-pub use reply::{Close, ErrorReply, HandlerError, IntoReply, Reply, ToRoom, ToSender};
+pub use reply::{Ack, Close, ErrorReply, HandlerError, IntoReply, Reply, ToRoom, ToSender};
 pub use server::Server;
 pub use server::{shutdown_signal, Embedded, HttpReply, PeerAddr, ShutdownHandle, UpgradeService};
 #[cfg(feature = "tls")]
@@ -92,9 +94,11 @@ pub use prometheus;
 
 /// The names a handler module needs: `use wirehub::prelude::*;`.
 pub mod prelude {
+    pub use crate::contract::Out;
     pub use crate::{
-        ws_route, App, Auth, Bytes, Close, CloseCode, CloseReason, Conn, ConnId, ErrorReply, HandlerError, Handshake,
-        Headers, Hub, Json, Message, Path, Principal, Query, Reject, Session, State, ToRoom, ToSender, Utf8Bytes,
+        ws_route, Ack, App, Auth, Bytes, Close, CloseCode, CloseReason, Conn, ConnId, ErrorReply, HandlerError,
+        Handshake, Headers, Hub, Json, Message, Path, Principal, Query, Reject, Session, State, ToRoom, ToSender,
+        Utf8Bytes,
     };
 }
 
@@ -111,6 +115,11 @@ pub mod __private {
     pub use crate::config::OnFull;
     pub use crate::connection::conn::{AuthFn, OnCloseFn, OnOpenFn};
     pub use crate::connection::setup::Setup;
+    /// The message types of typed routes.
+    pub mod contract {
+        pub use crate::contract::received::Received;
+        pub use crate::contract::spec::{MessageFn, MessageSpec};
+    }
     pub use crate::extract::{
         AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, HandshakeCx, Kinds, Needs, Rejection,
     };

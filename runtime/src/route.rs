@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::config::OnFull;
 use crate::connection::conn::{AuthFn, OnCloseFn, OnOpenFn};
 use crate::connection::{Resolved, Setup};
+use crate::contract::MessageFn;
 use crate::extract::{Kinds, Needs};
 use crate::limits::Rate;
 use crate::template::{Segment, TemplatePart};

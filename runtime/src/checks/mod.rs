@@ -31,6 +31,7 @@
 //! type and the derive to add, not serde's internal paths.
 
 mod bounds;
+pub mod contract;
 mod params;
 
 // The validator glue and the connection loop the generated code calls:

@@ -21,6 +21,7 @@ use super::StateMap;
 use crate::auth::{Handshake, Identity, Origins, Reject};
 use crate::close::CloseReason;
 use crate::config::OnFull;
+use crate::contract::MessageFn;
 use crate::hub::id::ConnId;
 use crate::hub::registry::Registry;
 use crate::limits::{PerIp, Rate};
@@ -64,6 +65,8 @@ pub(crate) struct ConnInner {
     pub(crate) task: OnceLock<tokio::task::Id>,
     /// Its own values (`Session<T>`).
     pub(crate) sessions: super::Sessions,
+    /// Its requests awaiting the client's answer (`Conn::request`).
+    pub(crate) requests: crate::correlation::Requests,
 }
 
 /// What the server learned during the handshake, moved into the connection

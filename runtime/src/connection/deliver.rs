@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite;
 
 use super::call::{RejectAction, Rejection};
 use super::{CloseCode, CloseReason, Conn};
+use crate::correlation::{self, CorrelationId};
 use crate::message::{CloseFrame, Message};
 use crate::reply::{ErrorInfo, ErrorSource, OnError, Reply};
 
@@ -73,10 +74,38 @@ fn flatten(replies: Vec<Reply>, into: &mut Vec<Reply>) {
     }
 }
 
+/// Sends the reply to a message that carried an `"id"`, then its one
+/// answer: the ack (with the fields of the reply's `Ack`, if any), or, when
+/// the reply holds an error answered to the sender, that error with the
+/// `"id"` instead. False when the connection closes.
+pub(super) async fn deliver_acked(conn: &Conn, reply: Reply, id: &CorrelationId) -> bool {
+    let mut parts = Vec::new();
+    flatten(vec![reply], &mut parts);
+    let mut fields = None;
+    let mut answered = false;
+    for part in parts {
+        let open = match part {
+            Reply::Ack(these) => {
+                fields = these;
+                true
+            }
+            Reply::Error { message, on_error } => {
+                answered = true;
+                failed(conn, &message, on_error, Some(id)).await
+            }
+            other => deliver_one(conn, other).await,
+        };
+        if !open {
+            return false;
+        }
+    }
+    answered || conn.send(correlation::ack(id, fields.as_ref())).await.is_ok()
+}
+
 async fn deliver_one(conn: &Conn, reply: Reply) -> bool {
     match reply {
-        // Lists were flattened by `deliver`.
-        Reply::None | Reply::Many(_) => true,
+        // Lists were flattened by `deliver`; an `Ack` without an `"id"` to answer sends nothing.
+        Reply::None | Reply::Many(_) | Reply::Ack(_) => true,
         Reply::Message(message) => match &conn.0.room {
             Some(room) => to_room(conn, room, message),
             None => conn.send(message).await.is_ok(),
@@ -96,7 +125,7 @@ async fn deliver_one(conn: &Conn, reply: Reply) -> bool {
                 false
             }
         },
-        Reply::Error { message, on_error } => failed(conn, &message, on_error).await,
+        Reply::Error { message, on_error } => failed(conn, &message, on_error, None).await,
     }
 }
 
@@ -106,8 +135,9 @@ fn to_room(conn: &Conn, room: &str, message: Message) -> bool {
     true
 }
 
-/// A handler's error: closes, or answers the sender and stays open.
-async fn failed(conn: &Conn, message: &str, on_error: Option<OnError>) -> bool {
+/// A handler's error: closes, or answers the sender (with the `"id"` of the
+/// message it handled, if any) and stays open.
+async fn failed(conn: &Conn, message: &str, on_error: Option<OnError>, id: Option<&CorrelationId>) -> bool {
     match on_error.unwrap_or_else(|| conn.env().on_error.clone()) {
         OnError::Close(code) => {
             tracing::debug!(code = %code, error = %message, "handler returned an error: closing");
@@ -123,18 +153,28 @@ async fn failed(conn: &Conn, message: &str, on_error: Option<OnError>) -> bool {
                 m.handler_errors_replied.inc();
             }
             let info = ErrorInfo { message, code: code.as_deref(), source: ErrorSource::Handler };
-            conn.send(conn.env().error_body.render(&info)).await.is_ok()
+            conn.send(answer(conn.env().error_body.render(&info), id)).await.is_ok()
         }
     }
 }
 
-/// Answers an extractor's refusal; false when the connection closes.
-pub(super) async fn rejected(conn: &Conn, rejection: Rejection) -> bool {
+/// An error answer, with the `"id"` of the message it answers.
+fn answer(body: Message, id: Option<&CorrelationId>) -> Message {
+    match id {
+        Some(id) => correlation::with_id(body, id),
+        None => body,
+    }
+}
+
+/// Answers an extractor's refusal (with the `"id"` of the refused message,
+/// if any: that is its one answer); false when the connection closes.
+pub(super) async fn rejected(conn: &Conn, rejection: Rejection, id: Option<CorrelationId>) -> bool {
+    let id = id.as_ref();
     match rejection.action {
-        RejectAction::Reply(reply) => conn.send(reply).await.is_ok(),
+        RejectAction::Reply(reply) => conn.send(answer(reply, id)).await.is_ok(),
         RejectAction::Error(text) => {
             let info = ErrorInfo { message: &text, code: None, source: ErrorSource::Extractor };
-            conn.send(conn.env().error_body.render(&info)).await.is_ok()
+            conn.send(answer(conn.env().error_body.render(&info), id)).await.is_ok()
         }
         RejectAction::Close(code, reason) => {
             let why =

@@ -57,7 +57,10 @@ fn the_connection_state_stays_small() {
     let ws = size_of::<WsStream>();
     let outbox = super::outbox::shared_size();
     eprintln!("ConnInner {conn} B, WebSocketStream {ws} B, outbox {outbox} B");
-    assert!(conn <= 512, "ConnInner is {conn} bytes");
+    // 504 before issue 17 added the table of server requests (16 B, empty
+    // until the first `Conn::request`). The room set is the next cut: 56 B
+    // here plus a heap table, for what is one room on most connections.
+    assert!(conn <= 520, "ConnInner is {conn} bytes");
     assert!(ws <= 448, "the WebSocketStream is {ws} bytes");
     assert!(outbox <= 128, "the outbound queue's shared state is {outbox} bytes");
 }

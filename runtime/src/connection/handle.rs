@@ -56,6 +56,7 @@ impl Conn {
             replies: super::Replies::new(route.opts.queue, route.opts.max_queue_bytes),
             task: OnceLock::new(),
             sessions: super::Sessions::default(),
+            requests: crate::correlation::Requests::default(),
         }))
     }
 

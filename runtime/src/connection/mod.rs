@@ -26,6 +26,7 @@ mod handle;
 mod life;
 mod outbox;
 mod replies;
+mod request;
 pub(crate) mod sessions;
 pub(crate) mod setup;
 mod socket;

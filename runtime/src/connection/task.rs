@@ -24,12 +24,13 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
 use super::call::{CallCx, Rejection};
-use super::deliver::{deliver, deliver_now, rejected, Later};
+use super::deliver::{deliver, deliver_acked, deliver_now, rejected, Later};
 use super::guard::{Guarded, Violation};
 use super::socket::Stream;
 use super::upgrade::HandshakeCx;
 use super::writer::{close_phase, linger, write_loop};
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
+use crate::correlation::{self, CorrelationId, Inbound};
 use crate::limits::Bucket;
 use crate::message::{CloseFrame, Message, MessageKind, Utf8Bytes};
 use crate::metrics::Received;
@@ -93,6 +94,8 @@ where
         }
     }
     conn.set_state(ConnState::Closing);
+    // Server requests waiting for an answer resolve now (`Closed`).
+    conn.0.requests.end();
     let (reason, frame) = conn.close_request().unwrap_or((CloseReason::Io, None));
     let ending = async {
         close_phase(&conn, &reason, frame, &mut sink, &mut stream, &mut outbound).await;
@@ -194,6 +197,8 @@ where
     let mut inflight: Pin<&mut InFlight<Fut>> = pin!(OptionFuture::from(None));
     let mut busy = false;
     let mut pending: Option<Message> = None;
+    // The `"id"` the call in flight answers (routes with `receives`).
+    let mut acking: Option<CorrelationId> = None;
     // When the handler call in flight started (only counted with metrics).
     let mut started: Option<Instant> = None;
     let mut counted = Received::new(conn.metrics());
@@ -229,13 +234,17 @@ where
                 // The common replies go without waiting; the rest through
                 // `deliver`, boxed: its future would otherwise take room in
                 // every connection's task, idle or not (issue 19).
-                let open = match deliver_now(conn, reply) {
-                    Ok(open) => open,
-                    Err(Later::Fifo(wire)) => {
-                        conn.0.replies.push(wire).await;
-                        true
-                    }
-                    Err(Later::Reply(reply)) => Box::pin(deliver(conn, reply)).await,
+                let open = match acking.take() {
+                    // A message with an `"id"`: its reply, then its one answer.
+                    Some(id) => Box::pin(deliver_acked(conn, reply, &id)).await,
+                    None => match deliver_now(conn, reply) {
+                        Ok(open) => open,
+                        Err(Later::Fifo(wire)) => {
+                            conn.0.replies.push(wire).await;
+                            true
+                        }
+                        Err(Later::Reply(reply)) => Box::pin(deliver(conn, reply)).await,
+                    },
                 };
                 if !open {
                     return;
@@ -243,16 +252,17 @@ where
                 if let Some(message) = pending.take() {
                     conn.set_paused(false);
                     let at = done.unwrap_or(last_data);
-                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started, at) {
-                        Ok(()) => true,
+                    // Read again: its id (an answer was handed over on arrival).
+                    let Some(id) = correlate(conn, &message) else { continue };
+                    match start(conn, handler, &message, id, inflight.as_mut(), &mut started, at) {
+                        Ok(id) => (busy, acking) = (true, id),
                         // Rare: boxed, so its future takes no room in every connection's task.
-                        Err(rejection) => {
-                            if !Box::pin(rejected(conn, rejection)).await {
+                        Err((rejection, id)) => {
+                            if !Box::pin(rejected(conn, rejection, id)).await {
                                 return;
                             }
-                            false
                         }
-                    };
+                    }
                 }
             }
             frame = stream.next(), if pending.is_none() => {
@@ -261,7 +271,12 @@ where
                     Frame::Skip => continue,
                     Frame::Stop => return,
                 };
+                // Read now, even while a handler runs: that handler may be
+                // the one awaiting this answer to its request.
+                let Some(id) = correlate(conn, &message) else { continue };
                 if busy {
+                    // Held back without its id (one pointer less in every
+                    // connection's task): read again when it starts.
                     pending = Some(message);
                     conn.set_paused(true);
                 } else {
@@ -271,16 +286,15 @@ where
                         Message::Text(_) | Message::Binary(_) => last_data,
                         _ => Instant::now(),
                     };
-                    busy = match start(conn, handler, &message, inflight.as_mut(), &mut started, at) {
-                        Ok(()) => true,
+                    match start(conn, handler, &message, id, inflight.as_mut(), &mut started, at) {
+                        Ok(id) => (busy, acking) = (true, id),
                         // Rare: boxed, so its future takes no room in every connection's task.
-                        Err(rejection) => {
-                            if !Box::pin(rejected(conn, rejection)).await {
+                        Err((rejection, id)) => {
+                            if !Box::pin(rejected(conn, rejection, id)).await {
                                 return;
                             }
-                            false
                         }
-                    };
+                    }
                 }
             }
             () = &mut reauth_timer, if reauth.is_some() => {
@@ -414,24 +428,60 @@ fn on_frame(
     }
 }
 
-/// Extracts the arguments and starts the handler: `Ok` when a call is in
-/// flight, the extractor's refusal otherwise (for `rejected`).
+/// A message's `"id"` as the reader read it (see [`correlate`]): the id its
+/// call answers, or why it is refused.
+type Correlated = Result<Option<CorrelationId>, &'static str>;
+
+/// Extracts the arguments and starts the handler: `Ok` (with the `"id"` the
+/// call answers when it ends) when a call is in flight, the refusal
+/// otherwise (for `rejected`, with the id it answers).
 fn start<F, Fut>(
     conn: &Conn,
     handler: &mut F,
     message: &Message,
+    id: Correlated,
     mut inflight: Pin<&mut InFlight<Fut>>,
     started: &mut Option<Instant>,
     at: Instant,
-) -> Result<(), Rejection>
+) -> Result<Option<CorrelationId>, (Rejection, Option<CorrelationId>)>
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection>,
     Fut: Future,
 {
-    let fut = handler(&CallCx { conn, message })?;
+    let id = id.map_err(|refusal| (Rejection::error_reply(refusal), None))?;
+    let fut = match handler(&CallCx { conn, message }) {
+        Ok(fut) => fut,
+        Err(rejection) => return Err((rejection, id)),
+    };
     inflight.set(Some(AssertUnwindSafe(fut).catch_unwind()).into());
     *started = conn.metrics().filter(|_| conn.0.route.opts.handler_timing).map(|_| at);
-    Ok(())
+    Ok(id)
+}
+
+/// Reads a text message's `"id"`, before it waits for the handler: on a
+/// route with `receives`, the id its call answers (or why it is refused);
+/// `None` when the message is the client's answer to a server request,
+/// handed to its waiter here (no handler call: it may be the handler in
+/// flight that awaits it). Routes without `receives` read answers only
+/// while a request of theirs waits, and answer nothing.
+fn correlate(conn: &Conn, message: &Message) -> Option<Correlated> {
+    let Message::Text(text) = message else { return Some(Ok(None)) };
+    let answers = conn.0.route.opts.receives.is_some();
+    if !answers && !conn.0.requests.any() {
+        return Some(Ok(None));
+    }
+    match correlation::classify(text.as_str()) {
+        Ok(Inbound::Plain) => Some(Ok(None)),
+        Ok(Inbound::Request(id)) => Some(Ok(answers.then_some(id))),
+        Ok(Inbound::Answer { id, ok }) => {
+            if !conn.0.requests.answer(&id, (ok, text.clone())) {
+                tracing::debug!("an answer to no pending request (late or unknown): ignored");
+            }
+            None
+        }
+        Err(refusal) if answers => Some(Err(refusal)),
+        Err(_) => Some(Ok(None)),
+    }
 }
 
 /// The close reason and the frame to answer with for a read error.

@@ -134,6 +134,8 @@ pub struct CheckCx<'a> {
     pub(crate) sessions: &'a SessionPlan,
     /// Checking an `on_open` hook: its own return value does not exist yet.
     pub(crate) before_open: bool,
+    /// The route's `sends` type, for `Out<T>`.
+    pub(crate) sends: Option<crate::contract::MessageFn>,
 }
 
 impl CheckCx<'_> {

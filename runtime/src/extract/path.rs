@@ -124,6 +124,7 @@ mod tests {
             has_auth: false,
             sessions: &Default::default(),
             before_open: false,
+            sends: None,
         })
         .map_err(|e| e.to_string())
     }

@@ -44,6 +44,7 @@ pub struct ToRoom<R>(pub R);
 
 impl<R: IntoReply> IntoReply for ToSender<R> {
     const TO_ROOM: bool = R::TO_ROOM;
+    const ACKS: bool = R::ACKS;
 
     fn into_reply(self) -> Reply {
         aim(self.0.into_reply(), Reply::ToSender)
@@ -52,6 +53,7 @@ impl<R: IntoReply> IntoReply for ToSender<R> {
 
 impl<R: IntoReply> IntoReply for ToRoom<R> {
     const TO_ROOM: bool = true;
+    const ACKS: bool = R::ACKS;
 
     fn into_reply(self) -> Reply {
         aim(self.0.into_reply(), Reply::ToRoom)

@@ -47,11 +47,13 @@
 //! is a constant the `#[ws_route]` expansion asserts on routes without
 //! `broadcast`, so `ToRoom` there is a compile error, not a silent drop.
 
+mod ack;
 mod audience;
 mod error;
 mod json;
 mod value;
 
+pub use ack::Ack;
 pub use audience::{ToRoom, ToSender};
 pub use error::{Close, ErrorInfo, ErrorReply, ErrorSource, HandlerError, OnError};
 pub use value::{IntoReply, Reply};

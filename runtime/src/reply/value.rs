@@ -30,6 +30,9 @@ pub enum Reply {
     /// Send this message to the route's room (a route with `broadcast`
     /// only: elsewhere the connection closes with 1011, logged).
     ToRoom(Message),
+    /// Acknowledge the message being handled with these fields (see
+    /// [`Ack`](super::Ack)); nothing when it carried no `"id"`.
+    Ack(Option<serde_json::Map<String, serde_json::Value>>),
     /// The handler failed.
     Error {
         /// The error's text: the close reason, or the error body's `message`.
@@ -59,7 +62,7 @@ pub enum Reply {
     message = "`{Self}` cannot be returned from a `#[ws_route]` handler",
     label = "not a reply type",
     note = "return `()`, a message (`String`, `&'static str`, `Vec<u8>`, `Bytes`, `Message`, `Json<T>`), \
-            `ToSender(r)` or `ToRoom(r)`, a tuple of replies, or an `Option` or `Result` of one (the error type \
+            `ToSender(r)` or `ToRoom(r)`, `Ack(fields)`, a tuple of replies, or an `Option` or `Result` of one (the error type \
             implements `wirehub::HandlerError`)"
 )]
 pub trait IntoReply {
@@ -68,6 +71,11 @@ pub trait IntoReply {
     /// return type is a compile error on a route without `broadcast`.
     /// Default: `false`; set it if your `into_reply` can give `ToRoom`.
     const TO_ROOM: bool = false;
+
+    /// Whether values of this type may acknowledge the message
+    /// ([`Reply::Ack`], [`Ack`](super::Ack)): such a return type is a compile
+    /// error on a route without `receives`. Default: `false`.
+    const ACKS: bool = false;
 
     /// Converts the value.
     fn into_reply(self) -> Reply;
@@ -105,6 +113,7 @@ impl IntoReply for &'static str {
 
 impl<R: IntoReply> IntoReply for Option<R> {
     const TO_ROOM: bool = R::TO_ROOM;
+    const ACKS: bool = R::ACKS;
 
     fn into_reply(self) -> Reply {
         self.map_or(Reply::None, IntoReply::into_reply)
@@ -113,6 +122,7 @@ impl<R: IntoReply> IntoReply for Option<R> {
 
 impl<R: IntoReply, E: HandlerError> IntoReply for Result<R, E> {
     const TO_ROOM: bool = R::TO_ROOM;
+    const ACKS: bool = R::ACKS;
 
     fn into_reply(self) -> Reply {
         match self {
@@ -127,6 +137,7 @@ macro_rules! tuple_replies {
         /// Each reply in order (one allocation per call, for the list).
         impl<$($name: IntoReply),+> IntoReply for ($($name,)+) {
             const TO_ROOM: bool = $($name::TO_ROOM)||+;
+            const ACKS: bool = $($name::ACKS)||+;
 
             #[allow(non_snake_case)]
             fn into_reply(self) -> Reply {

@@ -71,6 +71,7 @@ pub(crate) fn mount(
             has_auth: opts.auth.is_some(),
             sessions: &plan.sessions,
             before_open: false,
+            sends: opts.sends,
         };
         (def.check)(&cx).map_err(|e| Error::Route {
             path: def.path,
