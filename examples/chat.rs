@@ -5,8 +5,11 @@
 //! span every instance on that Redis: run two instances on two ports and
 //! chat across them.
 //!
-//! Each text a member sends reaches every member of its room as
-//! `{"type":"message","room":..,"from":..,"text":..,"pos":..}`; a new member
+//! Each text a member sends (a plain text frame, or
+//! `{"type":"message","text":..,"id":..}`) reaches every member of its room as
+//! `{"type":"message","room":..,"from":..,"text":..,"pos":..}`, and a message
+//! with an `"id"` is then acknowledged to its sender only with
+//! `{"type":"ack","id":..,"pos":..}` (no `"id"`, no ack); a new member
 //! gets `{"type":"welcome","id":..}` (its own id), and members see
 //! `{"type":"join"|"leave","room":..,"id":..,"members":N,"pos":..}` notices,
 //! where N counts the room's members on every instance.
@@ -17,25 +20,62 @@
 //! messages it missed (as they were sent, each with its `pos`), then live
 //! ones. The room keeps its last 100 messages, for at most 5 minutes.
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use wirehub::prelude::*;
+use wirehub::Position;
 
-/// Relays a member's text to its room (the `broadcast` room, sender included).
+/// What a member sends: `{"type":"message","text":..}` (with an optional
+/// `"id"`, acknowledged), or a plain text frame.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ChatIn {
+    Tagged(Tagged),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Tagged {
+    Message { text: String },
+}
+
+/// What the room hears.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ChatOut {
+    Message { room: String, from: ConnId, text: String, pos: Option<Position> },
+}
+
+/// The acknowledgement's fields: where the message went in the room's history.
+#[derive(Debug, Serialize)]
+struct Sent {
+    pos: Option<Position>,
+}
+
+/// Relays a member's text to its room (the `broadcast` room, sender
+/// included); a message with an `"id"` is then acknowledged to its sender
+/// with `{"type":"ack","id":..,"pos":..}`.
 #[ws_route(
     "/chat/{room}",
     broadcast = "chat:{room}",
+    receives = ChatIn,
+    sends = ChatOut,
     history = 100,
     history_ttl = "5m",
     on_open = joined,
     on_close = left,
     app_ping = "ping"
 )]
-async fn chat(conn: Conn, text: String) {
+async fn chat(out: Out<ChatOut>, msg: ChatIn) -> Option<Ack<Sent>> {
+    let (ChatIn::Tagged(Tagged::Message { text }) | ChatIn::Text(text)) = msg;
     let text = text.trim();
-    let Some(room) = conn.room().filter(|_| !text.is_empty()) else { return };
-    let message =
-        |pos| Json(json!({"type": "message", "room": conn.param("room"), "from": conn.id(), "text": text, "pos": pos}));
-    conn.hub().publish(room, message);
+    if text.is_empty() {
+        return None;
+    }
+    let (room, from) = (out.conn().param("room").unwrap_or_default().to_owned(), out.conn().id());
+    let pos = out.publish(|pos| ChatOut::Message { room, from, text: text.to_owned(), pos });
+    Some(Ack(Sent { pos }))
 }
 
 async fn joined(conn: Conn) {
@@ -159,6 +199,39 @@ mod tests {
         bob.close().await?;
         let left = without_pos(ann.recv_json().await?);
         assert_eq!(left, json!({"type": "leave", "room": "lobby", "id": bob_id, "members": 1}));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_json_message_with_an_id_is_acked_to_its_sender_after_the_room_got_it() -> Result<(), TestError> {
+        let server = chat().await;
+        let (mut ann, ann_id) = join(&server, "lobby").await?;
+        let (mut bob, _) = join(&server, "lobby").await?;
+        ann.recv_json::<Value>().await?; // bob's join
+        ann.send_text(r#"{"type":"message","text":"hi","id":"c1"}"#).await?;
+        let relayed: Value = ann.recv_json().await?;
+        let expected = json!({"type": "message", "room": "lobby", "from": ann_id, "text": "hi"});
+        assert_eq!(without_pos(relayed.clone()), expected);
+        ann.expect_json_eq(&json!({"type": "ack", "id": "c1", "pos": relayed["pos"]})).await;
+        assert_eq!(without_pos(bob.recv_json().await?), expected);
+        // Without an id, no ack: Ann's next message is the room's.
+        ann.send_text(r#"{"type":"message","text":"no id"}"#).await?;
+        ann.send_text(r#"{"type":"message","text":"again","id":"c2"}"#).await?;
+        assert_eq!(ann.recv_json::<Value>().await?["text"], "no id");
+        assert_eq!(ann.recv_json::<Value>().await?["text"], "again");
+        assert_eq!(ann.recv_json::<Value>().await?["id"], "c2");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_message_that_is_not_a_chat_message_is_refused_and_the_member_stays() -> Result<(), TestError> {
+        let server = chat().await;
+        let (mut ann, _) = join(&server, "lobby").await?;
+        ann.send_text(r#"{"type":"shout","text":"x","id":"bad"}"#).await?;
+        let refused: Value = ann.recv_json().await?;
+        assert_eq!((&refused["type"], &refused["id"]), (&json!("error"), &json!("bad")), "{refused}");
+        ann.send_text("still here").await?;
+        assert_eq!(ann.recv_json::<Value>().await?["text"], "still here");
         Ok(())
     }
 

@@ -31,7 +31,8 @@ pub(super) enum Later {
 /// needed (and boxed by the reader) only for the rare rest.
 pub(super) fn deliver_now(conn: &Conn, reply: Reply) -> Result<bool, Later> {
     match reply {
-        Reply::None => Ok(true),
+        // An `Ack` of a message without an `"id"` sends nothing.
+        Reply::None | Reply::Ack(_) => Ok(true),
         Reply::Message(message) => match &conn.0.room {
             Some(room) => Ok(to_room(conn, room, message)),
             None => to_sender_now(conn, message),

@@ -8,9 +8,10 @@
 //!
 //! - the handler takes `msg: In` (written as in `receives`); a message that
 //!   is not an `In` is answered with the app's error body and the
-//!   connection stays open. A text frame that is not JSON is offered to
-//!   `In` as a string, so an `#[serde(untagged)]` `Text(String)` variant
-//!   keeps plain text frames working;
+//!   connection stays open. A text frame that is no JSON object and does
+//!   not decode is offered to `In` as a string, so an `#[serde(untagged)]`
+//!   `Text(String)` variant keeps plain text frames working (a JSON object
+//!   that is no `In` is refused, never taken as text);
 //! - the handler's return type is checked against `sends` at compile time:
 //!   `Json<Out>` (or `Option`, `Result`, `ToRoom`, `ToSender`, [`Ack`] of
 //!   it, a tuple), or `()`; [`Out<Out>`](Out) sends typed messages from the

@@ -26,16 +26,21 @@ impl<T: Receivable> Extract for Received<T> {
     }
 }
 
-/// A JSON text or binary message as `T`. A text that is not JSON at all is
-/// offered to `T` as a string, so a `T` with a string variant (an
-/// `#[serde(untagged)]` `Text(String)`) takes plain text frames.
+/// A JSON text or binary message as `T`. A text frame that is no JSON
+/// object and does not decode is offered to `T` as a string (`hello`,
+/// `42`), so a `T` with a string variant (an `#[serde(untagged)]`
+/// `Text(String)`) takes plain text frames; a JSON object that is no `T`
+/// is refused, never relayed as text.
 pub(crate) fn decode<T: DeserializeOwned>(message: &Message) -> Result<T, String> {
     match message {
         Message::Text(text) => match serde_json::from_str(text.as_str()) {
             Ok(value) => Ok(value),
-            Err(e) if e.is_syntax() || e.is_eof() => {
+            Err(e) if !text.as_str().trim_start().starts_with('{') => {
                 let plain: serde::de::value::StrDeserializer<'_, serde_json::Error> = text.as_str().into_deserializer();
-                T::deserialize(plain).map_err(|_| format!("invalid JSON: {e}"))
+                T::deserialize(plain).map_err(|_| match e.is_syntax() || e.is_eof() {
+                    true => format!("invalid JSON: {e}"),
+                    false => e.to_string(),
+                })
             }
             Err(e) => Err(e.to_string()),
         },
@@ -73,6 +78,9 @@ mod tests {
         let tagged = decode::<In>(&Message::text(r#"{"type":"message","text":"hi","id":"c1"}"#));
         assert_eq!(tagged, Ok(In::Tagged(Tagged::Message { text: "hi".into() })));
         assert_eq!(decode::<In>(&Message::text("hello there")), Ok(In::Text("hello there".into())));
+        assert_eq!(decode::<In>(&Message::text("42")), Ok(In::Text("42".into())), "JSON, but no `In`");
+        let err = decode::<In>(&Message::text(r#"{"type":"shout"}"#)).expect_err("an object is never text");
+        assert!(err.contains("did not match any variant"), "{err}");
         assert_eq!(decode::<Only>(&Message::binary(br#"{"n":3}"#.to_vec())), Ok(Only { n: 3 }));
     }
 
