@@ -97,6 +97,18 @@ impl Replies {
         poll_fn(|_| if lock(&self.queue).items.is_empty() { Poll::Pending } else { Poll::Ready(()) }).await;
     }
 
+    /// Takes the first buffered reply, waking the reader if it waited.
+    pub(crate) fn take_one(&self) -> Option<tungstenite::Message> {
+        let mut queue = lock(&self.queue);
+        let reply = queue.items.pop_front()?;
+        queue.bytes -= payload_len(&reply);
+        drop(queue);
+        if let Some(reader) = lock(&self.reader).take() {
+            reader.wake();
+        }
+        Some(reply)
+    }
+
     /// Takes up to `max` buffered replies, waking the reader if it waited.
     pub(crate) fn take(&self, max: usize) -> Vec<tungstenite::Message> {
         let mut queue = lock(&self.queue);

@@ -2,11 +2,12 @@
 //! reply FIFO to the socket in batches (one flush per batch), heartbeat
 //! pings and dead-peer detection, write timeouts, and the close phase.
 
-use std::future::Future;
-use std::pin::pin;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{FutureExt, Sink as _, SinkExt, StreamExt};
 use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
 
@@ -85,30 +86,105 @@ async fn write_batch(
     if let (Some(m), true) = (metrics, first.is_some()) {
         m.queue_depth.observe((outbound.len() + 1) as f64);
     }
-    let mut tally = Tally::default();
-    let batch = async {
-        let mut written = 0;
-        if let Some(first) = first {
-            feed(sink, &mut tally, first).await?;
-            written += 1;
-        }
-        while written < opts.batch {
-            match outbound.try_recv() {
-                Some(next) => feed(sink, &mut tally, next).await?,
-                None => break,
-            }
-            written += 1;
-        }
-        for reply in replies.take(opts.batch.saturating_sub(written)) {
-            feed(sink, &mut tally, reply).await?;
-        }
-        sink.flush().await
+    let mut batch = Batch {
+        sink,
+        outbound,
+        replies,
+        left: opts.batch.saturating_sub(usize::from(first.is_some())),
+        held: first,
+        again: None,
+        retried: false,
+        tally: Tally::default(),
     };
-    let written = finish_write(conn, opts.write_timeout, batch).await;
+    let written = finish_write(conn, opts.write_timeout, poll_fn(|cx| batch.poll(cx))).await;
     if let Some(m) = metrics {
-        tally.flush_sent(m);
+        batch.tally.flush_sent(m);
     }
     written
+}
+
+/// One write batch in progress, polled by hand: across a `Pending` it keeps
+/// only the frame it could not feed yet, not a chain of nested futures
+/// (the writer's share of every idle connection's task, issue 19).
+struct Batch<'a> {
+    sink: &'a mut Sink,
+    outbound: &'a mut Outbound,
+    replies: &'a Replies,
+    /// How many more frames this batch takes from the queues.
+    left: usize,
+    /// The next frame to feed.
+    held: Option<tungstenite::Message>,
+    /// An earlier frame the write buffer refused: flush, then feed it again.
+    again: Option<tungstenite::Message>,
+    /// `again` was fed once already: if refused again, it is dropped.
+    retried: bool,
+    tally: Tally,
+}
+
+impl Batch<'_> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        loop {
+            if let Some(frame) = self.again.take() {
+                match Pin::new(&mut *self.sink).poll_flush(cx) {
+                    Poll::Pending => {
+                        self.again = Some(frame);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    // The sink's slot is empty after a flush: this cannot fail.
+                    Poll::Ready(Ok(())) => Pin::new(&mut *self.sink).start_send(frame)?,
+                }
+                self.retried = true;
+            }
+            if self.held.is_none() && self.left > 0 {
+                self.held = self.outbound.try_recv().or_else(|| self.replies.take_one());
+                self.left -= usize::from(self.held.is_some());
+            }
+            let refused = match self.held.take() {
+                Some(frame) => match Pin::new(&mut *self.sink).poll_ready(cx) {
+                    Poll::Pending => {
+                        self.held = Some(frame);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok(())) => {
+                        self.retried = false;
+                        let (kind, len) = kind_and_len(&frame);
+                        self.tally.add(kind, len);
+                        Pin::new(&mut *self.sink).start_send(frame)?;
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) => {
+                        self.held = Some(frame);
+                        e
+                    }
+                },
+                None => match Pin::new(&mut *self.sink).poll_flush(cx) {
+                    Poll::Ready(Err(e)) => e,
+                    done => return done,
+                },
+            };
+            // The write buffer holds pongs tungstenite queued, or earlier
+            // frames: write them out, then try once more.
+            match refused {
+                WsError::WriteBufferFull(frame) if !self.retried => self.again = Some(*frame),
+                WsError::WriteBufferFull(frame) => {
+                    tracing::warn!(bytes = kind_and_len(&frame).1, "message larger than max_write_buffer dropped");
+                    self.retried = false;
+                }
+                e => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+fn kind_and_len(frame: &tungstenite::Message) -> (MessageKind, usize) {
+    match frame {
+        tungstenite::Message::Text(t) => (MessageKind::Text, t.len()),
+        tungstenite::Message::Binary(b) => (MessageKind::Binary, b.len()),
+        tungstenite::Message::Ping(b) => (MessageKind::Ping, b.len()),
+        tungstenite::Message::Pong(b) => (MessageKind::Pong, b.len()),
+        tungstenite::Message::Close(_) | tungstenite::Message::Frame(_) => (MessageKind::Close, 0),
+    }
 }
 
 /// Adds what the close exchange wrote to the route's counters, however the
@@ -128,13 +204,7 @@ impl Drop for SentOnDrop<'_> {
 
 /// Queues one frame into the socket's write buffer, counting it in `tally`.
 async fn feed(sink: &mut Sink, tally: &mut Tally, frame: tungstenite::Message) -> Result<(), WsError> {
-    let (kind, len) = match &frame {
-        tungstenite::Message::Text(t) => (MessageKind::Text, t.len()),
-        tungstenite::Message::Binary(b) => (MessageKind::Binary, b.len()),
-        tungstenite::Message::Ping(b) => (MessageKind::Ping, b.len()),
-        tungstenite::Message::Pong(b) => (MessageKind::Pong, b.len()),
-        tungstenite::Message::Close(_) | tungstenite::Message::Frame(_) => (MessageKind::Close, 0),
-    };
+    let (kind, len) = kind_and_len(&frame);
     tally.add(kind, len);
     match sink.feed(frame).await {
         // The buffer holds pongs tungstenite queued, or earlier frames:
