@@ -288,7 +288,8 @@ export class WirehubClient extends EventTarget {
     ws.onopen = () => current() && this.#opened();
     ws.onmessage = (event) => current() && this.#frame(event.data);
     ws.onclose = (event) => current() && this.#lost({ code: event.code, reason: event.reason, wasClean: event.wasClean });
-    ws.onerror = () => {}; // a close event follows
+    // Browsers follow an error with a close event; undici (Node 20) may not when a connect fails.
+    ws.onerror = () => current() && this.#drop("error", 1006);
     this.#timers.connect = setTimeout(() => this.#drop("connect timeout"), this.#connectTimeout);
   }
 
@@ -313,15 +314,15 @@ export class WirehubClient extends EventTarget {
     this.#timers.pingDue = setTimeout(() => this.#drop("ping timeout"), this.#ping.timeout);
   }
 
-  /** Gives up on the current socket without waiting for its close handshake. */
-  #drop(reason) {
+  /** Gives up on the current socket without waiting for its close handshake; events report `code`. */
+  #drop(reason, code = DEAD) {
     const ws = this.#detach();
     try {
       ws?.close(DEAD, reason);
     } catch {
       // closing already
     }
-    this.#lost({ code: DEAD, reason, wasClean: false });
+    this.#lost({ code, reason, wasClean: false });
   }
 
   /** Unhooks and forgets the current socket: nothing it does reaches this client again. */

@@ -125,6 +125,17 @@ describe("the client's retries", () => {
     assert.equal(FakeSocket.all.length, 3, "no attempt after giving up");
   });
 
+  it("retries after an error event that no close event follows", () => {
+    const { client, waits } = failingClient(() => 0);
+    client.connect();
+    FakeSocket.last.fail();
+    assert.deepEqual(waits, [{ attempt: 1, delay: 100, code: 1006, reason: "error" }]);
+    assert.deepEqual(FakeSocket.all[0].closedWith, { code: 4000, reason: "error" });
+    mock.timers.tick(100);
+    assert.equal(FakeSocket.all.length, 2);
+    client.close();
+  });
+
   it("does not reconnect when reconnect is false", () => {
     const client = new WirehubClient("ws://127.0.0.1:9/room", { WebSocket: FakeSocket, reconnect: false, ping: false });
     client.connect();

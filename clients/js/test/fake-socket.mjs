@@ -55,6 +55,11 @@ export class FakeSocket {
     this.onclose?.({ code, reason, wasClean: code !== 1006 });
   }
 
+  /** A failure without a close event (undici's failed connects in Node 20). */
+  fail() {
+    this.onerror?.({});
+  }
+
   /** The JSON objects sent so far (the pings, plain text, left out). */
   get sentJson() {
     return this.sent.filter((s) => s.startsWith("{")).map((s) => JSON.parse(s));
