@@ -124,7 +124,7 @@ export class WirehubClient extends EventTarget {
 
   /**
    * @param {string | URL} url `ws(s)://`, `http(s)://` or relative to the page
-   * @param {import("./wirehub").ClientOptions} [options]
+   * @param {import("./wirehub.js").ClientOptions} [options]
    */
   constructor(url, options = {}) {
     super();
