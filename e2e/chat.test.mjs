@@ -10,7 +10,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -106,6 +106,14 @@ async function serverAcks() {
 }
 
 describe("the chat page on clients/js in headless Chromium", () => {
+  it("serves clients/js/wirehub.js as it is in the tree, as JavaScript", { timeout: STEP }, async () => {
+    const res = await fetch(`${server.base}/wirehub.js`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type"), /^text\/javascript/);
+    const file = readFileSync(path.join(HERE, "..", "clients", "js", "wirehub.js"), "utf8");
+    assert.ok((await res.text()) === file, "the example serves a stale copy: rebuild it (cargo build --example chat)");
+  });
+
   it("two pages converse across a server restart: reconnecting, backoff, rejoin, the conversation goes on", { timeout: 120_000 }, async (t) => {
     const room = `e2e-${randomBytes(3).toString("hex")}`;
     const ann = await openChat(room);
