@@ -4,7 +4,7 @@
 // Every wait is bounded. Killed at process exit, also on failure.
 
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -88,8 +88,24 @@ export class ChatServer {
     await this.start();
   }
 
-  freeze() {
-    this.#proc?.kill("SIGSTOP");
+  /**
+   * Stops the process (SIGSTOP) and waits until every thread of it is
+   * stopped (Linux /proc): the signal is delivered asynchronously, and a
+   * thread still running could answer one more message.
+   */
+  async freeze(timeoutMs = 5_000) {
+    const pid = this.#proc.pid;
+    this.#proc.kill("SIGSTOP");
+    const stopped = () =>
+      readdirSync(`/proc/${pid}/task`).every((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "latin1");
+        return /^\S+ \(.*\) [Tt] /s.test(stat);
+      });
+    const deadline = performance.now() + timeoutMs;
+    while (!stopped()) {
+      if (performance.now() > deadline) throw new Error(`the chat (pid ${pid}) did not stop within ${timeoutMs} ms`);
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   thaw() {
