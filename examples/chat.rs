@@ -115,6 +115,7 @@ async fn main() -> wirehub::Result<()> {
     }
     app.bind(format!("{host}:{port}"))
         .page("/", "text/html; charset=utf-8", include_str!("chat.html"))
+        .page("/wirehub.js", "text/javascript; charset=utf-8", include_str!("../clients/js/wirehub.js"))
         .get("/stats", |hub| format!("{} connections, {} rooms\n", hub.connections(), hub.rooms()))
         .serve()
         .await
