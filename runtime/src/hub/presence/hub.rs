@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Meta, Presence, PresenceDelta, Tracking};
+#[cfg(feature = "redis")]
+use super::PresenceDelta;
+use super::{Meta, Presence, Tracking};
 use crate::hub::id::ConnId;
 use crate::hub::peer::Peer;
 use crate::hub::registry::Registry;

@@ -55,7 +55,8 @@ mod state;
 mod wire;
 
 pub use state::PresenceDelta;
-pub(crate) use state::{Meta, Presence, Tracking};
+pub(crate) use state::{Presence, Tracking};
+pub(crate) use wire::Meta;
 
 #[cfg(test)]
 mod tests;

@@ -9,11 +9,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
-use super::wire::{json_message, push_map};
+use super::wire::{json_message, push_map, Meta};
 use crate::hub::id::ConnId;
-
-/// An identity's metadata: JSON text, `None` until the app sets one.
-pub(crate) type Meta = Option<Arc<str>>;
 
 /// How a route tracks presence in its room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite;
 
-use super::Meta;
+/// An identity's metadata: JSON text, `None` until the app sets one.
+pub(crate) type Meta = Option<Arc<str>>;
 
 /// `{"type":..,"room":..,"count":N` + what `rest` writes + `}`.
 pub(super) fn json_message(
