@@ -4,7 +4,9 @@
 //!
 //! - `/echo`: every text and binary message echoed back unchanged (up to 16 MiB);
 //! - `/room`: one room; every text or binary message reaches every *other*
-//!   connection on `/room` unchanged (same frame kind, same bytes).
+//!   connection on `/room` unchanged (same frame kind, same bytes);
+//! - `/storm`, `/storm-lists`, `/storm-off`: one room each, with presence
+//!   events (counts only above 1000 identities; always lists) and without.
 //!
 //! With `WIREHUB_MOUNT=axum` the same app is mounted in an axum router
 //! (`Embedded::router`, served by `axum::serve` with connect info and
@@ -43,6 +45,20 @@ async fn room(msg: Message) -> Option<Message> {
         _ => None,
     }
 }
+
+/// The presence storm (issue 20, `wirehub-bench storm`): one room with
+/// presence events (the default `presence_limit`: counts only above 1000
+/// identities).
+#[ws_route("/storm", broadcast = "storm", presence = true)]
+async fn storm(_text: String) {}
+
+/// The same room listing every identity to every member, however many.
+#[ws_route("/storm-lists", broadcast = "storm-lists", presence = true, presence_limit = 1000000)]
+async fn storm_lists(_text: String) {}
+
+/// The same room without presence.
+#[ws_route("/storm-off", broadcast = "storm-off")]
+async fn storm_off(_text: String) {}
 
 #[tokio::main]
 async fn main() -> wirehub::Result<()> {

@@ -10,9 +10,12 @@
 //! `{"type":"message","room":..,"from":..,"text":..,"pos":..}`, and a message
 //! with an `"id"` is then acknowledged to its sender only with
 //! `{"type":"ack","id":..,"pos":..}` (no `"id"`, no ack); a new member
-//! gets `{"type":"welcome","id":..}` (its own id), and members see
-//! `{"type":"join"|"leave","room":..,"id":..,"members":N,"pos":..}` notices,
-//! where N counts the room's members on every instance.
+//! gets `{"type":"welcome","id":..}` (its own id). Who is in the room comes
+//! from the framework's presence events (`presence = true`; identities are
+//! connection ids here, counted on every instance): a new member gets
+//! `{"type":"presence_state","room":"chat:..","count":N,"members":{"<id>":null,..}}`,
+//! then every member `{"type":"presence_diff","room":..,"count":N,"joins":{..},"leaves":{..},"updates":{}}`
+//! at most every 100 ms (see `wirehub::hub::presence`).
 //!
 //! Every room message carries `"pos"`, an opaque position: a client that
 //! reconnects to `/chat/{room}?since=<pos>` (the last one it saw) first gets
@@ -63,6 +66,7 @@ struct Sent {
     sends = ChatOut,
     history = 100,
     history_ttl = "5m",
+    presence = true,
     on_open = joined,
     on_close = left,
     app_ping = "ping"
@@ -80,24 +84,10 @@ async fn chat(out: Out<ChatOut>, msg: ChatIn) -> Option<Ack<Sent>> {
 
 async fn joined(conn: Conn) {
     let _ = conn.send(Json(json!({"type": "welcome", "id": conn.id()}))).await;
-    notice(&conn, "join").await;
 }
 
 async fn left(conn: Conn, reason: CloseReason) {
     println!("connection {} left {:?}: {reason}", conn.id(), conn.param("room"));
-    notice(&conn, "leave").await;
-}
-
-async fn notice(conn: &Conn, kind: &str) {
-    let Some(room) = conn.room() else { return };
-    // Every instance's members (with Redis; this instance's without). Our
-    // own presence update may still be on its way to Redis: count the
-    // others, plus this member if it is joining.
-    let others = conn.hub().presence_all(room).await.iter().filter(|m| m.id != conn.id()).count();
-    let members = others + usize::from(kind == "join");
-    let notice =
-        |pos| Json(json!({"type": kind, "room": conn.param("room"), "id": conn.id(), "members": members, "pos": pos}));
-    conn.hub().publish(room, notice);
 }
 
 #[tokio::main]
@@ -134,9 +124,8 @@ mod tests {
         TestServer::new(App::empty().route("/chat/{room}")).await.expect("the chat builds")
     }
 
-    /// Connects to `room`, takes its welcome and its own join notice (room
-    /// messages and the welcome may come in either order), and returns the
-    /// client with its id.
+    /// Connects to `room`, takes its welcome and the room's presence state
+    /// (listing itself), and returns the client with its id.
     async fn join(server: &TestServer, room: &str) -> Result<(TestClient, Value), TestError> {
         let client = server.connect(&format!("/chat/{room}")).await?;
         welcomed(client, room).await
@@ -144,11 +133,13 @@ mod tests {
 
     async fn welcomed(mut client: TestClient, room: &str) -> Result<(TestClient, Value), TestError> {
         let (one, two): (Value, Value) = (client.recv_json().await?, client.recv_json().await?);
-        let (welcome, joined) = if one["type"] == "welcome" { (one, two) } else { (two, one) };
+        let (welcome, state) = if one["type"] == "welcome" { (one, two) } else { (two, one) };
         assert_eq!(welcome["type"], "welcome", "{welcome}");
         let id = welcome["id"].clone();
         assert!(!id.is_null(), "{welcome}");
-        assert_eq!((&joined["type"], &joined["id"], &joined["room"]), (&json!("join"), &id, &json!(room)), "{joined}");
+        let room = format!("chat:{room}");
+        assert_eq!((&state["type"], &state["room"]), (&json!("presence_state"), &json!(room)), "{state}");
+        assert!(state["members"].get(id.to_string()).is_some(), "it is listed: {state}");
         Ok((client, id))
     }
 
@@ -174,7 +165,7 @@ mod tests {
         let (mut ann, ann_id) = join(&server, "lobby").await?;
         let (mut bob, _) = join(&server, "lobby").await?;
         let (mut eve, _) = join(&server, "elsewhere").await?;
-        ann.recv_json::<Value>().await?; // bob's join
+        ann.recv_json::<Value>().await?; // bob's join (a presence diff)
         ann.send_text("  hello  ").await?;
         let expected = json!({"type": "message", "room": "lobby", "from": ann_id, "text": "hello"});
         assert_eq!(without_pos(bob.recv_json().await?), expected);
@@ -190,16 +181,21 @@ mod tests {
         Ok(())
     }
 
+    /// A presence diff with `joins` and `leaves` by id (no metadata), and the count.
+    fn diff(joins: &[&Value], leaves: &[&Value], count: usize) -> Value {
+        let ids =
+            |ids: &[&Value]| ids.iter().map(|id| (id.to_string(), Value::Null)).collect::<serde_json::Map<_, _>>();
+        json!({"type": "presence_diff", "room": "chat:lobby", "count": count, "joins": ids(joins), "leaves": ids(leaves), "updates": {}})
+    }
+
     #[tokio::test]
-    async fn join_and_leave_notices_count_the_members() -> Result<(), TestError> {
+    async fn presence_diffs_tell_who_joins_and_leaves_and_count_the_members() -> Result<(), TestError> {
         let server = chat().await;
         let (mut ann, _) = join(&server, "lobby").await?;
         let (mut bob, bob_id) = join(&server, "lobby").await?;
-        let joined = without_pos(ann.recv_json().await?);
-        assert_eq!(joined, json!({"type": "join", "room": "lobby", "id": bob_id, "members": 2}));
+        assert_eq!(ann.recv_json::<Value>().await?, diff(&[&bob_id], &[], 2));
         bob.close().await?;
-        let left = without_pos(ann.recv_json().await?);
-        assert_eq!(left, json!({"type": "leave", "room": "lobby", "id": bob_id, "members": 1}));
+        assert_eq!(ann.recv_json::<Value>().await?, diff(&[], &[&bob_id], 1));
         Ok(())
     }
 
@@ -275,13 +271,12 @@ mod tests {
         let since = seen["pos"].as_str().unwrap_or_default().to_owned();
         ann.recv_json::<Value>().await?; // its own "seen"
         bob.close().await?;
-        let left = without_pos(ann.recv_json().await?);
-        assert_eq!(left["type"], "leave", "{left}");
+        assert_eq!(ann.recv_json::<Value>().await?, diff(&[], &[&bob_id], 1));
         ann.send_text("missed").await?;
         ann.recv_json::<Value>().await?; // its own "missed"
         let mut bob = server.connect(&format!("/chat/lobby?since={since}")).await?;
-        bob.expect_json_eq(&json!({"type": "recovered", "ok": true, "missed": 2})).await;
-        assert_eq!(without_pos(bob.recv_json().await?), left);
+        // Presence is not history: the state after the recovery says who is here.
+        bob.expect_json_eq(&json!({"type": "recovered", "ok": true, "missed": 1})).await;
         let missed = without_pos(bob.recv_json().await?);
         assert_eq!((&missed["type"], &missed["text"]), (&json!("message"), &json!("missed")), "{missed}");
         let (mut bob, new_id) = welcomed(bob, "lobby").await?;

@@ -78,8 +78,10 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 // ---------------------------------------------------------- /ws/chat/{room}
 
 /// Relays each text to every member of the room, the sender included
-/// (`broadcast` room `chat:{room}`); other rooms never see it.
-#[ws_route("/ws/chat/{room}", broadcast = "chat:{room}", on_open = chat_open, on_close = chat_close)]
+/// (`broadcast` room `chat:{room}`); other rooms never see it. Who is in
+/// the room comes from the framework's presence events (`presence = true`):
+/// `presence_state` to a newcomer, then batched `presence_diff`s.
+#[ws_route("/ws/chat/{room}", broadcast = "chat:{room}", presence = true, on_open = chat_open)]
 async fn chat(conn: Conn, text: String) -> Json<ChatMessage> {
     let room = conn.param("room").map(str::to_owned);
     Json(ChatMessage { r#type: "message", room, from: conn.id().to_string(), content: text })
@@ -93,33 +95,18 @@ struct ChatMessage {
     content: String,
 }
 
-/// A chat room event: `welcome` (to the newcomer), `join`, `leave`.
+/// The newcomer's welcome.
 #[derive(Serialize)]
-struct RoomEvent<'a> {
+struct Welcome<'a> {
     r#type: &'a str,
     room: Option<&'a str>,
     id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    members: Option<usize>,
 }
 
-/// Tells the newcomer its id, and the room how many members it has now.
+/// Tells the newcomer its id (the room learns of it through presence).
 async fn chat_open(conn: Conn) {
-    let welcome = RoomEvent { r#type: "welcome", room: conn.param("room"), id: conn.id().to_string(), members: None };
+    let welcome = Welcome { r#type: "welcome", room: conn.param("room"), id: conn.id().to_string() };
     let _ = conn.send(Json(&welcome)).await;
-    presence(&conn, "join");
-}
-
-async fn chat_close(conn: Conn, _reason: CloseReason) {
-    presence(&conn, "leave");
-}
-
-fn presence(conn: &Conn, kind: &str) {
-    let Some(room) = conn.room() else { return };
-    let members = conn.hub().members(room).len();
-    let notice =
-        RoomEvent { r#type: kind, room: conn.param("room"), id: conn.id().to_string(), members: Some(members) };
-    conn.hub().broadcast(room, Json(&notice));
 }
 
 // --------------------------------------------------------------- /ws/binary

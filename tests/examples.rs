@@ -49,28 +49,26 @@ async fn the_chat_example_welcomes_announces_and_relays() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.to_ascii_lowercase().contains("text/html"), "{head}");
 
-    // The welcome (the member's own send) and the join notice (a room
-    // message, with its position) may come in either order.
+    // The welcome (the member's own send) and the room's presence state
+    // (the framework's presence events) may come in either order.
     let mut ann = connect(addr, "/chat/lobby").await;
-    let (welcome, join) = welcome_and_join(&mut ann).await;
+    let (welcome, state) = welcome_and_state(&mut ann).await;
     let ann_id = welcome["id"].as_u64().expect("an id");
-    assert_eq!(
-        (join["type"].as_str(), join["id"].as_u64(), join["members"].as_u64()),
-        (Some("join"), Some(ann_id), Some(1))
-    );
+    assert_eq!(state["members"], serde_json::json!({ann_id.to_string(): null}), "{state}");
 
     let mut bob = connect(addr, "/chat/lobby").await;
-    let (welcome, bob_join) = welcome_and_join(&mut bob).await;
+    let (welcome, state) = welcome_and_state(&mut bob).await;
     let bob_id = welcome["id"].as_u64().expect("bob's id");
-    for join in [json(&mut ann).await, bob_join] {
-        assert_eq!(
-            (join["type"].as_str(), join["id"].as_u64(), join["members"].as_u64()),
-            (Some("join"), Some(bob_id), Some(2))
-        );
-    }
+    assert_eq!(state["count"], 2, "{state}");
+    let join = json(&mut ann).await;
+    assert_eq!(
+        (&join["type"], &join["joins"], &join["count"]),
+        (&"presence_diff".into(), &serde_json::json!({bob_id.to_string(): null}), &2.into()),
+        "{join}"
+    );
     // Another room hears nothing of the lobby.
     let mut other = connect(addr, "/chat/elsewhere").await;
-    assert_eq!(welcome_and_join(&mut other).await.1["members"], 1);
+    assert_eq!(welcome_and_state(&mut other).await.1["count"], 1);
 
     send(&mut bob, "  hello  ").await;
     for ws in [&mut ann, &mut bob] {
@@ -84,8 +82,9 @@ async fn the_chat_example_welcomes_announces_and_relays() {
     drop(bob);
     let leave = json(&mut ann).await;
     assert_eq!(
-        (leave["type"].as_str(), leave["id"].as_u64(), leave["members"].as_u64()),
-        (Some("leave"), Some(bob_id), Some(1))
+        (&leave["leaves"], &leave["count"]),
+        (&serde_json::json!({bob_id.to_string(): null}), &1.into()),
+        "{leave}"
     );
 }
 
@@ -297,8 +296,8 @@ async fn every_example_refuses_a_rebound_origin() {
     }
 }
 
-/// The chat's first two messages: its welcome, then the join notice.
-async fn welcome_and_join(ws: &mut Client) -> (serde_json::Value, serde_json::Value) {
+/// The chat's first two messages: its welcome and the presence state, in either order.
+async fn welcome_and_state(ws: &mut Client) -> (serde_json::Value, serde_json::Value) {
     let (one, two) = (json(ws).await, json(ws).await);
     if one["type"] == "welcome" {
         (one, two)

@@ -15,6 +15,7 @@
 //! wirehub-bench serve-baseline --port 9000          # the plain tokio-tungstenite peer
 //! wirehub-bench serve-axum --port 9001              # the axum peer
 //! wirehub-bench kit                                 # the test kit vs the same test over TCP
+//! wirehub-bench storm                               # presence storm: 10 000 join one room, on vs off
 //! ```
 
 mod kit;
@@ -22,6 +23,7 @@ mod load;
 mod peers;
 mod report;
 mod servers;
+mod storm;
 mod suite;
 
 use std::process::ExitCode;
@@ -46,6 +48,9 @@ const USAGE: &str = "usage: wirehub-bench <command>
                                                       plain tokio-tungstenite server (/echo, /room);
                                                       --fault breaks its room on the 50th binary message
   serve-axum --port P                                 axum WebSocket server (/echo)
+  storm [--members N] [--routes /storm-off,/storm,/storm-lists]
+                                                      issue 20: N members join one room then leave, presence
+                                                      on vs off; ramp rate and RSS ratios, every view checked
   kit [--conns N] [--trips N] [--rounds N] [--multi] [--profile kit|tcp]
                                                       the test kit (wirehub::testing) vs the same test
                                                       over TCP, in process; fails below 5x per round trip
@@ -75,6 +80,7 @@ fn main() -> ExitCode {
             runtime()?.block_on(peers::serve_baseline(port, read_buffer, fault))
         }),
         "kit" => kit::run(rest),
+        "storm" => runtime().and_then(|rt| rt.block_on(storm::run(rest))),
         "serve-axum" => port_arg(rest).and_then(|port| runtime().and_then(|rt| rt.block_on(peers::serve_axum(port)))),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

@@ -6,7 +6,8 @@
 //! [kind: u8][key length: u16 BE][key bytes][payload bytes]
 //! ```
 //! `key` is the principal for principal targets and empty otherwise (the
-//! room or the connection is in the channel name).
+//! room or the connection is in the channel name). `kind` is 1 (text), 2
+//! (binary) or 3 (presence, on a room's channel: see `presence.rs`).
 //!
 //! A presence set member is the text `id|principal` (`principal` empty for
 //! an identity without one).
@@ -38,6 +39,8 @@ pub(crate) struct Envelope {
     pub(crate) except: Option<ConnId>,
     pub(crate) key: String,
     pub(crate) message: tungstenite::Message,
+    /// A presence delta (kind 3), its payload in `message` (binary).
+    pub(crate) presence: bool,
 }
 
 /// The length of the tag [`seal`] appends.
@@ -75,6 +78,17 @@ pub(crate) fn encode(origin: u32, except: Option<ConnId>, key: &str, message: &t
         tungstenite::Message::Binary(b) => (2, b),
         _ => return None,
     };
+    frame(origin, except, kind, key, payload)
+}
+
+/// A presence envelope (kind 3) carrying `payload`.
+pub(crate) fn encode_presence(origin: u32, payload: &[u8]) -> Option<Bytes> {
+    frame(origin, None, PRESENCE, "", payload)
+}
+
+const PRESENCE: u8 = 3;
+
+fn frame(origin: u32, except: Option<ConnId>, kind: u8, key: &str, payload: &[u8]) -> Option<Bytes> {
     let key_len = u16::try_from(key.len()).ok()?;
     let mut out = BytesMut::with_capacity(HEADER + key.len() + payload.len());
     out.put_u8(VERSION);
@@ -99,10 +113,11 @@ pub(crate) fn decode(frame: Bytes) -> Option<Envelope> {
     let payload = frame.slice(HEADER + key_len..);
     let message = match kind {
         1 => tungstenite::Message::Text(Utf8Bytes::try_from(payload).ok()?),
-        2 => tungstenite::Message::Binary(payload),
+        2 | PRESENCE => tungstenite::Message::Binary(payload),
         _ => return None,
     };
-    Some(Envelope { origin, except: (except != 0).then_some(ConnId::from_u64(except)), key, message })
+    let except = (except != 0).then_some(ConnId::from_u64(except));
+    Some(Envelope { origin, except, key, message, presence: kind == PRESENCE })
 }
 
 /// `id|principal`, the member string stored in a presence set.
@@ -129,8 +144,10 @@ mod tests {
         for (origin, except, key, message) in cases {
             let frame = encode(origin, except, key, &message).expect("encodes");
             let env = decode(frame).expect("decodes");
-            assert_eq!(env, Envelope { origin, except, key: key.to_owned(), message });
+            assert_eq!(env, Envelope { origin, except, key: key.to_owned(), message, presence: false });
         }
+        let env = encode_presence(9, b"{}").and_then(decode).expect("a presence envelope");
+        assert!(env.presence && env.origin == 9 && env.message == tungstenite::Message::binary(&b"{}"[..]));
     }
 
     #[test]

@@ -31,6 +31,8 @@ mod claim;
 #[cfg(feature = "redis")]
 mod codec;
 #[cfg(feature = "redis")]
+mod presence;
+#[cfg(feature = "redis")]
 mod redis;
 
 use std::sync::Arc;
@@ -38,13 +40,15 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 #[doc(hidden)]
+pub use crate::hub::presence::PresenceDelta;
+#[doc(hidden)]
 pub use crate::hub::relay::{Relay, Target};
 
 #[cfg(feature = "redis")]
 pub use self::redis::Redis;
 
 #[cfg(feature = "redis")]
-pub(crate) use codec::{decode, encode, member_key, open, parse_member, seal};
+pub(crate) use codec::{decode, encode, encode_presence, member_key, open, parse_member, seal};
 
 /// A backplane that can be given to [`App::backplane`](crate::App::backplane).
 pub trait Backplane: Send + 'static {

@@ -50,7 +50,8 @@ use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite;
 
 use super::claim::Claim;
-use super::{decode, encode, member_key, open, parse_member, seal, Backplane, Relay, StartCx, Target};
+use super::{decode, encode, encode_presence, member_key, open, parse_member, seal};
+use super::{Backplane, PresenceDelta, Relay, StartCx, Target};
 use crate::connection::ConnId;
 use crate::hub::{Hub, Member};
 use crate::sync::lock;
@@ -381,6 +382,19 @@ impl Inner {
         2 * self.ttl.as_millis() as u64
     }
 
+    /// Publishes `frame` on `channel`, sealed with the shared key if there
+    /// is one (`None`, not encodable: dropped and counted).
+    fn send_sealed(&self, channel: String, frame: Option<Bytes>) {
+        let frame = match &self.key {
+            Some(key) => frame.and_then(|f| seal(key, &channel, &f)),
+            None => frame,
+        };
+        match frame {
+            Some(frame) => self.send(Command::Publish { channel, frame }),
+            None => self.metrics.dropped.inc(),
+        }
+    }
+
     fn send(&self, command: Command) {
         let bytes = command.bytes();
         if bytes > 0 && self.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes > self.max_queued_bytes {
@@ -509,6 +523,7 @@ async fn publish_until_stopped(inner: &Arc<Inner>, mut queue: mpsc::Receiver<Com
             }
             _ = refresh.tick() => {
                 inner.refresh_claim().await;
+                inner.hub.0.presence_tick(inner.ttl);
                 refresh_presence(inner).await;
             }
         }
@@ -657,6 +672,9 @@ async fn reconcile(
         // messages reach this instance. A half-open connection must not
         // stall every join: no answer in time counts as a lost connection.
         bounded(sink.subscribe(&channels)).await?;
+        for room in &add {
+            inner.hub.0.presence_resync(room); // presence events: ask the others for theirs
+        }
         lock(&inner.active).extend(add.iter().cloned());
         subscribed.extend(add);
         inner.confirmed.notify_waiters();
@@ -705,7 +723,13 @@ fn deliver(inner: &Inner, message: &redis::Msg) {
     }
     inner.metrics.received.inc();
     let room_prefix = format!("{}:r:", inner.prefix);
-    if let Some(room) = channel.strip_prefix(&room_prefix) {
+    if envelope.presence {
+        let delta = envelope.message.into_data();
+        match (channel.strip_prefix(&room_prefix), super::presence::decode(&delta)) {
+            (Some(room), Some(delta)) => inner.hub.0.presence_remote(room, envelope.origin, delta),
+            _ => inner.metrics.rejected.inc(),
+        }
+    } else if let Some(room) = channel.strip_prefix(&room_prefix) {
         inner.hub.0.deliver_room(room, envelope.message, envelope.except);
     } else if channel == inner.principal_channel() {
         inner.hub.0.deliver_principal(&envelope.key, envelope.message);
@@ -736,15 +760,13 @@ impl Relay for RedisRelay {
             Target::Conn(id) => (inner.conn_channel(id.instance()), id.to_string()),
             Target::Principal(principal) => (inner.principal_channel(), principal.to_owned()),
         };
-        let frame = encode(inner.instance, except, &key, message);
-        let frame = match &inner.key {
-            Some(key) => frame.and_then(|f| seal(key, &channel, &f)),
-            None => frame,
-        };
-        match frame {
-            Some(frame) => inner.send(Command::Publish { channel, frame }),
-            None => inner.metrics.dropped.inc(),
-        }
+        inner.send_sealed(channel, encode(inner.instance, except, &key, message));
+    }
+
+    fn presence_publish(&self, room: &str, delta: &PresenceDelta) {
+        let inner = &self.0;
+        let channel = inner.room_channel(room);
+        inner.send_sealed(channel, encode_presence(inner.instance, &super::presence::encode(delta)));
     }
 
     fn presence_add(&self, room: &Arc<str>, member: &Member) {

@@ -204,6 +204,6 @@ impl RouteRt {
 impl Hub {
     /// A new, empty hub (one per app).
     pub(crate) fn new() -> Self {
-        Hub(Arc::new(Registry::new()))
+        Hub(Registry::new())
     }
 }

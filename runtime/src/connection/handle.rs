@@ -269,6 +269,27 @@ impl Conn {
         self.0.env.hub.0.room_synced(room, std::time::Duration::from_secs(2)).await;
     }
 
+    /// Sets this connection's presence metadata (route option `presence`):
+    /// its identity's `meta` in the room's presence events, as JSON. Set
+    /// in `on_open`, it is in the identity's join; later, other members get
+    /// it as an update. An identity with several connections shows the last
+    /// value any of them set. Nothing happens on routes without `presence`.
+    ///
+    /// ```no_run
+    /// # fn f(conn: wirehub::Conn) -> Result<(), serde_json::Error> {
+    /// conn.set_presence_meta(&serde_json::json!({ "name": "Ada", "status": "away" }))
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `meta` does not serialize as JSON (nothing changes then).
+    pub fn set_presence_meta<T: serde::Serialize + ?Sized>(&self, meta: &T) -> Result<(), serde_json::Error> {
+        let meta: std::sync::Arc<str> = serde_json::to_string(meta)?.into();
+        self.0.env.hub.0.set_presence_meta(self, meta);
+        Ok(())
+    }
+
     /// Removes this connection from `room` (the room goes when it empties).
     pub fn leave(&self, room: &str) {
         self.0.env.hub.0.leave(self, room);
@@ -420,6 +441,16 @@ impl Peer for Conn {
 
     fn is_closed(&self) -> bool {
         self.state() == ConnState::Closed
+    }
+
+    fn is_opening(&self) -> bool {
+        self.state() == ConnState::Connecting
+    }
+
+    fn presence(&self, room: &str) -> Option<crate::hub::presence::Tracking> {
+        let opts = &self.0.route.opts;
+        (opts.presence && self.0.room.as_deref() == Some(room))
+            .then_some(crate::hub::presence::Tracking { interval: opts.presence_interval, limit: opts.presence_limit })
     }
 
     fn push(&self, wire: tungstenite::Message) -> Result<(), SendError> {

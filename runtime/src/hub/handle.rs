@@ -47,6 +47,36 @@ impl Hub {
         self.0.count(room)
     }
 
+    /// How many identities are present in `room` (O(1)): on a route with
+    /// `presence`, one per user however many connections it has, counted
+    /// on every instance with the Redis backplane; 0 in other rooms.
+    ///
+    /// ```no_run
+    /// # fn f(hub: wirehub::Hub) {
+    /// println!("{} people in the lobby", hub.identities("chat:lobby"));
+    /// # }
+    /// ```
+    pub fn identities(&self, room: &str) -> usize {
+        self.0.identities(room)
+    }
+
+    /// The identities present in `room` (route option `presence`), with
+    /// their metadata (`None` until the app sets one), in no order; empty in
+    /// rooms without presence. Builds the list: for counting, use
+    /// [`identities`](Hub::identities).
+    ///
+    /// ```no_run
+    /// # fn f(hub: wirehub::Hub) {
+    /// for (identity, meta) in hub.present("chat:lobby") {
+    ///     println!("{identity}: {meta:?}");
+    /// }
+    /// # }
+    /// ```
+    pub fn present(&self, room: &str) -> Vec<(String, Option<serde_json::Value>)> {
+        let parse = |meta: &str| serde_json::from_str(meta).ok();
+        self.0.present(room).into_iter().map(|(key, meta)| (key.to_string(), meta.as_deref().and_then(parse))).collect()
+    }
+
     /// Who is in `room`: each member's id and identity principal (presence).
     pub fn presence(&self, room: &str) -> Vec<Member> {
         self.0.presence(room)

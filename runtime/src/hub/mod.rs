@@ -29,6 +29,7 @@ mod handle;
 pub(crate) mod history;
 pub(crate) mod id;
 pub(crate) mod peer;
+pub mod presence;
 pub(crate) mod registry;
 pub(crate) mod relay;
 pub(crate) mod room;

@@ -67,6 +67,10 @@ pub(crate) trait Peer: Clone + Send + Sync + 'static {
     fn max_rooms(&self) -> usize;
     /// Whether it is gone (it must then join nothing).
     fn is_closed(&self) -> bool;
+    /// Whether its `on_open` has not returned yet (presence lists it after).
+    fn is_opening(&self) -> bool;
+    /// How its route tracks presence in `room` (`None`: not at all).
+    fn presence(&self, room: &str) -> Option<super::presence::Tracking>;
     /// Queues a message without waiting; a full queue is an error.
     fn push(&self, wire: tungstenite::Message) -> Result<(), SendError>;
     /// Queues a room's message, applying the member's `on_full` policy to

@@ -4,7 +4,7 @@
 use std::collections::hash_map::{Entry, HashMap};
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use prometheus::{Histogram, IntGauge};
 use std::time::Duration;
@@ -56,11 +56,15 @@ pub(crate) struct Registry<M> {
     /// When memberless rooms were last swept (ms since `created`).
     swept_ms: AtomicU64,
     created: tokio::time::Instant,
+    /// This registry (presence batches run later, on a task).
+    me: Weak<Registry<M>>,
+    /// The runtime the connections run on (presence batches are spawned there).
+    runtime: OnceLock<tokio::runtime::Handle>,
 }
 
 impl<M: Peer> Registry<M> {
-    pub(crate) fn new() -> Self {
-        Registry {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new_cyclic(|me| Registry {
             conns: (0..SHARDS).map(|_| RwLock::default()).collect(),
             rooms: (0..SHARDS).map(|_| RwLock::default()).collect(),
             principals: (0..SHARDS).map(|_| RwLock::default()).collect(),
@@ -80,7 +84,9 @@ impl<M: Peer> Registry<M> {
             epochs: AtomicU64::new(RandomState::new().hash_one(std::time::SystemTime::now()) >> 16),
             swept_ms: AtomicU64::new(0),
             created: tokio::time::Instant::now(),
-        }
+            me: me.clone(),
+            runtime: OnceLock::new(),
+        })
     }
 
     /// The number of open connections.
@@ -229,7 +235,7 @@ impl<M: Peer> Registry<M> {
     /// whether it was queued. Drops are counted here, app-wide.
     /// `ordered`: through its outbound queue even from its own task (rooms
     /// with history: see `room.rs`).
-    fn offer(&self, member: &M, wire: tungstenite::Message, ordered: bool) -> bool {
+    pub(super) fn offer(&self, member: &M, wire: tungstenite::Message, ordered: bool) -> bool {
         let offered = if ordered { member.offer_in_order(wire) } else { member.offer(wire) };
         match offered {
             Offer::Queued => true,
@@ -270,6 +276,9 @@ impl<M: Peer> Registry<M> {
             self.room_opened(&key);
         }
         entry.admit(conn, resume, || self.epochs.fetch_add(1, Ordering::Relaxed));
+        if let Some(tracking) = conn.presence(&key) {
+            self.presence_admit(&key, entry, conn, tracking);
+        }
         if let Some(relay) = self.relay.get() {
             relay.presence_add(&key, &member_of(conn));
         }
@@ -301,7 +310,11 @@ impl<M: Peer> Registry<M> {
     fn remove_member(&self, room: &Arc<str>, conn: &M) {
         let mut shard = write(self.room_shard(room));
         if let Some(r) = shard.get_mut(&**room) {
-            if r.members.remove(&conn.id()).is_some() && r.members.is_empty() {
+            let removed = r.members.remove(&conn.id()).is_some();
+            if removed {
+                self.presence_remove(room, r, conn.id());
+            }
+            if removed && r.members.is_empty() {
                 if r.is_idle(tokio::time::Instant::now()) {
                     shard.remove(&**room);
                 }
@@ -416,6 +429,11 @@ impl<M: Peer> Registry<M> {
     }
 
     pub(crate) fn register(&self, conn: &M) {
+        if self.runtime.get().is_none() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let _ = self.runtime.set(runtime);
+            }
+        }
         let mut shard = write(self.conn_shard(conn.id()));
         if let Entry::Vacant(slot) = shard.entry(conn.id()) {
             slot.insert(conn.clone());
@@ -473,7 +491,25 @@ impl<M: Peer> Registry<M> {
         tokio::time::timeout(limit, wait).await.is_ok()
     }
 
-    fn room_shard(&self, room: &str) -> &Shard<Arc<str>, Room<M>> {
+    #[cfg(feature = "redis")]
+    pub(super) fn room_shards(&self) -> impl Iterator<Item = &Shard<Arc<str>, Room<M>>> {
+        self.rooms.iter()
+    }
+
+    pub(super) fn relay(&self) -> Option<&Arc<dyn Relay>> {
+        self.relay.get()
+    }
+
+    /// The runtime to spawn on: the caller's, else the connections'.
+    pub(super) fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        tokio::runtime::Handle::try_current().ok().or_else(|| self.runtime.get().cloned())
+    }
+
+    pub(super) fn me(&self) -> Weak<Registry<M>> {
+        self.me.clone()
+    }
+
+    pub(super) fn room_shard(&self, room: &str) -> &Shard<Arc<str>, Room<M>> {
         &self.rooms[self.shard_of(room)]
     }
 

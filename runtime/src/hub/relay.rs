@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite;
 
 use super::id::ConnId;
 use super::peer::Member;
+use super::presence::PresenceDelta;
 
 /// Where a relayed message goes.
 #[doc(hidden)]
@@ -35,6 +36,13 @@ pub trait Relay: Send + Sync + 'static {
     fn presence_add(&self, room: &Arc<str>, member: &Member);
     /// A local member left a room.
     fn presence_remove(&self, room: &Arc<str>, member: &Member);
+    /// Sends this instance's presence change in `room` (route option
+    /// `presence`) to the other instances, which hand it to
+    /// `Hub`'s registry (`presence_remote`). A backplane that does not
+    /// relay presence keeps it per instance.
+    fn presence_publish(&self, room: &str, delta: &PresenceDelta) {
+        let _ = (room, delta);
+    }
     /// The members of a room on every instance.
     fn presence<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Vec<Member>>;
     /// Resolves once messages other instances publish to `room` reach this

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite;
 use super::history::{History, Limits, Position};
 use super::id::ConnId;
 use super::peer::{Offer, Peer};
+use super::presence::Presence;
 use crate::sync::lock;
 
 /// How a connection joins a room with history: the limits the room keeps
@@ -32,19 +33,22 @@ pub(crate) struct Resume {
 pub(crate) struct Room<M> {
     pub(crate) members: HashMap<ConnId, M>,
     history: Option<Mutex<History>>,
+    /// On routes with `presence` (boxed: other rooms pay one pointer).
+    pub(crate) presence: Option<Box<Mutex<Presence>>>,
 }
 
 impl<M> Default for Room<M> {
     fn default() -> Self {
-        Room { members: HashMap::new(), history: None }
+        Room { members: HashMap::new(), history: None, presence: None }
     }
 }
 
 impl<M: Peer> Room<M> {
-    /// Whether the room can be forgotten: no members, and no history worth
-    /// keeping (none, or every message expired).
+    /// Whether the room can be forgotten: no members, no presence batch
+    /// due, and no history worth keeping (none, or every message expired).
     pub(crate) fn is_idle(&mut self, now: Instant) -> bool {
         self.members.is_empty()
+            && self.presence.as_mut().is_none_or(|p| !p.get_mut().unwrap_or_else(|e| e.into_inner()).is_pending())
             && self.history.as_mut().is_none_or(|h| {
                 let h = h.get_mut().unwrap_or_else(|p| p.into_inner());
                 h.expire(now);
