@@ -65,11 +65,21 @@
 //! }
 //! ```
 
+#[cfg(feature = "contract")]
+mod asyncapi;
 mod out;
 pub(crate) mod received;
+#[cfg(feature = "contract")]
+pub(crate) mod schema;
 pub(crate) mod spec;
+#[cfg(feature = "contract")]
+mod typescript;
 
+#[cfg(feature = "contract")]
+pub use asyncapi::{asyncapi, Info};
 pub use crate::correlation::RequestError;
 pub use out::Out;
+#[cfg(feature = "contract")]
+pub use typescript::typescript;
 
 pub(crate) use spec::MessageFn;
