@@ -200,12 +200,6 @@ impl App {
         self
     }
 
-    /// The routes the app serves, in path order.
-    #[cfg_attr(not(feature = "contract"), allow(dead_code))]
-    pub(crate) fn served(&self) -> &[&'static RouteDef] {
-        &self.routes
-    }
-
     /// Believes the forwarding headers (`X-Forwarded-For`, `-Host`,
     /// `-Proto`, or `Forwarded` with [`ProxyHeaders`](crate::config::ProxyHeaders))
     /// of requests from these socket peers: your reverse proxies. The
@@ -382,6 +376,14 @@ impl App {
         linked.sort_unstable();
         linked.dedup();
         Err(crate::Error::UnknownRoute { path: path.clone(), linked })
+    }
+}
+
+/// The routes the app serves, for its AsyncAPI document and TypeScript definitions.
+#[cfg(feature = "contract")]
+impl crate::contract::RouteSet for App {
+    fn route_defs(&self) -> &[&'static RouteDef] {
+        &self.routes
     }
 }
 

@@ -34,9 +34,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use super::schema::{Schemas, Way, DEFS};
+use super::schema::{RouteSet, Schemas, Way, DEFS};
 use super::spec::MessageSpec;
-use crate::app::App;
 use crate::route::RouteDef;
 use crate::template::render_template;
 
@@ -81,7 +80,7 @@ impl Info {
 
 /// The AsyncAPI 3.0 document of the routes `app` serves (see the
 /// [module docs](self) for what it says), to write to a file or serve
-/// ([`App::asyncapi`] serves it at a path).
+/// ([`App::asyncapi`](crate::App::asyncapi) serves it at a path).
 ///
 /// ```no_run
 /// use wirehub::contract::{asyncapi, Info};
@@ -90,8 +89,8 @@ impl Info {
 /// std::fs::write("asyncapi.json", serde_json::to_string_pretty(&doc)?)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn asyncapi(app: &App, info: &Info) -> Value {
-    document(app.served(), info)
+pub fn asyncapi(app: &impl RouteSet, info: &Info) -> Value {
+    document(app.route_defs(), info)
 }
 
 /// The AsyncAPI 3.0 document of these routes.
@@ -183,7 +182,10 @@ impl Doc<'_> {
         }
         if let Some(ping) = route.options.app_ping {
             let pong = route.options.app_pong.unwrap_or(r#"{"type":"pong"}"#);
-            messages.insert(PING.to_owned(), text_message("ping", ping, "The application ping, answered with the pong without calling the handler."));
+            messages.insert(
+                PING.to_owned(),
+                text_message("ping", ping, "The application ping, answered with the pong without calling the handler."),
+            );
             messages.insert(PONG.to_owned(), text_message("pong", pong, "The answer to the application ping."));
         }
         Value::Object(messages)
@@ -410,7 +412,8 @@ fn message_ref(key: &str) -> Value {
 
 /// A name as a component key (`[\w.-]+`).
 fn component_key(name: &str) -> String {
-    let key: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' }).collect();
+    let key: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' }).collect();
     if key.is_empty() {
         "route".to_owned()
     } else {

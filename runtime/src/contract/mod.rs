@@ -75,10 +75,12 @@ pub(crate) mod spec;
 #[cfg(feature = "contract")]
 mod typescript;
 
+pub use crate::correlation::RequestError;
 #[cfg(feature = "contract")]
 pub use asyncapi::{asyncapi, Info};
-pub use crate::correlation::RequestError;
 pub use out::Out;
+#[cfg(feature = "contract")]
+pub use schema::RouteSet;
 #[cfg(feature = "contract")]
 pub use typescript::typescript;
 

@@ -36,6 +36,23 @@ use serde_json::{json, Map, Value};
 use super::spec::MessageSpec;
 use crate::route::RouteDef;
 
+/// What the contract is written from: the routes an [`App`](crate::App)
+/// serves, or those an [`Embedded`](crate::Embedded) was built with.
+///
+/// ```
+/// fn routes_of(app: &impl wirehub::contract::RouteSet) -> usize {
+///     wirehub::contract::asyncapi(app, &wirehub::contract::Info::new("API", "1"))["channels"]
+///         .as_object()
+///         .map_or(0, |channels| channels.len())
+/// }
+/// assert_eq!(routes_of(&wirehub::App::empty()), 0);
+/// ```
+pub trait RouteSet {
+    /// The routes, in path order.
+    #[doc(hidden)]
+    fn route_defs(&self) -> &[&'static RouteDef];
+}
+
 /// Where the named schemas are: the AsyncAPI document's components.
 pub(crate) const DEFS: &str = "#/components/schemas/";
 
@@ -63,7 +80,8 @@ impl Schemas {
         for way in [Way::Receives, Way::Sends] {
             let settings = SchemaSettings::draft07().with(|s| s.definitions_path = "/components/schemas".into());
             let mut generator =
-                if way == Way::Receives { settings.for_deserialize() } else { settings.for_serialize() }.into_generator();
+                if way == Way::Receives { settings.for_deserialize() } else { settings.for_serialize() }
+                    .into_generator();
             let mut payloads = Vec::new();
             for spec in routes.iter().filter_map(|route| message(route, way)) {
                 let Some(schema_fn) = spec.schema else { continue };

@@ -30,8 +30,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::schema::{Schemas, Way, DEFS};
-use crate::app::App;
+use super::schema::{RouteSet, Schemas, Way, DEFS};
 use crate::route::RouteDef;
 
 /// The TypeScript definitions (a `.d.ts` file) of the messages of the
@@ -44,8 +43,8 @@ use crate::route::RouteDef;
 /// std::fs::write("clients/js/types/app.d.ts", wirehub::contract::typescript(&app))?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn typescript(app: &App) -> String {
-    definitions(app.served())
+pub fn typescript(app: &impl RouteSet) -> String {
+    definitions(app.route_defs())
 }
 
 /// The `.d.ts` text of these routes.
@@ -174,7 +173,9 @@ fn typed(map: &serde_json::Map<String, Value>, indent: usize) -> Option<String> 
 /// `T[]`, or a tuple `[A, B]` (draft 7's `items` array).
 fn array(map: &serde_json::Map<String, Value>, indent: usize) -> String {
     match map.get("items") {
-        Some(Value::Array(items)) => format!("[{}]", items.iter().map(|i| ts(i, indent)).collect::<Vec<_>>().join(", ")),
+        Some(Value::Array(items)) => {
+            format!("[{}]", items.iter().map(|i| ts(i, indent)).collect::<Vec<_>>().join(", "))
+        }
         Some(item) => format!("{}[]", paren(ts(item, indent))),
         None => "unknown[]".to_owned(),
     }
@@ -283,7 +284,10 @@ mod tests {
             (json!({ "const": "ack" }), "\"ack\""),
             (json!({ "enum": ["a", 1] }), "\"a\" | 1"),
             (json!({ "$ref": "#/components/schemas/Chat.In" }), "Chat_In"),
-            (json!({ "type": "array", "items": { "anyOf": [{ "type": "string" }, { "type": "null" }] } }), "(string | null)[]"),
+            (
+                json!({ "type": "array", "items": { "anyOf": [{ "type": "string" }, { "type": "null" }] } }),
+                "(string | null)[]",
+            ),
             (json!({ "type": "array", "items": [{ "type": "string" }, { "type": "boolean" }] }), "[string, boolean]"),
             (json!({ "type": "object", "additionalProperties": { "type": "number" } }), "{ [key: string]: number }"),
             (json!({ "allOf": [{ "$ref": "#/components/schemas/A" }, { "$ref": "#/components/schemas/B" }] }), "A & B"),
