@@ -57,6 +57,8 @@ pub(crate) fn codegen(route: &Route) -> TokenStream {
         let private = private_at(span);
         let bound = format_ident!("{}", bound, span = span);
         out.extend(quote_spanned! {span=>
+            // `&&probe` is needed only when the type has a schema.
+            #[allow(clippy::needless_borrow)]
             fn #name() -> #private::contract::MessageSpec {
                 // Autoref specialization: `HasSchema` when the type implements
                 // `JsonSchema` (feature `contract`), else `NoSchema`.

@@ -78,9 +78,21 @@ impl Info {
     }
 }
 
-/// The AsyncAPI 3.0 document of the routes `app` serves (see the
-/// [module docs](self) for what it says), to write to a file or serve
-/// ([`App::asyncapi`](crate::App::asyncapi) serves it at a path).
+/// The AsyncAPI 3.0 document of the routes `app` serves, to write to a
+/// file or serve ([`App::asyncapi`](crate::App::asyncapi) serves it at a path).
+///
+/// One channel per route: its address is the path template
+/// (`/chat/{room}`), with a parameter per `{param}`; its `ws` binding tells
+/// the handshake (GET, the query and headers the route reads, the
+/// subprotocols); `x-wirehub-room` names its `broadcast` room. Operations
+/// are from the server's side, as AsyncAPI 3.0 has them: the server
+/// *receives* the client's messages (`<channel>.receive`, replied to with
+/// an ack or an error when they carry an `"id"`) and *sends* its own
+/// (`<channel>.send`). A route with `auth` requires the `auth` security
+/// scheme. Payloads are the types' JSON Schemas (`receives` types as they
+/// deserialize, `sends` types as they serialize) under
+/// `components.schemas`, with their examples (`#[schemars(example = ..)]`);
+/// a type without `JsonSchema` gets an open payload whose description says so.
 ///
 /// ```no_run
 /// use wirehub::contract::{asyncapi, Info};

@@ -125,6 +125,7 @@ mod tests {
     struct Plain;
 
     #[test]
+    #[allow(clippy::needless_borrow)] // `&&` picks `HasSchema` when there is one
     fn the_probe_finds_a_schema_only_where_there_is_one() {
         #[allow(unused_imports)]
         use super::{HasSchema as _, NoSchema as _};

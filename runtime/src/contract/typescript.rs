@@ -22,7 +22,7 @@
 //! let ts = wirehub::contract::typescript(&wirehub::App::empty().route("/ts-doc"));
 //! assert!(ts.contains("export type TicksSends = Tick;"), "{ts}");
 //! assert!(ts.contains("  type: \"tick\";"), "{ts}");
-//! assert!(ts.contains("  note?: string | null;"), "{ts}");
+//! assert!(ts.contains("  note: string | null;"), "{ts}"); // serialized: always there
 //! ```
 
 use std::collections::HashSet;
@@ -34,7 +34,14 @@ use super::schema::{RouteSet, Schemas, Way, DEFS};
 use crate::route::RouteDef;
 
 /// The TypeScript definitions (a `.d.ts` file) of the messages of the
-/// routes `app` serves; see the [module docs](self) for what it exports.
+/// routes `app` serves, from the same JSON Schemas as [`asyncapi`](super::asyncapi).
+///
+/// It exports the runtime's envelopes (`MessageId`, `Ack`, `ErrorAnswer`,
+/// `Position`, `Recovered`, and the generics `WithId<T>` and
+/// `ServerRequest<T>`), one type per named schema, per route
+/// `<Handler>Receives` and `<Handler>Sends` (`unknown` for a route without
+/// the type, or whose type has no schema), and `Routes`, the path patterns
+/// mapped to both.
 /// Write it where your client imports it; a test comparing it with the
 /// committed file catches a drift from the Rust types.
 ///
