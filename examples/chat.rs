@@ -23,35 +23,49 @@
 //! messages it missed (as they were sent, each with its `pos`), then live
 //! ones. The room keeps its last 100 messages, for at most 5 minutes.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use wirehub::contract::Info;
 use wirehub::prelude::*;
 use wirehub::Position;
 
 /// What a member sends: `{"type":"message","text":..}` (with an optional
 /// `"id"`, acknowledged), or a plain text frame.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 enum ChatIn {
     Tagged(Tagged),
+    /// A plain text frame: the message's text.
     Text(String),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Tagged {
-    Message { text: String },
+    /// A message for the room.
+    #[schemars(example = example_message())]
+    Message {
+        /// What to say (trimmed; empty texts are ignored).
+        text: String,
+    },
 }
 
-/// What the room hears.
-#[derive(Debug, Serialize)]
+fn example_message() -> serde_json::Value {
+    serde_json::json!({"type": "message", "text": "hello", "id": "c1"})
+}
+
+/// What the server sends.
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ChatOut {
+    /// To a new member: its own connection id.
+    Welcome { id: ConnId },
+    /// A member's message, to the whole room (its sender included).
     Message { room: String, from: ConnId, text: String, pos: Option<Position> },
 }
 
 /// The acknowledgement's fields: where the message went in the room's history.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 struct Sent {
     pos: Option<Position>,
 }
@@ -82,8 +96,8 @@ async fn chat(out: Out<ChatOut>, msg: ChatIn) -> Option<Ack<Sent>> {
     Some(Ack(Sent { pos }))
 }
 
-async fn joined(conn: Conn) {
-    let _ = conn.send(Json(json!({"type": "welcome", "id": conn.id()}))).await;
+async fn joined(out: Out<ChatOut>) {
+    let _ = out.send(ChatOut::Welcome { id: out.conn().id() }).await;
 }
 
 async fn left(conn: Conn, reason: CloseReason) {
@@ -106,6 +120,7 @@ async fn main() -> wirehub::Result<()> {
     app.bind(format!("{host}:{port}"))
         .page("/", "text/html; charset=utf-8", include_str!("chat.html"))
         .page("/wirehub.js", "text/javascript; charset=utf-8", include_str!("../clients/js/wirehub.js"))
+        .asyncapi("/asyncapi.json", Info::new("wirehub chat", "1.0.0"))
         .get("/stats", |hub| format!("{} connections, {} rooms\n", hub.connections(), hub.rooms()))
         .serve()
         .await

@@ -43,7 +43,8 @@ pub(crate) fn spec_fn(key: Key) -> Ident {
     format_ident!("__wirehub_{}", key.spec().name)
 }
 
-/// `fn __wirehub_receives() -> MessageSpec` (and `sends`), and the checks
+/// `fn __wirehub_receives() -> MessageSpec` (and `sends`, each with its
+/// type's JSON Schema when it has one), and the checks
 /// of typed routes, on the tokens they are about.
 pub(crate) fn codegen(route: &Route) -> TokenStream {
     let mut out = TokenStream::new();
@@ -56,8 +57,15 @@ pub(crate) fn codegen(route: &Route) -> TokenStream {
         let private = private_at(span);
         let bound = format_ident!("{}", bound, span = span);
         out.extend(quote_spanned! {span=>
+            // `&&probe` is needed only when the type has a schema.
+            #[allow(clippy::needless_borrow)]
             fn #name() -> #private::contract::MessageSpec {
-                #private::contract::MessageSpec::of::<#ty>()
+                // Autoref specialization: `HasSchema` when the type implements
+                // `JsonSchema` (feature `contract`), else `NoSchema`.
+                #[allow(unused_imports)]
+                use #private::contract::{HasSchema as _, NoSchema as _};
+                let probe = #private::contract::SchemaProbe::<#ty>::new();
+                #private::contract::MessageSpec::probed(&probe, (&&probe).schema_fn())
             }
             const _: () = #private::checks::contract::#bound::<#ty>();
         });

@@ -47,6 +47,9 @@ pub struct App {
     backplane: Box<dyn Backplane>,
     transport: Transport,
     error_body: ErrorBody,
+    /// Where to serve the AsyncAPI document, and its `info`.
+    #[cfg(feature = "contract")]
+    asyncapi: Option<(String, crate::contract::Info)>,
 }
 
 impl std::fmt::Debug for App {
@@ -95,6 +98,8 @@ impl App {
             backplane: Box::new(Local),
             transport: Transport::Plain,
             error_body: ErrorBody::default(),
+            #[cfg(feature = "contract")]
+            asyncapi: None,
         }
     }
 
@@ -173,6 +178,25 @@ impl App {
     /// (`.get("/stats", |hub| format!("{} online", hub.connections()))`).
     pub fn get<R: Into<HttpReply>>(mut self, path: &str, handler: impl Fn(&Hub) -> R + Send + Sync + 'static) -> Self {
         self.pages.insert(path.to_owned(), Page::Dynamic(Box::new(move |hub| handler(hub).into())));
+        self
+    }
+
+    /// Serves the AsyncAPI 3.0 document of the app's routes at `path` on
+    /// plain HTTP GET (feature `contract`; see [`contract::asyncapi`](crate::contract::asyncapi)
+    /// for what it says). It is written when the app is built, from the
+    /// routes it serves then.
+    ///
+    /// ```
+    /// use wirehub::contract::Info;
+    ///
+    /// let app = wirehub::App::new().asyncapi("/asyncapi.json", Info::new("Chat", "1.0.0"));
+    /// # drop(app);
+    /// ```
+    #[cfg(feature = "contract")]
+    pub fn asyncapi(mut self, path: &str, info: crate::contract::Info) -> Self {
+        // A placeholder until `build` writes the document, so `check` sees the path.
+        self.pages.insert(path.to_owned(), Page::Static(HttpReply::ok("application/json", "{}")));
+        self.asyncapi = Some((path.to_owned(), info));
         self
     }
 
@@ -298,8 +322,14 @@ impl App {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn build(self) -> Result<Embedded> {
+    pub async fn build(#[allow(unused_mut)] mut self) -> Result<Embedded> {
         self.check_listed()?;
+        #[cfg(feature = "contract")]
+        if let Some((path, info)) = self.asyncapi.take() {
+            let doc = crate::contract::asyncapi(&self, &info);
+            let body = serde_json::to_vec(&doc).unwrap_or_default();
+            self.pages.insert(path, Page::Static(HttpReply::ok("application/json", body)));
+        }
         let App { addr, config, state, hub, routes, pages, registry, backplane, error_body, .. } = self;
         let bound = addr.parse().ok();
         let parts = server::Parts { bound, config, state, hub, routes, pages, registry, backplane, error_body };
@@ -346,6 +376,14 @@ impl App {
         linked.sort_unstable();
         linked.dedup();
         Err(crate::Error::UnknownRoute { path: path.clone(), linked })
+    }
+}
+
+/// The routes the app serves, for its AsyncAPI document and TypeScript definitions.
+#[cfg(feature = "contract")]
+impl crate::contract::RouteSet for App {
+    fn route_defs(&self) -> &[&'static RouteDef] {
+        &self.routes
     }
 }
 

@@ -91,6 +91,9 @@ pub use wirehub_macros::ws_route;
 
 pub use bytes::Bytes;
 pub use prometheus;
+/// The schemars version wirehub's feature `contract` describes types with.
+#[cfg(feature = "contract")]
+pub use schemars;
 
 /// The names a handler module needs: `use wirehub::prelude::*;`.
 pub mod prelude {
@@ -118,7 +121,7 @@ pub mod __private {
     /// The message types of typed routes.
     pub mod contract {
         pub use crate::contract::received::Received;
-        pub use crate::contract::spec::{MessageFn, MessageSpec};
+        pub use crate::contract::spec::{HasSchema, MessageFn, MessageSpec, NoSchema, SchemaFn, SchemaProbe};
     }
     pub use crate::extract::{
         AdmitCx, AdmitError, CallCx, CheckCx, CheckError, Extract, HandshakeCx, Kinds, Needs, Rejection,

@@ -13,7 +13,7 @@
 //!   `Text(String)` variant keeps plain text frames working (a JSON object
 //!   that is no `In` is refused, never taken as text);
 //! - the handler's return type is checked against `sends` at compile time:
-//!   `Json<Out>` (or `Option`, `Result`, `ToRoom`, `ToSender`, [`Ack`] of
+//!   `Json<Out>` (or `Option`, `Result`, `ToRoom`, `ToSender`, [`Ack`](crate::Ack) of
 //!   it, a tuple), or `()`; [`Out<Out>`](Out) sends typed messages from the
 //!   handler and hooks. Sending anything else goes through the untyped
 //!   [`Conn::send`](crate::Conn::send) / [`Hub`](crate::Hub) methods: you
@@ -25,7 +25,7 @@
 //!   integer unique among its pending ones. On a route with `receives`, it
 //!   then gets **exactly one** answer, to it only, after the rest of its
 //!   reply (a room message first): `{"type":"ack","id":<id>, ..}` (the
-//!   fields of the handler's [`Ack`], if any), or, when the handler or an
+//!   fields of the handler's [`Ack`](crate::Ack), if any), or, when the handler or an
 //!   extractor fails with an answer, the app's error body with the `"id"`:
 //!   `{"type":"error","id":<id>,"error":"..","code":".."}`. An error that
 //!   closes the connection answers with the close. Without `"id"`, no answer.
@@ -66,11 +66,23 @@
 //! }
 //! ```
 
+#[cfg(feature = "contract")]
+mod asyncapi;
 mod out;
 pub(crate) mod received;
+#[cfg(feature = "contract")]
+pub(crate) mod schema;
 pub(crate) mod spec;
+#[cfg(feature = "contract")]
+mod typescript;
 
 pub use crate::correlation::RequestError;
+#[cfg(feature = "contract")]
+pub use asyncapi::{asyncapi, Info};
 pub use out::Out;
+#[cfg(feature = "contract")]
+pub use schema::RouteSet;
+#[cfg(feature = "contract")]
+pub use typescript::typescript;
 
 pub(crate) use spec::MessageFn;

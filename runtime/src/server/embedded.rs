@@ -82,6 +82,14 @@ pub(crate) struct Parts {
 #[derive(Clone)]
 pub struct Embedded(Arc<Inner>);
 
+/// The routes the app was built with, for its contract (feature `contract`).
+#[cfg(feature = "contract")]
+impl crate::contract::RouteSet for Embedded {
+    fn route_defs(&self) -> &[&'static RouteDef] {
+        &self.0.shared.defs
+    }
+}
+
 struct Inner {
     shared: Arc<Shared>,
     shutdown: ShutdownHandle,
