@@ -12,23 +12,11 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{connect, recv_text, send, spawn_prefix, within, Client};
+use common::{connect, recv_text, send, spawn_prefix, user_of, within, Client};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 use wirehub::prelude::*;
 use wirehub::Server;
-
-struct User(String);
-
-impl Principal for User {
-    fn principal(&self) -> &str {
-        &self.0
-    }
-}
-
-fn user_of(hs: &Handshake) -> Result<User, Reject> {
-    hs.query("user").map(User).ok_or_else(|| Reject::unauthorized("user required"))
-}
 
 /// Identities are `?user=`; a text sets the sender's status.
 #[ws_route(

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{connect, recv_text, send, within, Client};
+use common::{connect, recv_text, send, user_of, within, Client, User};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -43,18 +43,6 @@ async fn welcome_room(text: String) -> String {
 
 async fn welcome(conn: Conn) {
     let _ = conn.send("welcome").await;
-}
-
-struct User(String);
-
-impl Principal for User {
-    fn principal(&self) -> &str {
-        &self.0
-    }
-}
-
-fn user_of(hs: &Handshake) -> Result<User, Reject> {
-    hs.query("user").map(User).ok_or_else(|| Reject::unauthorized("user required"))
 }
 
 /// A route whose identity is `?user=`, for presence and sends to an identity.

@@ -303,3 +303,17 @@ pub fn post_json(path: &str, json: &str) -> String {
         json.len()
     )
 }
+
+/// An identity named by the upgrade's `?user=` query parameter.
+pub struct User(pub String);
+
+impl wirehub::Principal for User {
+    fn principal(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A validator: the identity `?user=` names, or 401 without one.
+pub fn user_of(hs: &wirehub::Handshake) -> Result<User, wirehub::Reject> {
+    hs.query("user").map(|name| User(name.to_owned())).ok_or_else(|| wirehub::Reject::unauthorized("user required"))
+}
