@@ -265,7 +265,7 @@ impl Conn {
     /// are joined this way before `on_open` runs.
     pub async fn join_synced(&self, room: &str) {
         self.join(room);
-        self.0.env.hub.0.room_synced(room, std::time::Duration::from_secs(2)).await;
+        self.0.env.hub.0.room_synced(self.0.id, room, std::time::Duration::from_secs(2)).await;
     }
 
     /// Removes this connection from `room` (the room goes when it empties).

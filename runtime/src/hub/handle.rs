@@ -104,6 +104,14 @@ impl Hub {
     /// positions in delivery order): it must not use the hub. Nothing is
     /// sent (logged) when a `Json` value does not serialize.
     ///
+    /// With the Redis backplane, a room with history keeps it in Redis and
+    /// Redis gives the position, after `make` ran: `make` then gets a
+    /// stand-in position, whose text the runtime replaces with the real
+    /// position wherever it is in the message, and the caller gets `None`
+    /// (members, this instance's too, get the message once Redis relayed
+    /// it). So put the position in the message as it is (serialized, or
+    /// formatted with `{}`), not values computed from it.
+    ///
     /// ```no_run
     /// # fn f(hub: wirehub::Hub) {
     /// use serde_json::json;

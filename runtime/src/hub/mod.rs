@@ -32,6 +32,7 @@ pub(crate) mod peer;
 pub(crate) mod registry;
 pub(crate) mod relay;
 pub(crate) mod room;
+pub(crate) mod shared;
 
 pub use crate::connection::conn::Hub;
 pub use history::{BadPosition, Position, Recovery};
