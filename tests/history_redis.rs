@@ -11,12 +11,14 @@ mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{connect, recv_text, send, within, Client};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use wirehub::backplane::Redis;
 use wirehub::prelude::*;
 use wirehub::{Position, Server};
@@ -216,14 +218,17 @@ async fn the_seam_has_no_gap_and_no_duplicate_across_instances() {
     let mut ws = connect(servers[0].local_addr(), "/hr/seam").await;
     say(&mut ws, "reader").await;
     let base = anchors.len() as u64 + 1; // the offsets so far
+    // The publishers stay at most a window ahead of the reader, so that
+    // messages are published while it reconnects, all along.
+    let window = Arc::new(Semaphore::new(32));
     let publishers: Vec<_> = servers
         .iter()
         .map(|server| {
-            let hub = server.hub().clone();
+            let (hub, window) = (server.hub().clone(), window.clone());
             tokio::spawn(async move {
                 for _ in 0..TOTAL / 2 {
+                    within(window.acquire()).await.expect("a permit").forget();
                     hub.publish("hr:seam", |pos| Json(json!({"pos": pos})));
-                    tokio::task::yield_now().await;
                 }
             })
         })
@@ -246,6 +251,7 @@ async fn the_seam_has_no_gap_and_no_duplicate_across_instances() {
             last = Some(pos);
             next += 1;
             budget -= 1;
+            window.add_permits(1);
         }
         if next <= base + TOTAL {
             let last = last.expect("a message was read");
