@@ -433,6 +433,10 @@ impl Peer for Conn {
         self.offer_via(wire, false)
     }
 
+    fn offer_batch(&self, wires: Vec<tungstenite::Message>) -> bool {
+        !self.is_closing() && self.0.outbound.try_send_all(wires).is_ok()
+    }
+
     fn close(&self, reason: &CloseReason, frame: &CloseFrame) {
         self.request_close(reason.clone(), Some(frame.clone()));
     }

@@ -18,10 +18,11 @@ use std::sync::Mutex;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
+use super::history::Recovery;
 use super::history::{History, Limits, Position};
 use super::id::ConnId;
 use super::peer::{Offer, Peer};
-use super::shared::{Pending, Read};
+use super::shared::{Ended, Pending, Read};
 use crate::sync::lock;
 
 /// How a connection joins a room with history: the limits the room keeps
@@ -115,12 +116,7 @@ impl<M: Peer> Room<M> {
             return Some(Recover { since, nonce, limits: ordered.log.limits() });
         }
         let (recovery, replay) = ordered.log.since(since, Instant::now());
-        let notice = tungstenite::Message::text(recovery.to_json());
-        for wire in std::iter::once(notice).chain(replay) {
-            if conn.offer_in_order(wire) != Offer::Queued {
-                break;
-            }
-        }
+        hand_over(conn, Ended { recovery, replay, live: Vec::new() }, |m, w| m.offer_in_order(w) == Offer::Queued);
         None
     }
 
@@ -243,10 +239,25 @@ impl<M: Peer> Room<M> {
     fn end(&self, ordered: &mut Ordered, id: ConnId, offer: &impl Fn(&M, tungstenite::Message, bool) -> bool) {
         let Some(pending) = ordered.pending.remove(&id) else { return };
         let Some(member) = self.members.get(&id) else { return };
-        for wire in pending.end() {
-            if !offer(member, wire, true) {
-                break;
-            }
+        hand_over(member, pending.end(), |m, w| offer(m, w, true));
+    }
+}
+
+/// Queues a recovery for `member`: the notice and the replay all at once
+/// (or, when they do not all fit its queue, a "not recovered" notice
+/// instead: never `ok` with messages dropped), then the live messages
+/// through `offer`.
+fn hand_over<M: Peer>(member: &M, ended: Ended, offer: impl Fn(&M, tungstenite::Message) -> bool) {
+    let Ended { recovery, replay, live } = ended;
+    let mut notice = Some(recovery);
+    if recovery.ok && !replay.is_empty() {
+        let batch = std::iter::once(tungstenite::Message::text(recovery.to_json())).chain(replay).collect();
+        notice = (!member.offer_batch(batch)).then_some(Recovery { ok: false, missed: recovery.missed });
+    }
+    let notice = notice.map(|n| tungstenite::Message::text(n.to_json()));
+    for wire in notice.into_iter().chain(live) {
+        if !offer(member, wire) {
+            break;
         }
     }
 }

@@ -201,7 +201,7 @@ impl Pending {
     /// What the member gets, in order: the notice, the missed messages (if
     /// recovered), then what was buffered after the read (everything
     /// buffered when there was no read, or another epoch).
-    pub(crate) fn end(self) -> Vec<tungstenite::Message> {
+    pub(crate) fn end(self) -> Ended {
         let last = self.read.as_ref().and_then(Read::last);
         let (recovery, replay) = match self.read.filter(|_| self.marked) {
             Some(read) => read.since(self.since),
@@ -211,9 +211,18 @@ impl Pending {
             (Some(pos), Some(last)) => pos.epoch() != last.epoch() || pos.offset() > last.offset(),
             _ => true,
         };
-        let live = self.buffer.into_iter().filter(|(pos, _)| after(pos)).map(|(_, wire)| wire);
-        std::iter::once(tungstenite::Message::text(recovery.to_json())).chain(replay).chain(live).collect()
+        let live = self.buffer.into_iter().filter(|(pos, _)| after(pos)).map(|(_, wire)| wire).collect();
+        Ended { recovery, replay, live }
     }
+}
+
+/// How a recovery ended: the notice, the messages it replays, then the
+/// live ones that came meanwhile.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    pub(crate) recovery: Recovery,
+    pub(crate) replay: Vec<tungstenite::Message>,
+    pub(crate) live: Vec<tungstenite::Message>,
 }
 
 #[cfg(test)]
@@ -259,7 +268,9 @@ mod tests {
     }
 
     fn ended(pending: Pending) -> Vec<String> {
-        pending.end().iter().map(|w| text(w).to_owned()).collect()
+        let Ended { recovery, replay, live } = pending.end();
+        let notice = tungstenite::Message::text(recovery.to_json());
+        std::iter::once(notice).chain(replay).chain(live).map(|w| text(&w).to_owned()).collect()
     }
 
     fn notice(ok: bool, missed: u64) -> String {
