@@ -4,7 +4,8 @@
 //!
 //! - `/echo`: every text and binary message echoed back unchanged (up to 16 MiB);
 //! - `/room`: one room; every text or binary message reaches every *other*
-//!   connection on `/room` unchanged (same frame kind, same bytes).
+//!   connection on `/room` unchanged (same frame kind, same bytes);
+//! - `/hroom`: the same with room history (`history = 100`).
 //!
 //! With `WIREHUB_MOUNT=axum` the same app is mounted in an axum router
 //! (`Embedded::router`, served by `axum::serve` with connect info and
@@ -38,6 +39,17 @@ async fn echo(msg: Message) -> Option<Message> {
 /// the queue is a bound, not a preallocation.
 #[ws_route("/room", broadcast = "room", exclude_sender = true, queue = 65536)]
 async fn room(msg: Message) -> Option<Message> {
+    match msg {
+        Message::Text(_) | Message::Binary(_) => Some(msg),
+        _ => None,
+    }
+}
+
+/// `/room` with room history: every message gets a position and the room
+/// keeps its last 100 (what history costs a broadcast: the benchmark's
+/// `wirehub-history` server).
+#[ws_route("/hroom", broadcast = "hroom", exclude_sender = true, queue = 65536, history = 100)]
+async fn history_room(msg: Message) -> Option<Message> {
     match msg {
         Message::Text(_) | Message::Binary(_) => Some(msg),
         _ => None,
