@@ -152,7 +152,8 @@ impl Redis {
     /// An ACL user and its password (Redis 6 `AUTH user password`), instead
     /// of the URL's. Give the user only the prefix's keys and channels, e.g.
     /// `ACL SETUSER wirehub on >password ~wirehub:* &wirehub:* +@pubsub
-    /// +@sortedset +@string +@keyspace +@scripting +ping +hello +client`.
+    /// +@sortedset +@string +@keyspace +@scripting +ping +hello +client`
+    /// (and `+@hash +@stream` for routes with `history`).
     pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.credentials = Some((user.into(), password.into()));
         self

@@ -79,6 +79,9 @@ impl Hub {
 
     /// Sends to every member of `room`; returns how many it was queued for
     /// (0, logged, when a `Json` value does not serialize: see [`IntoMessage`]).
+    /// In a room with history shared through Redis (see [`publish`](Hub::publish)),
+    /// members get it once Redis relayed it: the count is then of the local
+    /// members it is for.
     /// The value is serialized once, whatever the number of members.
     ///
     /// ```no_run
