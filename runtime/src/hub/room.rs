@@ -196,11 +196,13 @@ impl<M: Peer> Room<M> {
     ) -> usize {
         let mut queued = 0;
         let mut full = Vec::new();
+        let recovering = !ordered.pending.is_empty();
         for (id, member) in &self.members {
             if Some(*id) == except {
                 continue;
             }
-            if let Some(pending) = ordered.pending.get_mut(id) {
+            let pending = if recovering { ordered.pending.get_mut(id) } else { None };
+            if let Some(pending) = pending {
                 if !pending.buffer(Some(pos), wire.clone()) {
                     full.push(*id);
                 }
