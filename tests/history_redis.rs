@@ -217,7 +217,8 @@ async fn the_seam_has_no_gap_and_no_duplicate_across_instances() {
     }
     let mut ws = connect(servers[0].local_addr(), "/hr/seam").await;
     say(&mut ws, "reader").await;
-    let base = anchors.len() as u64 + 1; // the offsets so far
+    // The offsets so far: the anchors' and the reader's.
+    let base = anchors.len() as u64 + 1;
     // The publishers stay at most a window ahead of the reader, so that
     // messages are published while it reconnects, all along.
     let window = Arc::new(Semaphore::new(32));
