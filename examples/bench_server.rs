@@ -7,6 +7,7 @@
 //!   connection on `/room` unchanged (same frame kind, same bytes);
 //! - `/storm`, `/storm-lists`, `/storm-off`: one room each, with presence
 //!   events (counts only above 1000 identities; always lists) and without.
+//! - `/hroom`: the same with room history (`history = 100`).
 //!
 //! With `WIREHUB_MOUNT=axum` the same app is mounted in an axum router
 //! (`Embedded::router`, served by `axum::serve` with connect info and
@@ -59,6 +60,17 @@ async fn storm_lists(_text: String) {}
 /// The same room without presence.
 #[ws_route("/storm-off", broadcast = "storm-off")]
 async fn storm_off(_text: String) {}
+
+/// `/room` with room history: every message gets a position and the room
+/// keeps its last 100 (what history costs a broadcast: the benchmark's
+/// `wirehub-history` server).
+#[ws_route("/hroom", broadcast = "hroom", exclude_sender = true, queue = 65536, history = 100)]
+async fn history_room(msg: Message) -> Option<Message> {
+    match msg {
+        Message::Text(_) | Message::Binary(_) => Some(msg),
+        _ => None,
+    }
+}
 
 #[tokio::main]
 async fn main() -> wirehub::Result<()> {

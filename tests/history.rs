@@ -35,6 +35,10 @@ async fn aged(conn: Conn, text: String) {
 #[ws_route("/hist/flood/{room}", broadcast = "hist:flood:{room}", history = 5, queue = 8, on_full = "drop")]
 async fn flood(_text: String) {}
 
+/// A history longer than the queue (8): a large replay cannot fit.
+#[ws_route("/hist/small/{room}", broadcast = "hist:small:{room}", history = 20, queue = 8, on_full = "drop")]
+async fn small(_text: String) {}
+
 /// The seam: every message stays in history, and no queue overflows.
 #[ws_route("/hist/seam", broadcast = "hist:seam", history = 20000, queue = 30000)]
 async fn seam(_text: String) {}
@@ -190,6 +194,30 @@ async fn a_flooded_room_keeps_only_its_limit() {
     }
     let mut too_old = connect(addr, &format!("/hist/flood/f?since={}", at(first, FLOOD - 6))).await;
     assert_eq!(recv_json(&mut too_old).await, json!({"type": "recovered", "ok": false, "missed": 6}));
+}
+
+#[tokio::test]
+async fn a_replay_larger_than_the_queue_is_not_recovered_rather_than_cut() {
+    let server = server().await;
+    let addr = server.local_addr();
+    let _member = connect(addr, "/hist/small/q").await;
+    members(&server, "hist:small:q", 1).await;
+    let hub = server.hub();
+    let first = hub.publish("hist:small:q", |pos| Json(json!({"i": 0, "pos": pos}))).expect("a position");
+    for i in 1..15 {
+        hub.publish("hist:small:q", |pos| Json(json!({"i": i, "pos": pos})));
+    }
+    // 14 missed, all kept, but the notice and 14 messages exceed the queue of 8.
+    let mut late = connect(addr, &format!("/hist/small/q?since={first}")).await;
+    assert_eq!(recv_json(&mut late).await, json!({"type": "recovered", "ok": false, "missed": 14}));
+    hub.publish("hist:small:q", |pos| Json(json!({"i": "live", "pos": pos})));
+    assert_eq!(recv_json(&mut late).await["i"], "live", "live follows, nothing replayed");
+    // A replay that fits is whole.
+    let mut recent = connect(addr, &format!("/hist/small/q?since={}", at(first, 11))).await;
+    assert_eq!(recv_json(&mut recent).await, json!({"type": "recovered", "ok": true, "missed": 5}));
+    for i in [json!(11), json!(12), json!(13), json!(14), json!("live")] {
+        assert_eq!(recv_json(&mut recent).await["i"], i);
+    }
 }
 
 /// A client reading a room while two tasks publish 10 000 messages, closing

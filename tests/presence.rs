@@ -328,7 +328,7 @@ async fn the_identities_of_an_instance_that_died_leave_after_its_lease() {
     let mut frame = vec![1u8];
     frame.extend_from_slice(&4242u32.to_be_bytes());
     frame.extend_from_slice(&[0; 8]);
-    frame.extend_from_slice(&[3, 0, 0]);
+    frame.extend_from_slice(&[5, 0, 0]); // kind 5: a presence delta, no key
     frame.extend_from_slice(delta);
     let hub = a.hub().clone();
     common::eventually(move || hub.identities("pu:y") == 1).await; // a is subscribed once obs is listed

@@ -376,12 +376,13 @@ struct SubOut {
 pub(crate) async fn broadcast(
     port: u16,
     publish_port: u16,
+    room: &str,
     subs: usize,
     window: usize,
     timing: Timing,
 ) -> Res<Vec<Figure>> {
-    let subscribers = connect_many(port, "/room", subs, 64).await?;
-    let publisher = connect(publish_port, "/room").await?;
+    let subscribers = connect_many(port, room, subs, 64).await?;
+    let publisher = connect(publish_port, room).await?;
     let fan = Arc::new(Fan {
         subs,
         bucket: (window as u64 / 2).max(1),
@@ -661,7 +662,7 @@ mod tests {
         let port = listener.local_addr().expect("local addr").port();
         let server = tokio::spawn(serve_baseline_on(listener, None, fault));
         let timing = Timing { warmup: Duration::ZERO, measure: Duration::from_millis(300) };
-        let result = tokio::time::timeout(Duration::from_secs(30), broadcast(port, port, 10, 16, timing))
+        let result = tokio::time::timeout(Duration::from_secs(30), broadcast(port, port, "/room", 10, 16, timing))
             .await
             .expect("the broadcast scenario finishes");
         server.abort();

@@ -43,6 +43,7 @@ const USAGE: &str = "usage: wirehub-bench <command>
                                                       run every scenario, write bench/results/ (or DIR)
   smoke                                               a few seconds, asserts correctness, prints \"smoke ok\"
   drive --port P --scenario echo|pipelined|broadcast|connrate|idle [--secs S] [--conns N] [--pid PID]
+        [--publish-port Q] [--room /hroom]
                                                       load an already running server (for profiling)
   serve-baseline --port P [--read-buffer BYTES] [--fault drop|duplicate|echo-sender]
                                                       plain tokio-tungstenite server (/echo, /room);
@@ -56,7 +57,7 @@ const USAGE: &str = "usage: wirehub-bench <command>
                                                       over TCP, in process; fails below 5x per round trip
 
 scenarios: echo, pipelined, broadcast-100, broadcast-1000, connrate, idle
-servers:   wirehub, wirehub-axum, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, tokio-tungstenite-2k, axum, node-ws";
+servers:   wirehub, wirehub-history, wirehub-axum, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, tokio-tungstenite-2k, axum, node-ws";
 
 fn main() -> ExitCode {
     // 10 000 idle connections need file descriptors on both sides; the

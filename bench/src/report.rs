@@ -240,6 +240,7 @@ pub(crate) fn targets(summaries: &[Summary]) -> Vec<Target> {
             met: value.map(|v| if at_least { v >= bound } else { v <= bound }),
         });
     }
+    history_targets(summaries, &mut out);
     let absolute = find("idle").and_then(|s| s.figure(Peer::Wirehub, "KiB/conn"));
     out.push(Target {
         what: "idle KiB/conn: wirehub absolute".to_owned(),
@@ -250,6 +251,23 @@ pub(crate) fn targets(summaries: &[Summary]) -> Vec<Target> {
         met: absolute.map(|v| v < 16.0),
     });
     out
+}
+
+/// What room history costs a broadcast (issue 20): history on ÷ off,
+/// round by round, at most 15 % fewer deliveries/s.
+fn history_targets(summaries: &[Summary], out: &mut Vec<Target>) {
+    for scenario in ["broadcast-100", "broadcast-1000"] {
+        let s = summaries.iter().find(|s| s.scenario.key == scenario);
+        let value = s.and_then(|s| s.paired(Peer::WirehubHistory, Peer::Wirehub, "deliveries/s"));
+        out.push(Target {
+            what: format!("{scenario} deliveries/s: history on / off (per-round median)"),
+            wirehub: s.and_then(|s| s.figure(Peer::WirehubHistory, "deliveries/s")),
+            baseline: s.and_then(|s| s.figure(Peer::Wirehub, "deliveries/s")),
+            value,
+            goal: ">= 0.85".to_owned(),
+            met: value.map(|v| v >= 0.85),
+        });
+    }
 }
 
 fn met_text(t: &Target) -> &'static str {
@@ -395,7 +413,8 @@ fn markdown(summaries: &[Summary], targets: &[Target], meta: &Meta) -> String {
          senders, a writer task per connection); **tokio-tungstenite-2k** = the same server with \
          `read_buffer_size = 2 KiB` like wirehub (tungstenite zero-fills its whole read chunk, 128 KiB by default, \
          before every socket read: this variant shows what the buffer size alone changes); **axum** = `wirehub-bench serve-axum` (echo only); **node-ws** = \
-         `bench/node/server.js` (ws 8, one process). All set TCP_NODELAY."
+         `bench/node/server.js` (ws 8, one process); **wirehub-history** = `bench_server`'s `/hroom` \
+         (`history = 100`: each message gets a position and is kept) in the broadcast scenarios. All set TCP_NODELAY."
     );
     md
 }
@@ -406,6 +425,7 @@ fn color(peer: Peer) -> RGBColor {
         Peer::WirehubAxum => RGBColor(0xb3, 0x36, 0x0f),
         Peer::WirehubNoMetrics => RGBColor(0xf2, 0xa0, 0x7b),
         Peer::WirehubNoTiming => RGBColor(0xe8, 0x74, 0x4a),
+        Peer::WirehubHistory => RGBColor(0x9e, 0x2a, 0x0b),
         Peer::Baseline => RGBColor(0x31, 0x6b, 0xb5),
         Peer::BaselineTuned => RGBColor(0x8f, 0xb8, 0xe6),
         Peer::Axum => RGBColor(0x8a, 0x5c, 0xc2),

@@ -28,12 +28,16 @@ pub(crate) enum Peer {
     Axum,
     /// Node.js with the `ws` package (`bench/node/server.js`).
     Node,
+    /// wirehub's `bench_server` with room history on: the broadcast
+    /// scenarios use its `/hroom` (`history = 100`) instead of `/room`.
+    WirehubHistory,
 }
 
 impl Peer {
     /// Every server, in report order.
-    pub(crate) const ALL: [Peer; 8] = [
+    pub(crate) const ALL: [Peer; 9] = [
         Peer::Wirehub,
+        Peer::WirehubHistory,
         Peer::WirehubAxum,
         Peer::WirehubNoMetrics,
         Peer::WirehubNoTiming,
@@ -54,6 +58,15 @@ impl Peer {
             Peer::BaselineTuned => "tokio-tungstenite-2k",
             Peer::Axum => "axum",
             Peer::Node => "node-ws",
+            Peer::WirehubHistory => "wirehub-history",
+        }
+    }
+
+    /// The path of the room the broadcast scenarios use on it.
+    pub(crate) fn room_path(self) -> &'static str {
+        match self {
+            Peer::WirehubHistory => "/hroom",
+            _ => "/room",
         }
     }
 
@@ -62,7 +75,7 @@ impl Peer {
         match Peer::ALL.into_iter().find(|p| p.name() == name || (name == "baseline" && *p == Peer::Baseline)) {
             Some(peer) => Ok(peer),
             None => fail(format!(
-                "unknown server {name:?} (wirehub, wirehub-axum, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, \
+                "unknown server {name:?} (wirehub, wirehub-history, wirehub-axum, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, \
                  tokio-tungstenite-2k, axum, node-ws)"
             )),
         }
@@ -106,7 +119,11 @@ impl Launcher {
     pub(crate) async fn start(&self, peer: Peer) -> Res<ServerProc> {
         let port = free_port()?;
         let mut command = match peer {
-            Peer::Wirehub | Peer::WirehubAxum | Peer::WirehubNoMetrics | Peer::WirehubNoTiming => {
+            Peer::Wirehub
+            | Peer::WirehubHistory
+            | Peer::WirehubAxum
+            | Peer::WirehubNoMetrics
+            | Peer::WirehubNoTiming => {
                 let mut c = Command::new(&self.wirehub);
                 c.env("PORT", port.to_string()).env_remove("HOST");
                 c.env_remove("WIREHUB_METRICS").env_remove("WIREHUB_HANDLER_TIMING").env_remove("WIREHUB_MOUNT");

@@ -51,9 +51,10 @@ pub(crate) struct Scenario {
 
 fn plan(mode: Mode) -> Vec<Scenario> {
     // The histogram-less variant only where per-message costs show: echo, pipelined.
-    let all: Vec<Peer> = Peer::ALL.to_vec();
-    let most: Vec<Peer> = Peer::ALL.into_iter().filter(|p| *p != Peer::WirehubNoTiming).collect();
-    let rooms = vec![Peer::Wirehub, Peer::Baseline, Peer::BaselineTuned, Peer::Node];
+    // wirehub-history differs only in its room: it runs the broadcasts.
+    let all: Vec<Peer> = Peer::ALL.into_iter().filter(|p| *p != Peer::WirehubHistory).collect();
+    let most: Vec<Peer> = all.iter().copied().filter(|p| *p != Peer::WirehubNoTiming).collect();
+    let rooms = vec![Peer::Wirehub, Peer::WirehubHistory, Peer::Baseline, Peer::BaselineTuned, Peer::Node];
     let (rounds, timing, short) = match mode {
         Mode::Full => (
             5,
@@ -129,19 +130,20 @@ fn plan(mode: Mode) -> Vec<Scenario> {
     ]
 }
 
-/// Runs `kind` against a server on `port` (process `pid`, for RSS).
+/// Runs `kind` against a server on `port` (process `pid`, for RSS);
+/// broadcasts use the room at `room`.
 async fn run_one(
     kind: Kind,
     timing: Timing,
     port: u16,
-    publish_port: Option<u16>,
+    (publish_port, room): (Option<u16>, &str),
     pid: Option<u32>,
 ) -> Res<Vec<Figure>> {
     match kind {
         Kind::Echo { conns, size } => load::echo(port, conns, size, timing).await,
         Kind::Pipelined { conns, size, depth } => load::pipelined(port, conns, size, depth, timing).await,
         Kind::Broadcast { subs, window } => {
-            load::broadcast(port, publish_port.unwrap_or(port), subs, window, timing).await
+            load::broadcast(port, publish_port.unwrap_or(port), room, subs, window, timing).await
         }
         Kind::ConnRate { workers } => load::connrate(port, workers, timing.warmup + timing.measure).await,
         Kind::Idle { conns } => match pid {
@@ -278,7 +280,8 @@ pub(crate) async fn run(mode: Mode, args: &[String]) -> Res<()> {
 /// Starts a fresh `peer` process, runs the scenario once, stops it.
 async fn run_on(launcher: &Launcher, peer: Peer, scenario: &Scenario) -> Res<Vec<Figure>> {
     let mut server = launcher.start(peer).await?;
-    let figures = run_one(scenario.kind, scenario.timing, server.port, None, Some(server.pid())).await;
+    let room = (None, peer.room_path());
+    let figures = run_one(scenario.kind, scenario.timing, server.port, room, Some(server.pid())).await;
     server.check_alive()?;
     figures
 }
@@ -303,7 +306,9 @@ pub(crate) async fn drive(args: &[String]) -> Res<()> {
     };
     // --publish-port Q: the publisher on another instance (cross-instance fan-out).
     let publish_port: Option<u16> = flag(args, "--publish-port").map(str::parse).transpose()?;
-    let figures = run_one(kind, timing, port, publish_port, pid).await?;
+    // --room /hroom: the room with history (bench_server).
+    let room = flag(args, "--room").unwrap_or("/room");
+    let figures = run_one(kind, timing, port, (publish_port, room), pid).await?;
     println!("{}", report::inline(&figures));
     Ok(())
 }

@@ -7,7 +7,14 @@
 //! ```
 //! `key` is the principal for principal targets and empty otherwise (the
 //! room or the connection is in the channel name). `kind` is 1 (text), 2
-//! (binary) or 3 (presence, on a room's channel: see `presence.rs`).
+//! (binary) or 5 (presence, on a room's channel: see `presence.rs`).
+//!
+//! A message of a shared room history (kind 3 text, 4 binary) is a
+//! [`Template`]: its payload is `[parts: u16 BE][part length: u32 BE]...`
+//! then the parts, and its position goes between them. Redis gives the
+//! position and relays such a frame on the room's channel as
+//! `[2]<position>|<frame>`; the marker after a recovery's read is
+//! `[3]<conn id>:<nonce>` (see `stream.rs`).
 //!
 //! A presence set member is the text `id|principal` (`principal` empty for
 //! an identity without one).
@@ -27,7 +34,8 @@ use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 use std::sync::Arc;
 
 use crate::connection::ConnId;
-use crate::hub::Member;
+use crate::hub::shared::Template;
+use crate::hub::{Member, Position};
 
 const VERSION: u8 = 1;
 const HEADER: usize = 1 + 4 + 8 + 1 + 2;
@@ -39,7 +47,7 @@ pub(crate) struct Envelope {
     pub(crate) except: Option<ConnId>,
     pub(crate) key: String,
     pub(crate) message: tungstenite::Message,
-    /// A presence delta (kind 3), its payload in `message` (binary).
+    /// A presence delta (kind 5), its payload in `message` (binary).
     pub(crate) presence: bool,
 }
 
@@ -81,12 +89,13 @@ pub(crate) fn encode(origin: u32, except: Option<ConnId>, key: &str, message: &t
     frame(origin, except, kind, key, payload)
 }
 
-/// A presence envelope (kind 3) carrying `payload`.
+/// A presence envelope (kind 5) carrying `payload`.
 pub(crate) fn encode_presence(origin: u32, payload: &[u8]) -> Option<Bytes> {
     frame(origin, None, PRESENCE, "", payload)
 }
 
-const PRESENCE: u8 = 3;
+/// Not 3 or 4: those are a shared history's templates (`decode_at`).
+const PRESENCE: u8 = 5;
 
 fn frame(origin: u32, except: Option<ConnId>, kind: u8, key: &str, payload: &[u8]) -> Option<Bytes> {
     let key_len = u16::try_from(key.len()).ok()?;
@@ -101,23 +110,103 @@ fn frame(origin: u32, except: Option<ConnId>, kind: u8, key: &str, payload: &[u8
     Some(out.freeze())
 }
 
-pub(crate) fn decode(frame: Bytes) -> Option<Envelope> {
+/// The frame of a message of a shared history (its position to come).
+pub(crate) fn encode_template(origin: u32, except: Option<ConnId>, template: &Template) -> Option<Bytes> {
+    let parts = template.parts();
+    let count = u16::try_from(parts.len()).ok()?;
+    let len: usize = parts.iter().map(|p| 4 + p.len()).sum();
+    let mut out = BytesMut::with_capacity(HEADER + 2 + len);
+    out.put_u8(VERSION);
+    out.put_u32(origin);
+    out.put_u64(except.map_or(0, ConnId::to_u64));
+    out.put_u8(if template.is_text() { 3 } else { 4 });
+    out.put_u16(0);
+    out.put_u16(count);
+    for part in parts {
+        out.put_u32(u32::try_from(part.len()).ok()?);
+    }
+    for part in parts {
+        out.put_slice(part);
+    }
+    Some(out.freeze())
+}
+
+/// The header of a frame: origin, except, kind, key, and the payload.
+fn header(frame: &Bytes) -> Option<(u32, Option<ConnId>, u8, String, Bytes)> {
     if frame.len() < HEADER || frame[0] != VERSION {
         return None;
     }
     let origin = u32::from_be_bytes(frame[1..5].try_into().ok()?);
     let except = u64::from_be_bytes(frame[5..13].try_into().ok()?);
-    let kind = frame[13];
     let key_len = usize::from(u16::from_be_bytes(frame[14..16].try_into().ok()?));
     let key = std::str::from_utf8(frame.get(HEADER..HEADER + key_len)?).ok()?.to_owned();
-    let payload = frame.slice(HEADER + key_len..);
+    let except = (except != 0).then_some(ConnId::from_u64(except));
+    Some((origin, except, frame[13], key, frame.slice(HEADER + key_len..)))
+}
+
+pub(crate) fn decode(frame: Bytes) -> Option<Envelope> {
+    let (origin, except, kind, key, payload) = header(&frame)?;
     let message = match kind {
         1 => tungstenite::Message::Text(Utf8Bytes::try_from(payload).ok()?),
         2 | PRESENCE => tungstenite::Message::Binary(payload),
         _ => return None,
     };
-    let except = (except != 0).then_some(ConnId::from_u64(except));
     Some(Envelope { origin, except, key, message, presence: kind == PRESENCE })
+}
+
+/// A shared history's message at `pos`: who it skips and the message.
+pub(crate) fn decode_at(frame: Bytes, pos: Position) -> Option<(Option<ConnId>, tungstenite::Message)> {
+    let (_, except, kind, _, payload) = header(&frame)?;
+    let text = match kind {
+        3 => true,
+        4 => false,
+        _ => return None,
+    };
+    let count = usize::from(u16::from_be_bytes(payload.get(..2)?.try_into().ok()?));
+    let mut at = 2 + 4 * count;
+    let mut parts = Vec::with_capacity(count);
+    for i in 0..count {
+        let len = u32::from_be_bytes(payload.get(2 + 4 * i..6 + 4 * i)?.try_into().ok()?) as usize;
+        let end = at.checked_add(len).filter(|end| *end <= payload.len())?;
+        parts.push(payload.slice(at..end));
+        at = end;
+    }
+    (at == payload.len() && count > 0).then_some(())?;
+    Some((except, Template::from_parts(text, parts).fill(pos)?))
+}
+
+/// What Redis relays on a room's channel.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Relayed {
+    /// An instance's frame, as it published it (sealed with a shared key).
+    Frame(Bytes),
+    /// A shared history's frame (sealed) and the position Redis gave it.
+    At(Position, Bytes),
+    /// The marker after a recovery's read: the member and the nonce.
+    Marker(ConnId, u64),
+}
+
+/// Tells apart what Redis relays on a room's channel; `None` when it is
+/// none of it.
+pub(crate) fn relayed(payload: Bytes) -> Option<Relayed> {
+    match payload.first()? {
+        &VERSION => Some(Relayed::Frame(payload)),
+        2 => {
+            let bar = payload.iter().take(64).position(|b| *b == b'|')?;
+            let pos = std::str::from_utf8(&payload[1..bar]).ok()?.parse().ok()?;
+            Some(Relayed::At(pos, payload.slice(bar + 1..)))
+        }
+        3 => {
+            let (member, nonce) = std::str::from_utf8(&payload[1..]).ok()?.split_once(':')?;
+            Some(Relayed::Marker(member.parse().ok()?, nonce.parse().ok()?))
+        }
+        _ => None,
+    }
+}
+
+/// The marker a recovery's read relays (see [`relayed`]).
+pub(crate) fn marker(member: ConnId, nonce: u64) -> String {
+    format!("\u{3}{member}:{nonce}")
 }
 
 /// `id|principal`, the member string stored in a presence set.
@@ -175,6 +264,41 @@ mod tests {
         assert_eq!(open(b"k3y", "app:r:x", Bytes::from(forged)), None, "altered payload");
         assert_eq!(open(b"k3y", "app:r:x", frame), None, "unsealed");
         assert_eq!(open(b"k3y", "app:r:x", Bytes::from_static(b"short")), None);
+    }
+
+    #[test]
+    fn templates_round_trip_with_their_position() {
+        let pos: Position = "ab-7".parse().expect("a position");
+        let stand_in = "ff-1";
+        for (text, message) in [
+            (true, tungstenite::Message::text("{\"pos\":\"ff-1\",\"again\":\"ff-1\"}")),
+            (false, tungstenite::Message::binary(&b"\0ff-1"[..])),
+        ] {
+            let template = Template::new(message, stand_in).expect("a template");
+            assert_eq!(template.is_text(), text);
+            let frame = encode_template(9, Some(ConnId::from_u64(3)), &template).expect("encodes");
+            let filled = template.fill(pos);
+            assert_eq!(decode_at(frame.clone(), pos), filled.map(|m| (Some(ConnId::from_u64(3)), m)));
+            assert_eq!(decode(frame.clone()), None, "not a plain message");
+            let mut cut = frame.to_vec();
+            cut.pop();
+            assert_eq!(decode_at(Bytes::from(cut), pos), None, "truncated");
+        }
+        let plain = encode(1, None, "", &tungstenite::Message::text("x")).expect("encodes");
+        assert_eq!(decode_at(plain, pos), None);
+    }
+
+    #[test]
+    fn relayed_payloads_are_told_apart() {
+        let frame = encode(1, None, "", &tungstenite::Message::text("x")).expect("encodes");
+        assert_eq!(relayed(frame.clone()), Some(Relayed::Frame(frame.clone())));
+        let at = Bytes::from([&b"\x02ab-7|"[..], &frame].concat());
+        assert_eq!(relayed(at), Some(Relayed::At("ab-7".parse().expect("pos"), frame)));
+        let id = ConnId::from_u64(1 << 33);
+        assert_eq!(relayed(Bytes::from(marker(id, 42))), Some(Relayed::Marker(id, 42)));
+        for junk in [&b""[..], b"\x02ab-7", b"\x02zz|x", b"\x03x:1", b"\x09"] {
+            assert_eq!(relayed(Bytes::copy_from_slice(junk)), None, "{junk:?}");
+        }
     }
 
     #[test]

@@ -34,6 +34,8 @@ mod codec;
 mod presence;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod stream;
 
 use std::sync::Arc;
 
@@ -43,12 +45,17 @@ use futures_util::future::BoxFuture;
 pub use crate::hub::presence::PresenceDelta;
 #[doc(hidden)]
 pub use crate::hub::relay::{Relay, Target};
+#[doc(hidden)]
+pub use crate::hub::{history::Limits, shared::Template};
 
 #[cfg(feature = "redis")]
 pub use self::redis::Redis;
 
 #[cfg(feature = "redis")]
-pub(crate) use codec::{decode, encode, encode_presence, member_key, open, parse_member, seal};
+pub(crate) use codec::{
+    decode, decode_at, encode, encode_presence, encode_template, marker, member_key, open, parse_member, relayed, seal,
+    Relayed,
+};
 
 /// A backplane that can be given to [`App::backplane`](crate::App::backplane).
 pub trait Backplane: Send + 'static {

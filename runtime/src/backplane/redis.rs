@@ -50,10 +50,16 @@ use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite;
 
 use super::claim::Claim;
-use super::{decode, encode, encode_presence, member_key, open, parse_member, seal};
-use super::{Backplane, PresenceDelta, Relay, StartCx, Target};
+use super::stream::{Append, Streams};
+use super::{
+    decode, encode, encode_presence, member_key, open, parse_member, relayed, seal, Backplane, PresenceDelta, Relay,
+    Relayed, StartCx, Target,
+};
 use crate::connection::ConnId;
-use crate::hub::{Hub, Member};
+use crate::hub::history::Limits;
+use crate::hub::room::Step;
+use crate::hub::shared::Template;
+use crate::hub::{Hub, Member, Position};
 use crate::sync::lock;
 
 /// Commands waiting for Redis, at most, by default (see [`Redis::queue`]).
@@ -147,7 +153,8 @@ impl Redis {
     /// An ACL user and its password (Redis 6 `AUTH user password`), instead
     /// of the URL's. Give the user only the prefix's keys and channels, e.g.
     /// `ACL SETUSER wirehub on >password ~wirehub:* &wirehub:* +@pubsub
-    /// +@sortedset +@string +@keyspace +@scripting +ping +hello +client`.
+    /// +@sortedset +@string +@keyspace +@scripting +ping +hello +client`
+    /// (and `+@hash +@stream` for routes with `history`).
     pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.credentials = Some((user.into(), password.into()));
         self
@@ -223,6 +230,7 @@ impl Redis {
             Ok(Ok(mut conn)) => Claim::acquire(&mut conn, &self.prefix, ttl).await.ok().flatten(),
             _ => None,
         };
+        let reachable = claimed.is_some();
         let claim = claimed.unwrap_or_else(|| {
             tracing::warn!("backplane: instance number not claimed yet (Redis unreachable); claiming it when it is");
             Claim::unclaimed(&self.prefix, ttl)
@@ -234,6 +242,7 @@ impl Redis {
             client,
             instance: claim.instance,
             claim,
+            streams: Streams::new(&self.prefix, self.key.clone()),
             key: self.key,
             queued_bytes: AtomicUsize::new(0),
             max_queued_bytes: self.queue_bytes,
@@ -255,6 +264,11 @@ impl Redis {
         });
         tokio::spawn(publisher(inner.clone(), queue));
         tokio::spawn(subscriber(inner.clone()));
+        if reachable {
+            // Serve with both connections up (bounded): the first joins can
+            // then recover from the shared history.
+            let _ = timeout(CONNECT_TIMEOUT, inner.connected()).await;
+        }
         Ok(Some(Arc::new(RedisRelay(inner))))
     }
 }
@@ -263,6 +277,8 @@ struct Inner {
     client: redis::Client,
     instance: u32,
     claim: Claim,
+    /// The shared histories of rooms with `history` (Redis Streams).
+    streams: Streams,
     /// The shared key envelopes are sealed with.
     key: Option<Arc<[u8]>>,
     /// Payload bytes of the publishes waiting in `commands`.
@@ -301,6 +317,7 @@ enum Command {
     Publish { channel: String, frame: Bytes },
     PresenceAdd { key: String, member: String },
     PresenceRemove { key: String, member: String },
+    Append(Box<Append>),
 }
 
 impl Command {
@@ -308,6 +325,7 @@ impl Command {
     fn bytes(&self) -> usize {
         match self {
             Command::Publish { frame, .. } => frame.len(),
+            Command::Append(append) => append.bytes(),
             Command::PresenceAdd { .. } | Command::PresenceRemove { .. } => 0,
         }
     }
@@ -396,15 +414,51 @@ impl Inner {
     }
 
     fn send(&self, command: Command) {
+        if self.try_send(command).is_err() {
+            self.metrics.dropped.inc();
+        }
+    }
+
+    /// Queues a command, or gives it back (the queue is full).
+    fn try_send(&self, command: Command) -> Result<(), Command> {
         let bytes = command.bytes();
         if bytes > 0 && self.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes > self.max_queued_bytes {
             self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-            self.metrics.dropped.inc();
+            return Err(command);
+        }
+        self.commands.try_send(command).map_err(|e| {
+            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            e.into_inner()
+        })
+    }
+
+    /// Resolves once both connections to Redis are up.
+    async fn connected(&self) {
+        if self.link().await.is_none() {
             return;
         }
-        if self.commands.try_send(command).is_err() {
-            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-            self.metrics.dropped.inc();
+        loop {
+            let confirmed = self.confirmed.notified();
+            let mut confirmed = std::pin::pin!(confirmed);
+            confirmed.as_mut().enable();
+            if self.subscriber_up.load(Ordering::Acquire) {
+                return;
+            }
+            confirmed.await;
+        }
+    }
+
+    /// Resolves once `room`'s subscription is confirmed, or at once while
+    /// the subscription connection is down.
+    async fn subscribed(&self, room: &str) {
+        loop {
+            let confirmed = self.confirmed.notified();
+            let mut confirmed = std::pin::pin!(confirmed);
+            confirmed.as_mut().enable();
+            if lock(&self.active).contains(room) || !self.subscriber_up.load(Ordering::Acquire) {
+                return;
+            }
+            confirmed.await;
         }
     }
 
@@ -443,7 +497,12 @@ impl Inner {
         if link.retry_at.is_some_and(|at| Instant::now() < at) {
             return None;
         }
-        match timeout(CONNECT_TIMEOUT, self.client.get_multiplexed_async_connection()).await {
+        let connect = async {
+            let mut conn = self.client.get_multiplexed_async_connection().await?;
+            self.streams.load(&mut conn).await?;
+            Ok::<_, redis::RedisError>(conn)
+        };
+        match timeout(CONNECT_TIMEOUT, connect).await {
             Ok(Ok(conn)) => {
                 if link.retry_at.take().is_some() {
                     // Counted once per outage, by the subscriber.
@@ -503,7 +562,7 @@ async fn publish_until_stopped(inner: &Arc<Inner>, mut queue: mpsc::Receiver<Com
                     batch.push(next);
                 }
                 if !batch.is_empty() {
-                    let _ = timeout(CONNECT_TIMEOUT, run_batch(inner, &batch)).await;
+                    let _ = timeout(CONNECT_TIMEOUT, run_batch(inner, batch)).await;
                 }
                 release_claim(inner).await;
                 return;
@@ -519,7 +578,7 @@ async fn publish_until_stopped(inner: &Arc<Inner>, mut queue: mpsc::Receiver<Com
                     let Ok(next) = queue.try_recv() else { break };
                     batch.push(next);
                 }
-                run_batch(inner, &batch).await;
+                run_batch(inner, batch).await;
             }
             _ = refresh.tick() => {
                 inner.refresh_claim().await;
@@ -530,17 +589,17 @@ async fn publish_until_stopped(inner: &Arc<Inner>, mut queue: mpsc::Receiver<Com
     }
 }
 
-/// Sends `batch` in one pipeline; on failure counts it dropped.
-async fn run_batch(inner: &Inner, batch: &[Command]) {
+/// Sends `batch` in one pipeline; on failure counts it dropped (and
+/// delivers its shared history messages here: local delivery continues).
+async fn run_batch(inner: &Inner, batch: Vec<Command>) {
     let bytes: usize = batch.iter().map(Command::bytes).sum();
     inner.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
     let Some(mut conn) = inner.link().await else {
-        inner.metrics.dropped.inc_by(batch.len() as u64);
-        return;
+        return dropped(inner, batch);
     };
     let expiry = now_ms() + inner.ttl.as_millis() as u64;
     let mut pipe = redis::pipe();
-    for command in batch {
+    for command in &batch {
         match command {
             Command::Publish { channel, frame } => {
                 pipe.cmd("PUBLISH").arg(channel).arg(frame.as_ref()).ignore();
@@ -552,11 +611,24 @@ async fn run_batch(inner: &Inner, batch: &[Command]) {
             Command::PresenceRemove { key, member } => {
                 pipe.cmd("ZREM").arg(key).arg(member).ignore();
             }
+            Command::Append(append) => inner.streams.queue(&mut pipe, append.as_ref()),
         }
     }
     if let Err(e) = pipe.query_async::<()>(&mut conn).await {
-        inner.metrics.dropped.inc_by(batch.len() as u64);
         inner.lost(&e).await;
+        dropped(inner, batch);
+    }
+}
+
+/// Counts a batch Redis did not take; its shared history messages reach
+/// this instance's members all the same (a dying Redis may have relayed
+/// some: they may then arrive twice).
+fn dropped(inner: &Inner, batch: Vec<Command>) {
+    inner.metrics.dropped.inc_by(batch.len() as u64);
+    for command in batch {
+        if let Command::Append(append) = command {
+            append.deliver_here(&inner.hub);
+        }
     }
 }
 
@@ -633,6 +705,7 @@ async fn subscriber(inner: Arc<Inner>) {
         connected_before = true;
         inner.subscriber_up.store(true, Ordering::Release);
         inner.set_up();
+        inner.confirmed.notify_waiters();
         loop {
             tokio::select! {
                 biased;
@@ -709,6 +782,18 @@ async fn bounded(command: impl std::future::Future<Output = redis::RedisResult<(
 fn deliver(inner: &Inner, message: &redis::Msg) {
     let channel = message.get_channel_name();
     let frame = Bytes::copy_from_slice(message.get_payload_bytes());
+    if let Some(room) = channel.strip_prefix(&inner.prefix).and_then(|c| c.strip_prefix(":r:")) {
+        match relayed(frame.clone()) {
+            Some(Relayed::At(pos, frame)) => return deliver_at(inner, room, channel, pos, frame),
+            Some(Relayed::Marker(member, nonce)) => {
+                if member.instance() == inner.instance {
+                    inner.hub.0.recovery(room, member, nonce, Step::Marked);
+                }
+                return;
+            }
+            Some(Relayed::Frame(_)) | None => {}
+        }
+    }
     let frame = match &inner.key {
         Some(key) => open(key, channel, frame),
         None => Some(frame),
@@ -735,6 +820,53 @@ fn deliver(inner: &Inner, message: &redis::Msg) {
         inner.hub.0.deliver_principal(&envelope.key, envelope.message);
     } else if let Ok(id) = envelope.key.parse::<ConnId>() {
         let _ = inner.hub.0.deliver_conn(id, envelope.message);
+    }
+}
+
+/// Delivers a message of a room's shared history (every instance does,
+/// the publishing one included: Redis gave its position).
+fn deliver_at(inner: &Inner, room: &str, channel: &str, pos: Position, frame: Bytes) {
+    let Some((except, wire)) = inner.streams.message(channel, pos, frame) else {
+        tracing::warn!(channel, "backplane: undecodable or unauthenticated history message ignored");
+        inner.metrics.rejected.inc();
+        return;
+    };
+    inner.metrics.received.inc();
+    inner.hub.0.deliver_at(room, pos, &wire, except);
+}
+
+/// How long a recovery may wait for its read, then for its marker.
+const RECOVERY_STEP: Duration = Duration::from_secs(2);
+
+/// Reads what `member` missed in `room` (once the room's subscription is
+/// confirmed, so nothing after the read can be missed) and hands it to the
+/// hub; a recovery whose read or marker does not come in time ends "not
+/// recovered".
+async fn recover(inner: Arc<Inner>, room: Arc<str>, member: ConnId, nonce: u64, since: Position, limits: Limits) {
+    let read = async {
+        inner.subscribed(&room).await;
+        if !lock(&inner.active).contains(&room) {
+            return None;
+        }
+        let mut conn = inner.link().await?;
+        let channel = inner.room_channel(&room);
+        match inner.streams.read(&mut conn, &room, &channel, since, limits, (member, nonce)).await {
+            Ok(read) => read,
+            Err(e) => {
+                inner.lost(&e).await;
+                None
+            }
+        }
+    };
+    let step = match timeout(RECOVERY_STEP, read).await {
+        Ok(Some(read)) => Step::Read(read),
+        _ => Step::Failed,
+    };
+    let read = matches!(step, Step::Read(_));
+    inner.hub.0.recovery(&room, member, nonce, step);
+    if read {
+        sleep(RECOVERY_STEP).await;
+        inner.hub.0.recovery(&room, member, nonce, Step::Failed);
     }
 }
 
@@ -794,17 +926,33 @@ impl Relay for RedisRelay {
     }
 
     fn subscribed<'a>(&'a self, room: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            loop {
-                let confirmed = self.0.confirmed.notified();
-                let mut confirmed = std::pin::pin!(confirmed);
-                confirmed.as_mut().enable();
-                if lock(&self.0.active).contains(room) || !self.0.subscriber_up.load(Ordering::Acquire) {
-                    return;
-                }
-                confirmed.await;
+        Box::pin(self.0.subscribed(room))
+    }
+
+    fn history_up(&self) -> bool {
+        self.0.subscriber_up.load(Ordering::Acquire) && self.0.publisher_up.load(Ordering::Acquire)
+    }
+
+    fn history_ready(&self, room: &str) -> bool {
+        self.history_up() && lock(&self.0.active).contains(room)
+    }
+
+    fn append(&self, room: &str, limits: Limits, except: Option<ConnId>, message: Template) -> Result<(), Template> {
+        let inner = &self.0;
+        let append = inner.streams.prepare(room, inner.room_channel(room), inner.instance, except, limits, message)?;
+        match inner.try_send(Command::Append(Box::new(append))) {
+            Ok(()) => Ok(()),
+            Err(Command::Append(append)) => {
+                inner.metrics.dropped.inc();
+                Err(append.into_template())
             }
-        })
+            Err(_) => Ok(()), // what comes back is what went in: an Append
+        }
+    }
+
+    fn recover(&self, room: &Arc<str>, member: ConnId, nonce: u64, since: Position, limits: Limits) -> bool {
+        tokio::spawn(recover(self.0.clone(), room.clone(), member, nonce, since, limits));
+        true
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {

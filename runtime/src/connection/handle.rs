@@ -266,7 +266,7 @@ impl Conn {
     /// are joined this way before `on_open` runs.
     pub async fn join_synced(&self, room: &str) {
         self.join(room);
-        self.0.env.hub.0.room_synced(room, std::time::Duration::from_secs(2)).await;
+        self.0.env.hub.0.room_synced(self.0.id, room, std::time::Duration::from_secs(2)).await;
     }
 
     /// Sets this connection's presence metadata (route option `presence`):
@@ -463,6 +463,10 @@ impl Peer for Conn {
 
     fn offer_in_order(&self, wire: tungstenite::Message) -> Offer {
         self.offer_via(wire, false)
+    }
+
+    fn offer_batch(&self, wires: Vec<tungstenite::Message>) -> bool {
+        !self.is_closing() && self.0.outbound.try_send_all(wires).is_ok()
     }
 
     fn close(&self, reason: &CloseReason, frame: &CloseFrame) {

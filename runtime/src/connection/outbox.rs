@@ -93,6 +93,25 @@ impl Shared {
         Ok(())
     }
 
+    /// Pushes all of `messages`, or none (they would not all fit).
+    fn push_all(&self, messages: Vec<Message>) -> Result<(), TrySendError> {
+        let mut queue = self.lock();
+        if queue.closed {
+            return Err(TrySendError::Closed);
+        }
+        let len: usize = messages.iter().map(payload_len).sum();
+        let fits_bytes =
+            queue.bytes.saturating_add(len) <= self.max_bytes || (queue.items.is_empty() && messages.len() == 1);
+        if queue.items.len() + messages.len() > self.cap || !fits_bytes {
+            return Err(TrySendError::Full);
+        }
+        queue.bytes += len;
+        queue.items.extend(messages);
+        drop(queue);
+        self.reader.wake();
+        Ok(())
+    }
+
     fn pop(&self) -> Option<Message> {
         let mut queue = self.lock();
         let message = queue.items.pop_front()?;
@@ -115,6 +134,12 @@ impl Sender {
     /// Queues `message` now, or says why not.
     pub(crate) fn try_send(&self, message: Message) -> Result<(), TrySendError> {
         self.0.push(message).map_err(|(why, _)| why)
+    }
+
+    /// Queues all of `messages` now (in order, nothing between them), or
+    /// none of them and says why.
+    pub(crate) fn try_send_all(&self, messages: Vec<Message>) -> Result<(), TrySendError> {
+        self.0.push_all(messages)
     }
 
     /// Queues `message`, waiting while the queue is full; `Err` once it is

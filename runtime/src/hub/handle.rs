@@ -109,6 +109,9 @@ impl Hub {
 
     /// Sends to every member of `room`; returns how many it was queued for
     /// (0, logged, when a `Json` value does not serialize: see [`IntoMessage`]).
+    /// In a room with history shared through Redis (see [`publish`](Hub::publish)),
+    /// members get it once Redis relayed it: the count is then of the local
+    /// members it is for.
     /// The value is serialized once, whatever the number of members.
     ///
     /// ```no_run
@@ -133,6 +136,14 @@ impl Hub {
     /// from it. `make` runs under the room's lock (that is what keeps
     /// positions in delivery order): it must not use the hub. Nothing is
     /// sent (logged) when a `Json` value does not serialize.
+    ///
+    /// With the Redis backplane, a room with history keeps it in Redis and
+    /// Redis gives the position, after `make` ran: `make` then gets a
+    /// stand-in position, whose text the runtime replaces with the real
+    /// position wherever it is in the message, and the caller gets `None`
+    /// (members, this instance's too, get the message once Redis relayed
+    /// it). So put the position in the message as it is (serialized, or
+    /// formatted with `{}`), not values computed from it.
     ///
     /// ```no_run
     /// # fn f(hub: wirehub::Hub) {

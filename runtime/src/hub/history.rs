@@ -67,6 +67,22 @@ impl Position {
     pub fn offset(&self) -> u64 {
         self.offset
     }
+
+    pub(crate) fn new(epoch: u64, offset: u64) -> Position {
+        Position { epoch, offset }
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// A random position for a hub to build messages with before their
+    /// real position is known (see `shared.rs`): 36 characters unlikely to
+    /// appear in a message by chance.
+    pub(crate) fn stand_in() -> Position {
+        let random = |salt: u64| std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), salt);
+        Position { epoch: random(1) | 1 << 63, offset: random(2) | 1 << 63 }
+    }
 }
 
 impl fmt::Display for Position {
@@ -152,11 +168,15 @@ pub(crate) fn since_in_query(query: Option<&str>) -> Option<Option<Position>> {
     Some(value.parse().ok())
 }
 
-/// How much of a room's history is kept: by count, and by age if set.
+/// How much of a room's history is kept: by count, and by age if set (a
+/// route's `history` and `history_ttl`).
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Limits {
-    pub(crate) count: usize,
-    pub(crate) ttl: Option<Duration>,
+pub struct Limits {
+    /// The most messages kept.
+    pub count: usize,
+    /// The oldest a kept message may be.
+    pub ttl: Option<Duration>,
 }
 
 /// One room's kept messages and its next offset.
@@ -176,6 +196,11 @@ struct Kept {
 impl History {
     pub(crate) fn new(epoch: u64, limits: Limits) -> History {
         History { epoch, top: 0, limits, kept: VecDeque::new() }
+    }
+
+    /// What it keeps.
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// The position the next message will have.

@@ -33,6 +33,7 @@ pub mod presence;
 pub(crate) mod registry;
 pub(crate) mod relay;
 pub(crate) mod room;
+pub(crate) mod shared;
 
 pub use crate::connection::conn::Hub;
 pub use history::{BadPosition, Position, Recovery};

@@ -79,6 +79,10 @@ pub(crate) trait Peer: Clone + Send + Sync + 'static {
     /// Like [`offer`](Peer::offer), always through the outbound queue (never
     /// the own task's reply FIFO), so room messages keep their order.
     fn offer_in_order(&self, wire: tungstenite::Message) -> Offer;
+    /// Queues all of `wires` through its outbound queue, in order, or none
+    /// of them (they do not all fit, or it is closing): a recovery is
+    /// replayed whole or not at all. No `on_full` policy applies.
+    fn offer_batch(&self, wires: Vec<tungstenite::Message>) -> bool;
     /// Asks it to close (the first reason wins).
     fn close(&self, reason: &CloseReason, frame: &CloseFrame);
 }

@@ -16,7 +16,10 @@ use super::history::Position;
 use super::id::ConnId;
 use super::peer::{Member, Offer, Peer, SendError};
 use super::relay::{Relay, Target};
+#[cfg(feature = "redis")]
+use super::room::Step;
 use super::room::{Resume, Room};
+use super::shared::Template;
 use crate::close::CloseReason;
 use crate::message::{CloseFrame, Message};
 use crate::sync::{lock, read, write};
@@ -53,6 +56,12 @@ pub(crate) struct Registry<M> {
     relay: OnceLock<Arc<dyn Relay>>,
     /// Draws the epochs of room histories (random per hub, then counted).
     epochs: AtomicU64,
+    /// What `publish` builds a message with when a backplane gives its
+    /// position (see `shared.rs`), and its text.
+    stand_in: Position,
+    stand_in_text: Box<str>,
+    /// Wakes `room_synced` waiters when a recovery took a step.
+    recoveries: Notify,
     /// When memberless rooms were last swept (ms since `created`).
     swept_ms: AtomicU64,
     created: tokio::time::Instant,
@@ -64,6 +73,7 @@ pub(crate) struct Registry<M> {
 
 impl<M: Peer> Registry<M> {
     pub(crate) fn new() -> Arc<Self> {
+        let stand_in = Position::stand_in();
         Arc::new_cyclic(|me| Registry {
             conns: (0..SHARDS).map(|_| RwLock::default()).collect(),
             rooms: (0..SHARDS).map(|_| RwLock::default()).collect(),
@@ -82,6 +92,9 @@ impl<M: Peer> Registry<M> {
             wrapped: AtomicBool::new(false),
             relay: OnceLock::new(),
             epochs: AtomicU64::new(RandomState::new().hash_one(std::time::SystemTime::now()) >> 16),
+            stand_in,
+            stand_in_text: stand_in.to_string().into(),
+            recoveries: Notify::new(),
             swept_ms: AtomicU64::new(0),
             created: tokio::time::Instant::now(),
             me: me.clone(),
@@ -210,8 +223,26 @@ impl<M: Peer> Registry<M> {
         except: Option<ConnId>,
     ) -> (Option<Position>, usize) {
         let shard = read(self.room_shard(room));
+        let offer = |m: &M, w, ordered| self.offer(m, w, ordered);
         let delivered = match shard.get(room) {
-            Some(r) => r.deliver(make, except, |m, w, ordered| self.offer(m, w, ordered)),
+            Some(r) => match self.shared_history(r, room) {
+                Some((relay, limits)) => {
+                    let Some(template) = make(Some(self.stand_in)).and_then(|w| Template::new(w, &self.stand_in_text))
+                    else {
+                        return (None, 0);
+                    };
+                    let Err(template) = relay.append(room, limits, except, template) else {
+                        return (
+                            None,
+                            r.members.len() - usize::from(except.is_some_and(|e| r.members.contains_key(&e))),
+                        );
+                    };
+                    // Not taken (its queue is full): delivered here, with a
+                    // position of this instance's own history.
+                    r.deliver(|pos| pos.and_then(|p| template.fill(p)), except, &offer)
+                }
+                None => r.deliver(make, except, &offer),
+            },
             None => make(None).map(|wire| (None, wire, 0)),
         };
         drop(shard);
@@ -222,13 +253,55 @@ impl<M: Peer> Registry<M> {
         (pos, queued)
     }
 
+    /// The backplane and the limits of `room`'s shared history, when it
+    /// has one and a message for it would come back here now.
+    fn shared_history(&self, room: &Room<M>, name: &str) -> Option<(&Arc<dyn Relay>, super::history::Limits)> {
+        let relay = self.relay.get()?;
+        let limits = room.limits()?;
+        relay.history_ready(name).then_some((relay, limits))
+    }
+
     /// Delivers to the room's members on this instance (a message another
     /// instance relayed; a room with history records it).
     #[cfg(feature = "redis")]
     pub(crate) fn deliver_room(&self, room: &str, wire: tungstenite::Message, except: Option<ConnId>) -> usize {
         let shard = read(self.room_shard(room));
         let Some(room) = shard.get(room) else { return 0 };
-        room.deliver(|_| Some(wire), except, |m, w, ordered| self.offer(m, w, ordered)).map_or(0, |(_, _, n)| n)
+        let offer = |m: &M, w, ordered| self.offer(m, w, ordered);
+        room.deliver(|_| Some(wire), except, &offer).map_or(0, |(_, _, n)| n)
+    }
+
+    /// Delivers a message of `room`'s shared history, at `pos`, to its
+    /// members on this instance (the backplane relays them in offset order).
+    #[cfg(feature = "redis")]
+    pub(crate) fn deliver_at(&self, room: &str, pos: Position, wire: &tungstenite::Message, except: Option<ConnId>) {
+        let shard = read(self.room_shard(room));
+        if let Some(room) = shard.get(room) {
+            room.deliver_at(pos, wire, except, &|m: &M, w, ordered| self.offer(m, w, ordered));
+        }
+    }
+
+    /// Delivers a message of `room`'s shared history here alone (the
+    /// backplane could not take it), with a position of this instance's own
+    /// history.
+    #[cfg(feature = "redis")]
+    pub(crate) fn deliver_template(&self, room: &str, template: &Template, except: Option<ConnId>) {
+        let shard = read(self.room_shard(room));
+        if let Some(room) = shard.get(room) {
+            let offer = |m: &M, w, ordered| self.offer(m, w, ordered);
+            room.deliver(|pos| pos.and_then(|p| template.fill(p)), except, &offer);
+        }
+    }
+
+    /// A step of `member`'s recovery in `room` through the backplane.
+    #[cfg(feature = "redis")]
+    pub(crate) fn recovery(&self, room: &str, member: ConnId, nonce: u64, step: Step) {
+        let shard = read(self.room_shard(room));
+        if let Some(room) = shard.get(room) {
+            room.recovery(member, nonce, step, &|m: &M, w, ordered| self.offer(m, w, ordered));
+        }
+        drop(shard);
+        self.recoveries.notify_waiters();
     }
 
     /// Offers a message to one member (its `on_full` policy applies);
@@ -275,11 +348,18 @@ impl<M: Peer> Registry<M> {
         if entry.members.is_empty() {
             self.room_opened(&key);
         }
-        entry.admit(conn, resume, || self.epochs.fetch_add(1, Ordering::Relaxed));
+        let shared = self.relay.get().is_some_and(|r| r.history_up());
+        let recover = entry.admit(conn, resume, || self.epochs.fetch_add(1, Ordering::Relaxed), shared);
         if let Some(tracking) = conn.presence(&key) {
             self.presence_admit(&key, entry, conn, tracking);
         }
         if let Some(relay) = self.relay.get() {
+            if let Some(r) = recover {
+                if !relay.recover(&key, conn.id(), r.nonce, r.since, r.limits) {
+                    let offer = |m: &M, w, ordered| self.offer(m, w, ordered);
+                    entry.recovery(conn.id(), r.nonce, super::room::Step::Failed, &offer);
+                }
+            }
             relay.presence_add(&key, &member_of(conn));
         }
         rooms.insert(key);
@@ -310,7 +390,7 @@ impl<M: Peer> Registry<M> {
     fn remove_member(&self, room: &Arc<str>, conn: &M) {
         let mut shard = write(self.room_shard(room));
         if let Some(r) = shard.get_mut(&**room) {
-            let removed = r.members.remove(&conn.id()).is_some();
+            let removed = r.remove(conn.id());
             if removed {
                 self.presence_remove(room, r, conn.id());
             }
@@ -419,12 +499,24 @@ impl<M: Peer> Registry<M> {
     }
 
     /// Waits (at most `limit`) until the backplane delivers other instances'
-    /// messages for `room`; at once without a backplane.
-    pub(crate) async fn room_synced(&self, room: &str, limit: std::time::Duration) {
-        if let Some(relay) = self.relay.get() {
-            if tokio::time::timeout(limit, relay.subscribed(room)).await.is_err() {
-                tracing::debug!(room, "backplane subscription not confirmed in time");
+    /// messages for `room`, and `member`'s recovery there (if any) ended;
+    /// at once without a backplane.
+    pub(crate) async fn room_synced(&self, member: ConnId, room: &str, limit: std::time::Duration) {
+        let Some(relay) = self.relay.get() else { return };
+        let synced = async {
+            relay.subscribed(room).await;
+            loop {
+                let stepped = self.recoveries.notified();
+                let mut stepped = std::pin::pin!(stepped);
+                stepped.as_mut().enable();
+                if !read(self.room_shard(room)).get(room).is_some_and(|r| r.is_recovering(member)) {
+                    return;
+                }
+                stepped.await;
             }
+        };
+        if tokio::time::timeout(limit, synced).await.is_err() {
+            tracing::debug!(room, "backplane subscription or recovery not done in time");
         }
     }
 

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use tokio_tungstenite::tungstenite;
 
+use super::history::{Limits, Position};
 use super::id::ConnId;
 use super::peer::Member;
 use super::presence::PresenceDelta;
+use super::shared::Template;
 
 /// Where a relayed message goes.
 #[doc(hidden)]
@@ -49,6 +51,30 @@ pub trait Relay: Send + Sync + 'static {
     /// instance (its subscription is confirmed), or at once when that cannot
     /// happen soon (the backplane is down).
     fn subscribed<'a>(&'a self, room: &'a str) -> BoxFuture<'a, ()>;
+    /// Whether rooms with history keep it in the backplane now (it is up):
+    /// then their positions come from it (see `hub/shared.rs`).
+    fn history_up(&self) -> bool {
+        false
+    }
+    /// Whether a message for `room`'s shared history would come back to
+    /// this instance now (up, and the room's subscription confirmed).
+    fn history_ready(&self, _room: &str) -> bool {
+        false
+    }
+    /// Appends a message to `room`'s shared history, which gives it its
+    /// position and relays it to every instance, this one included
+    /// (`Registry::deliver_at`). Gives it back when that cannot be done now
+    /// (the hub then delivers it locally).
+    fn append(&self, _room: &str, _limits: Limits, _except: Option<ConnId>, message: Template) -> Result<(), Template> {
+        Err(message)
+    }
+    /// Starts reading what `member` missed in `room` since `since`; the
+    /// answer comes back through the hub (`Registry::recovery_read`,
+    /// `recovery_marked`, `recovery_failed`), in bounded time. `false` when
+    /// it cannot start (the hub answers "not recovered").
+    fn recover(&self, _room: &Arc<str>, _member: ConnId, _nonce: u64, _since: Position, _limits: Limits) -> bool {
+        false
+    }
     /// Stops the backplane's tasks (the app is shutting down); resolves once
     /// what they still had to send went out (bounded by the backplane).
     fn shutdown(&self) -> BoxFuture<'_, ()>;
