@@ -8,6 +8,7 @@ mod common;
 
 use std::process::{Child, Command, Stdio};
 
+use common::redis::RedisServer;
 use common::{connect, get, http_head, recv_text, send, within, Client};
 use serde_json::Value;
 
@@ -86,6 +87,57 @@ async fn the_chat_example_welcomes_announces_and_relays() {
         (&serde_json::json!({bob_id.to_string(): null}), &1.into()),
         "{leave}"
     );
+}
+
+/// The chat on two instances sharing one Redis: a member on one hears a
+/// member on the other, then reconnects to the other instance with the last
+/// position it saw and gets what it missed, then live messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_chat_instances_on_one_redis_share_rooms_and_history() {
+    let Some(redis) = RedisServer::start().await else { return };
+    let url = redis.url();
+    let a = Running::start("chat", &[("WIREHUB_REDIS_URL", &url)]).await;
+    let b = Running::start("chat", &[("WIREHUB_REDIS_URL", &url)]).await;
+    let mut ann = connect(a.addr, "/chat/lobby").await;
+    welcome_and_state(&mut ann).await;
+    let mut bob = connect(b.addr, "/chat/lobby").await;
+    let bob_id = welcome_and_state(&mut bob).await.0["id"].to_string();
+    // Bob's join reaching ann shows that instance a hears the room's channel.
+    while !chat_json(&mut ann, true).await["joins"].as_object().is_some_and(|j| j.contains_key(&bob_id)) {}
+
+    send(&mut bob, "one").await;
+    let one = chat_json(&mut ann, false).await;
+    assert_eq!((&one["text"], one["from"].to_string()), (&"one".into(), bob_id.clone()), "{one}");
+    let since = one["pos"].as_str().expect("a pos").to_owned();
+    within(ann.close(None)).await.expect("closes");
+    for text in ["two", "three"] {
+        send(&mut bob, text).await;
+    }
+    // Bob's own copies come back once Redis has numbered (and kept) them.
+    while chat_json(&mut bob, false).await["text"] != "three" {}
+
+    // A position ann got from instance a, honoured by instance b: one
+    // numbering per room, kept in Redis.
+    let mut ann = connect(b.addr, &format!("/chat/lobby?since={since}")).await;
+    assert_eq!(chat_json(&mut ann, false).await, serde_json::json!({"type": "recovered", "ok": true, "missed": 2}));
+    for text in ["two", "three"] {
+        let m = chat_json(&mut ann, false).await;
+        assert!(m["pos"].is_string() && m["text"] == text, "{m}");
+    }
+    send(&mut bob, "four").await;
+    assert_eq!(chat_json(&mut ann, false).await["text"], "four", "then live");
+}
+
+/// The chat's next message, skipping its welcome and presence events unless
+/// `presence` asks for those alone.
+async fn chat_json(ws: &mut Client, presence: bool) -> Value {
+    loop {
+        let m = json(ws).await;
+        let kind = m["type"].as_str().unwrap_or_default();
+        if (kind == "presence_diff") == presence && kind != "welcome" && kind != "presence_state" {
+            return m;
+        }
+    }
 }
 
 /// An example started as its own process on a free port (killed on drop),

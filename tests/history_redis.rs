@@ -9,15 +9,12 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::redis::{prefix, RedisServer};
 use common::{connect, recv_text, send, within, Client};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use wirehub::backplane::Redis;
 use wirehub::prelude::*;
@@ -37,75 +34,6 @@ async fn seam(conn: Conn, text: String) {
     if let Some(room) = conn.room() {
         conn.hub().publish(room, |pos| Json(json!({"text": text, "pos": pos})));
     }
-}
-
-/// A `redis-server` on a free port, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    /// Starts one, or `None` (after saying why) without `redis-server` outside CI.
-    async fn start() -> Option<RedisServer> {
-        let port = common::free_port();
-        let spawned = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(e) if std::env::var_os("CI").is_none() => {
-                println!("skipped: redis-server is not installed ({e})");
-                return None;
-            }
-            Err(e) => panic!("redis-server is required under CI: {e}"),
-        };
-        let server = RedisServer { child, port };
-        within(async {
-            while !server.command(&["PING"]).await.is_ok_and(|r| r.starts_with("+PONG")) {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await;
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Sends one command in RESP; the raw reply.
-    async fn command(&self, args: &[&str]) -> std::io::Result<String> {
-        let mut tcp = TcpStream::connect(("127.0.0.1", self.port)).await?;
-        let mut cmd = format!("*{}\r\n", args.len());
-        for a in args {
-            cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        tcp.write_all(cmd.as_bytes()).await?;
-        let mut buf = vec![0u8; 4096];
-        let n = within(tcp.read(&mut buf)).await?;
-        Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-static PREFIXES: AtomicUsize = AtomicUsize::new(0);
-
-/// A key prefix of its own per test.
-fn prefix() -> String {
-    format!("h{}-{}", std::process::id(), PREFIXES.fetch_add(1, Ordering::Relaxed))
 }
 
 async fn instance(url: &str, prefix: &str) -> Server {
@@ -178,7 +106,7 @@ async fn the_epoch_outlives_an_instance_restart_but_not_the_stream() {
     assert_eq!(say(&mut ann, "third").await, at(first, 3), "same epoch, next offset");
 
     // The stream alone is lost: a new epoch, from offset 1.
-    let deleted = redis.command(&["DEL", &format!("{p}:hs:hr:e")]).await.expect("DEL");
+    let deleted = redis.command(&["DEL", &format!("{p}:hs:hr:e")]).await;
     assert_eq!(deleted.trim(), ":1");
     let fresh = say(&mut ann, "fresh").await;
     assert_eq!(fresh.offset(), 1);
@@ -187,7 +115,7 @@ async fn the_epoch_outlives_an_instance_restart_but_not_the_stream() {
     assert_eq!(recv_json(&mut bob).await, json!({"type": "recovered", "ok": false, "missed": 0}));
 
     // Everything is lost: another epoch again.
-    assert!(redis.command(&["FLUSHALL"]).await.expect("FLUSHALL").starts_with("+OK"));
+    assert!(redis.command(&["FLUSHALL"]).await.starts_with("+OK"));
     let flushed = say(&mut ann, "after the flush").await;
     assert_eq!(flushed.offset(), 1);
     assert_ne!(epoch_of(flushed), epoch_of(fresh));

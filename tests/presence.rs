@@ -12,6 +12,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use common::redis::RedisServer;
 use common::{connect, recv_text, send, spawn_prefix, user_of, within, Client};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
@@ -233,58 +234,6 @@ async fn a_route_without_presence_gets_no_presence_messages() {
 }
 
 // ------------------------------------------------------------ across instances
-
-/// A `redis-server` on a free port, killed on drop.
-struct RedisServer {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RedisServer {
-    async fn start() -> Option<RedisServer> {
-        let port = common::free_port();
-        let spawned = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(e) if std::env::var_os("CI").is_none() => {
-                println!("skipped: redis-server is not installed ({e})");
-                return None;
-            }
-            Err(e) => panic!("redis-server is required under CI: {e}"),
-        };
-        let server = RedisServer { child, port };
-        common::wait_listening(([127, 0, 0, 1], port).into()).await;
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// `PUBLISH channel payload` (binary-safe), as a crashed instance's last words.
-    async fn publish(&self, channel: &str, payload: &[u8]) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut command =
-            format!("*3\r\n$7\r\nPUBLISH\r\n${}\r\n{channel}\r\n${}\r\n", channel.len(), payload.len()).into_bytes();
-        command.extend_from_slice(payload);
-        command.extend_from_slice(b"\r\n");
-        let mut tcp = within(tokio::net::TcpStream::connect(("127.0.0.1", self.port))).await.expect("connects");
-        within(tcp.write_all(&command)).await.expect("writes");
-        let mut reply = [0u8; 64];
-        within(tcp.read(&mut reply)).await.expect("a reply");
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn instance(url: &str, prefix: &str) -> Server {
     let backplane = wirehub::backplane::Redis::connect(url).prefix(prefix).presence_ttl(Duration::from_millis(300));

@@ -6,10 +6,10 @@ mod common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::redis::{prefix, RedisServer};
 use common::{connect, recv_text, send, user_of, within, Client, User};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -48,164 +48,6 @@ async fn welcome(conn: Conn) {
 /// A route whose identity is `?user=`, for presence and sends to an identity.
 #[ws_route("/r/user/{room}", auth = user_of, broadcast = "u:{room}")]
 async fn user_route(_user: Auth<User>, _text: String) {}
-
-/// A `redis-server` on a free port, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-static PREFIXES: AtomicUsize = AtomicUsize::new(0);
-
-impl RedisServer {
-    /// Starts one, or returns `None` (after printing why) when the binary
-    /// is missing outside CI.
-    async fn start() -> Option<RedisServer> {
-        Self::start_retrying(free_port).await
-    }
-
-    /// Starts one on a port outside the kernel's ephemeral range, so that no
-    /// other test's `free_port()` can take it while this server is down for
-    /// a restart.
-    async fn start_restartable() -> Option<RedisServer> {
-        let base = 20_000 + (std::process::id() as u16 % 4000);
-        let mut candidates = (base..base + 1000).filter(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok());
-        Self::start_retrying(|| candidates.next().expect("a free port below the ephemeral range")).await
-    }
-
-    /// Up to three attempts, each on the port `next_port` gives: a start
-    /// that fails (the port taken between the probe and redis's bind, or
-    /// the server gone before it answered) is reported and retried.
-    async fn start_retrying(mut next_port: impl FnMut() -> u16) -> Option<RedisServer> {
-        let mut failures = Vec::new();
-        for _ in 0..3 {
-            match Self::try_start_on(next_port()).await {
-                Ok(server) => return server,
-                Err(why) => failures.push(why),
-            }
-        }
-        panic!("redis-server did not start:\n{}", failures.join("\n"));
-    }
-
-    /// Restarts on `port` (the clients know that address), retrying there.
-    async fn start_on(port: u16) -> Option<RedisServer> {
-        Self::start_retrying(|| port).await
-    }
-
-    async fn try_start_on(port: u16) -> Result<Option<RedisServer>, String> {
-        let log = std::env::temp_dir().join(format!("wirehub-test-redis-{port}.log"));
-        let _ = std::fs::remove_file(&log);
-        let spawned = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--logfile")
-            .arg(&log)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(e) if std::env::var_os("CI").is_none() => {
-                println!("skipped: redis-server is not installed ({e}); `apt-get install redis-server` to run it");
-                return Ok(None);
-            }
-            Err(e) => panic!("redis-server is required under CI: {e}"),
-        };
-        let mut server = RedisServer { child, port };
-        let failed = |server: &mut RedisServer, why: String| {
-            server.kill();
-            let log = std::fs::read_to_string(&log).unwrap_or_default();
-            Err(format!("port {port}: {why}; redis-server log:\n{log}"))
-        };
-        let ready = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                if !matches!(server.child.try_wait(), Ok(None)) {
-                    return Err("redis-server exited".to_owned());
-                }
-                if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                    return Ok(());
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await;
-        match ready {
-            Ok(Ok(())) => {}
-            Ok(Err(why)) => return failed(&mut server, why),
-            Err(_) => return failed(&mut server, "no answer within 10 s".to_owned()),
-        }
-        // Something answers on the port: make sure it is our server.
-        match server.try_command(&["PING"]).await {
-            Ok(reply) if reply.starts_with("+PONG") => {}
-            Ok(reply) => return failed(&mut server, format!("unexpected reply {reply:?}")),
-            Err(e) => return failed(&mut server, format!("PING failed: {e}")),
-        }
-        if !matches!(server.child.try_wait(), Ok(None)) {
-            return failed(&mut server, "redis-server exited: port taken by another?".to_owned());
-        }
-        Ok(Some(server))
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Sends one command in RESP and returns the raw reply.
-    async fn command(&self, args: &[&str]) -> String {
-        self.try_command(args).await.expect("a redis command")
-    }
-
-    async fn try_command(&self, args: &[&str]) -> std::io::Result<String> {
-        let exchange = async {
-            let mut tcp = TcpStream::connect(("127.0.0.1", self.port)).await?;
-            let mut cmd = format!("*{}\r\n", args.len());
-            for a in args {
-                cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-            }
-            tcp.write_all(cmd.as_bytes()).await?;
-            let mut buf = vec![0u8; 4096];
-            let n = tcp.read(&mut buf).await?;
-            Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
-        };
-        within(exchange).await
-    }
-
-    /// Waits until `channel` has `n` subscribers (subscriptions are made in
-    /// the background after a room gets its first local member).
-    async fn await_subscribers(&self, channel: &str, n: usize) {
-        within(async {
-            loop {
-                let reply = self.command(&["PUBSUB", "NUMSUB", channel]).await;
-                let count = reply.lines().find_map(|l| l.strip_prefix(':')).and_then(|n| n.parse::<usize>().ok());
-                if count == Some(n) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-/// A unique key prefix, so tests sharing nothing still never cross.
-fn prefix() -> String {
-    format!("t{}-{}", std::process::id(), PREFIXES.fetch_add(1, Ordering::Relaxed))
-}
 
 async fn instance(url: &str, prefix: &str) -> Server {
     let backplane = Redis::connect(url).prefix(prefix).presence_ttl(Duration::from_millis(600));
@@ -438,7 +280,7 @@ async fn presence_spans_instances_and_a_killed_instance_expires() {
     let _ada = connect(a.local_addr(), "/r/user/pres?user=ada").await;
 
     // The other instance is a separate process, so it can be killed outright.
-    let port = free_port();
+    let port = common::free_port();
     let mut other = Command::new(common::example_binary("chat"))
         .env("PORT", port.to_string())
         .env("WIREHUB_REDIS_URL", redis.url())
@@ -483,7 +325,7 @@ async fn presence_spans_instances_and_a_killed_instance_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restart_keeps_local_delivery_and_resumes_without_duplicates() {
     let Some(mut redis) = RedisServer::start_restartable().await else { return };
-    let port = redis.port;
+    let port = redis.port();
     let p = prefix();
     let (a, b) = (instance(&redis.url(), &p).await, instance(&redis.url(), &p).await);
     let mut a1 = connect(a.local_addr(), "/r/room/r").await;
@@ -589,7 +431,7 @@ async fn a_forged_envelope_is_ignored_and_counted() {
 async fn an_acl_user_connects_and_each_instance_claims_its_number() {
     let Some(redis) = RedisServer::start().await else { return };
     let p = prefix();
-    let user = format!("wh{}", PREFIXES.fetch_add(1, Ordering::Relaxed));
+    let user = format!("wh-{}", prefix());
     let acl = redis.command(&["ACL", "SETUSER", &user, "on", ">s3cret-pw", "~*", "&*", "+@all"]).await;
     assert!(acl.starts_with("+OK"), "{acl}");
     let url = redis.url();

@@ -317,3 +317,5 @@ impl wirehub::Principal for User {
 pub fn user_of(hs: &wirehub::Handshake) -> Result<User, wirehub::Reject> {
     hs.query("user").map(|name| User(name.to_owned())).ok_or_else(|| wirehub::Reject::unauthorized("user required"))
 }
+
+pub mod redis;
