@@ -176,7 +176,7 @@ async fn a_flooded_room_keeps_only_its_limit() {
     let _member = connect(addr, "/hist/flood/f").await;
     members(&server, "hist:flood:f", 1).await;
     let hub = server.hub();
-    const FLOOD: u64 = 200_000;
+    const FLOOD: u64 = 1_000_000;
     let mut first = None;
     for i in 0..FLOOD {
         let pos = hub.publish("hist:flood:f", |pos| Json(json!({"i": i, "pos": pos})));
