@@ -49,9 +49,13 @@ fn the_connection_task_stays_small() {
     // hand (`writer::Batch`), keeping only the frame it could not feed.
     // And reader 880: its idle and re-validation timers (112 B each) were
     // inline even on routes with neither; now one timer, boxed when needed.
-    assert!(run <= 1856, "the connection task's future is {run} bytes");
+    // Then run 1632, writer 752: `run` an `async move` block (an async
+    // fn kept its 64-byte argument beside the locals moved out of it), the
+    // writer's select apart from its writes, and the write timeout's timer
+    // boxed on the rare write that does not complete at once.
+    assert!(run <= 1640, "the connection task's future is {run} bytes");
     assert!(reader <= 672, "the reader's future is {reader} bytes");
-    assert!(writer <= 928, "the writer's future is {writer} bytes");
+    assert!(writer <= 760, "the writer's future is {writer} bytes");
 }
 
 #[test]

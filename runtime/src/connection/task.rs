@@ -68,68 +68,74 @@ impl Drop for Registered<'_> {
     }
 }
 
-pub(super) async fn run<F, Fut>(setup: Setup, mut handler: F)
+/// The whole connection. A plain fn returning an `async move` block rather
+/// than an `async fn`: an async fn keeps its arguments for its whole life
+/// *and* the locals moved out of them (64 bytes twice); the block's
+/// captures are the only copy (issue 19).
+pub(super) fn run<F, Fut>(setup: Setup, mut handler: F) -> impl Future<Output = ()>
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection> + Send,
     Fut: Future + Send,
     Fut::Output: IntoReply + Send,
 {
     let Setup { upgrade, conn, mut outbound, slot } = setup;
-    // The opening steps run in their own future, so the socket they hold
-    // before it is split takes no room in the serving state (issue 19).
-    let Some((registered, ws)) = open(&conn, upgrade).await else { return };
-    let (mut sink, mut stream) = ws.split();
-    // Closing already (on_open panicked or closed it, or the server is
-    // draining): no message reaches the handler.
-    if !conn.is_closing() {
-        let reader = pin!(read_loop(&conn, &mut stream, &mut handler));
-        let writer = pin!(write_loop(&conn, &mut sink, &mut outbound));
-        // Reader first: when a pong and the heartbeat deadline are ready in
-        // the same poll (an overloaded process), the pong must count.
-        tokio::select! {
-            biased;
-            () = reader => {}
-            () = writer => {}
-        }
-    }
-    conn.set_state(ConnState::Closing);
-    // Server requests waiting for an answer resolve now (`Closed`).
-    conn.0.requests.end();
-    let (reason, frame) = conn.close_request().unwrap_or((CloseReason::Io, None));
-    let ending = async {
-        close_phase(&conn, &reason, frame, &mut sink, &mut stream, &mut outbound).await;
-        if matches!(reason, CloseReason::ProtocolError { .. }) {
-            // The peer may still be sending the message we refused (1009):
-            // closing with its bytes unread would make the kernel reset the
-            // connection, and the peer could lose our close frame.
-            if let Ok(ws) = sink.reunite(stream) {
-                linger(ws, conn.0.route.opts.close_timeout).await;
+    async move {
+        // The opening steps run in their own future, so the socket they hold
+        // before it is split takes no room in the serving state (issue 19).
+        let Some((registered, ws)) = open(&conn, upgrade).await else { return };
+        let (mut sink, mut stream) = ws.split();
+        // Closing already (on_open panicked or closed it, or the server is
+        // draining): no message reaches the handler.
+        if !conn.is_closing() {
+            let reader = pin!(read_loop(&conn, &mut stream, &mut handler));
+            let writer = pin!(write_loop(&conn, &mut sink, &mut outbound));
+            // Reader first: when a pong and the heartbeat deadline are ready in
+            // the same poll (an overloaded process), the pong must count.
+            tokio::select! {
+                biased;
+                () = reader => {}
+                () = writer => {}
             }
         }
-    };
-    // Both are cut short when the server's drain time is up; the socket
-    // goes with `ending`. `ending` is polled first, so a connection upgraded
-    // after the drain time still writes its close frame (1001) before its
-    // socket is dropped, instead of a reset half the time.
-    tokio::select! {
-        biased;
-        () = ending => {}
-        () = conn.env().hard_stopped() => tracing::debug!("close cut short: the drain time is up"),
-    }
-    drop(registered);
-    drop(slot);
-    if let Some(m) = conn.metrics() {
-        m.closed(&reason);
-    }
-    tracing::debug!(reason = %reason, "connection closed");
-    if let Some(on_close) = conn.0.route.opts.on_close {
-        if AssertUnwindSafe(on_close(conn.clone(), reason)).catch_unwind().await.is_err() {
-            tracing::error!("on_close hook panicked");
+        conn.set_state(ConnState::Closing);
+        // Server requests waiting for an answer resolve now (`Closed`).
+        conn.0.requests.end();
+        let (reason, frame) = conn.close_request().unwrap_or((CloseReason::Io, None));
+        let ending = async {
+            close_phase(&conn, &reason, frame, &mut sink, &mut stream, &mut outbound).await;
+            if matches!(reason, CloseReason::ProtocolError { .. }) {
+                // The peer may still be sending the message we refused (1009):
+                // closing with its bytes unread would make the kernel reset the
+                // connection, and the peer could lose our close frame.
+                if let Ok(ws) = sink.reunite(stream) {
+                    linger(ws, conn.0.route.opts.close_timeout).await;
+                }
+            }
+        };
+        // Both are cut short when the server's drain time is up; the socket
+        // goes with `ending`. `ending` is polled first, so a connection upgraded
+        // after the drain time still writes its close frame (1001) before its
+        // socket is dropped, instead of a reset half the time.
+        tokio::select! {
+            biased;
+            () = ending => {}
+            () = conn.env().hard_stopped() => tracing::debug!("close cut short: the drain time is up"),
         }
+        drop(registered);
+        drop(slot);
+        if let Some(m) = conn.metrics() {
+            m.closed(&reason);
+        }
+        tracing::debug!(reason = %reason, "connection closed");
+        if let Some(on_close) = conn.0.route.opts.on_close {
+            if AssertUnwindSafe(on_close(conn.clone(), reason)).catch_unwind().await.is_err() {
+                tracing::error!("on_close hook panicked");
+            }
+        }
+        // The connection's own values end with it, exactly once; dropped here,
+        // outside the slots' lock (their `Drop` is user code).
+        drop(conn.0.sessions.end());
     }
-    // The connection's own values end with it, exactly once; dropped here,
-    // outside the slots' lock (their `Drop` is user code).
-    drop(conn.0.sessions.end());
 }
 
 /// From the upgrade to an open connection: the WebSocket stream, the

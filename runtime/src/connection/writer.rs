@@ -26,22 +26,22 @@ pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outb
         if conn.is_closing() {
             return;
         }
-        tokio::select! {
+        // The select only decides what to do; the write happens after it, so
+        // the select's futures and a write in progress never take room in
+        // the task at the same time (issue 19).
+        let wake = tokio::select! {
             biased;
             () = conn.close_requested() => return,
-            first = outbound.recv() => {
-                let Some(first) = first else { return };
-                if !write_batch(conn, sink, outbound, replies, Some(first)).await {
-                    return;
-                }
-            }
-            () = replies.ready() => {
-                if !write_batch(conn, sink, outbound, replies, None).await {
-                    return;
-                }
-            }
-            () = &mut hb_timer, if heartbeat.is_some() => {
-                let Some(hb) = heartbeat.as_mut() else { continue };
+            first = outbound.recv() => match first {
+                Some(first) => Wake::Write(Some(first)),
+                None => return,
+            },
+            () = replies.ready() => Wake::Write(None),
+            () = &mut hb_timer, if heartbeat.is_some() => Wake::Heartbeat,
+        };
+        let open = match (wake, heartbeat.as_mut()) {
+            (Wake::Write(first), _) => write_batch(conn, sink, outbound, replies, first).await,
+            (Wake::Heartbeat, Some(hb)) => {
                 let now = Instant::now();
                 let last_seen = conn.last_seen();
                 if now >= last_seen + hb.every + hb.timeout && !conn.is_paused() {
@@ -64,9 +64,22 @@ pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outb
                 // wake-up pushes the deadline on; the check above re-reads).
                 let dead_at = last_seen + hb.every + hb.timeout;
                 hb_timer.as_mut().reset(if dead_at > now { hb.next_ping.min(dead_at) } else { hb.next_ping });
+                true
             }
+            (Wake::Heartbeat, None) => true,
+        };
+        if !open {
+            return;
         }
     }
+}
+
+/// What woke the writer.
+enum Wake {
+    /// A message in the outbound queue (taken), or replies in the FIFO.
+    Write(Option<tungstenite::Message>),
+    /// The heartbeat timer.
+    Heartbeat,
 }
 
 /// Writes one batch: `first`, then what the outbound queue holds, then the
@@ -245,7 +258,9 @@ async fn finish_write(conn: &Conn, limit: Duration, write: impl Future<Output = 
     let mut write = pin!(write);
     let result = match write.as_mut().now_or_never() {
         Some(done) => done,
-        None => match tokio::time::timeout(limit, write).await {
+        // Rare (a full socket buffer): the timer is boxed, so its 100-odd
+        // bytes take no room in every connection's task (issue 19).
+        None => match Box::pin(tokio::time::timeout(limit, write)).await {
             Ok(done) => done,
             Err(_elapsed) => {
                 tracing::debug!("write timeout");
