@@ -14,10 +14,10 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { freePort } from "./lib/chat-server.mjs";
 import { upgrade, within } from "./rawws.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -44,18 +44,6 @@ let browser = null;
 let context = null;
 let main = null; // the page whose panels are all exercised (and photographed)
 const pageErrors = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
