@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
 
 use crate::close::CloseReason;
 use crate::message::CloseFrame;
@@ -55,7 +55,8 @@ pub(crate) struct Life {
     close: Mutex<Option<CloseRequest>>,
     /// Set (before `wake`) once a close was requested: read without the lock.
     close_requested: AtomicBool,
-    wake: Notify,
+    /// The connection's writer, woken when a close is requested.
+    wake: AtomicWaker,
     /// Milliseconds since the app started, when a frame last arrived.
     last_seen_ms: AtomicU64,
     /// The reader holds an unhandled message: the peer is alive.
@@ -76,7 +77,7 @@ impl Life {
             phase: AtomicU8::new(ConnState::Connecting.to_u8()),
             close: Mutex::new(None),
             close_requested: AtomicBool::new(false),
-            wake: Notify::new(),
+            wake: AtomicWaker::new(),
             last_seen_ms: AtomicU64::new(now_ms),
             paused: AtomicBool::new(false),
             rtt_micros: AtomicU64::new(u64::MAX),
@@ -105,7 +106,7 @@ impl Life {
             *slot = Some((reason, frame));
             drop(slot);
             self.close_requested.store(true, Ordering::Release);
-            self.wake.notify_one();
+            self.wake.wake();
         }
     }
 
@@ -114,8 +115,20 @@ impl Life {
     }
 
     /// Resolves when a close is requested (at once if one already was).
+    /// Only the connection's writer waits for it: one waker, registered
+    /// with a few atomics on each poll (a `Notify` took a lock to enter and
+    /// leave its waiter list on every writer wake-up, issue 19).
     pub(crate) async fn close_requested(&self) {
-        self.wake.notified().await;
+        std::future::poll_fn(|cx| {
+            if !self.close_requested.load(Ordering::Acquire) {
+                self.wake.register(cx.waker());
+                if !self.close_requested.load(Ordering::Acquire) {
+                    return std::task::Poll::Pending;
+                }
+            }
+            std::task::Poll::Ready(())
+        })
+        .await;
     }
 
     /// A frame arrived at `now_ms`.
