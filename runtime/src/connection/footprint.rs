@@ -53,7 +53,9 @@ fn the_connection_task_stays_small() {
     // fn kept its 64-byte argument beside the locals moved out of it), the
     // writer's select apart from its writes, and the write timeout's timer
     // boxed on the rare write that does not complete at once.
-    assert!(run <= 1640, "the connection task's future is {run} bytes");
+    // Then 1648: the reader's waker (16 B) that spares polling the read
+    // side on the writer's wake-ups (11% less CPU per paced delivery).
+    assert!(run <= 1648, "the connection task's future is {run} bytes");
     assert!(reader <= 672, "the reader's future is {reader} bytes");
     assert!(writer <= 760, "the writer's future is {writer} bytes");
 }

@@ -55,8 +55,11 @@ pub(crate) struct Life {
     close: Mutex<Option<CloseRequest>>,
     /// Set (before `wake`) once a close was requested: read without the lock.
     close_requested: AtomicBool,
-    /// The connection's writer, woken when a close is requested.
+    /// The connection's task (`register_task`): woken when a close is
+    /// requested, and by the reader's own waker.
     wake: AtomicWaker,
+    /// Something the reader waits for happened: poll it (see `reader_waker`).
+    reader_woken: AtomicBool,
     /// Milliseconds since the app started, when a frame last arrived.
     last_seen_ms: AtomicU64,
     /// The reader holds an unhandled message: the peer is alive.
@@ -78,6 +81,7 @@ impl Life {
             close: Mutex::new(None),
             close_requested: AtomicBool::new(false),
             wake: AtomicWaker::new(),
+            reader_woken: AtomicBool::new(true),
             last_seen_ms: AtomicU64::new(now_ms),
             paused: AtomicBool::new(false),
             rtt_micros: AtomicU64::new(u64::MAX),
@@ -129,6 +133,24 @@ impl Life {
             std::task::Poll::Ready(())
         })
         .await;
+    }
+
+    /// The task's waker, registered at the start of each of its polls
+    /// while it serves: a wake taken here is always followed by a poll that
+    /// registers it again, so no wake-up is lost.
+    pub(crate) fn register_task(&self, waker: &std::task::Waker) {
+        self.wake.register(waker);
+    }
+
+    /// Wakes the task for its reader: what `ConnInner`'s waker does.
+    pub(crate) fn wake_reader(&self) {
+        self.reader_woken.store(true, Ordering::Release);
+        self.wake.wake();
+    }
+
+    /// Whether the reader was woken since the last call (and clears it).
+    pub(crate) fn take_reader_wake(&self) -> bool {
+        self.reader_woken.swap(false, Ordering::AcqRel)
     }
 
     /// A frame arrived at `now_ms`.

@@ -8,10 +8,12 @@
 //! active meanwhile. tokio's timer is a hierarchical timing wheel, so each
 //! entry costs O(1) to arm; a shared wheel of our own would save nothing.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::panic::AssertUnwindSafe;
 use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use futures_util::future::{CatchUnwind, FutureExt, OptionFuture};
 use futures_util::StreamExt;
@@ -87,15 +89,24 @@ where
         // Closing already (on_open panicked or closed it, or the server is
         // draining): no message reaches the handler.
         if !conn.is_closing() {
-            let reader = pin!(read_loop(&conn, &mut stream, &mut handler));
-            let writer = pin!(write_loop(&conn, &mut sink, &mut outbound));
-            // Reader first: when a pong and the heartbeat deadline are ready in
-            // the same poll (an overloaded process), the pong must count.
-            tokio::select! {
-                biased;
-                () = reader => {}
-                () = writer => {}
-            }
+            let mut reader = pin!(read_loop(&conn, &mut stream, &mut handler));
+            let mut writer = pin!(write_loop(&conn, &mut sink, &mut outbound));
+            let reader_waker = Waker::from(Arc::clone(&conn.0));
+            // Reader first: when a pong and the heartbeat deadline are ready
+            // in the same poll (an overloaded process), the pong must count,
+            // and the replies it buffers go out in the writer's poll that
+            // follows. The reader only when its waker was used (see `impl
+            // Wake for ConnInner`), the writer on every poll.
+            poll_fn(|cx| {
+                conn.0.life.register_task(cx.waker());
+                if conn.0.life.take_reader_wake()
+                    && reader.as_mut().poll(&mut Context::from_waker(&reader_waker)).is_ready()
+                {
+                    return Poll::Ready(());
+                }
+                writer.as_mut().poll(cx)
+            })
+            .await;
         }
         conn.set_state(ConnState::Closing);
         // Server requests waiting for an answer resolve now (`Closed`).
