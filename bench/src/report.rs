@@ -312,7 +312,7 @@ fn color(peer: Peer) -> RGBColor {
     }
 }
 
-/// A group of bars: a label and, per server, (value ÷ wirehub's, absolute label).
+/// A group of bars: a label and, per server, (value ÷ wirehub's, median label).
 type Group = (String, Vec<(Peer, f64, String)>);
 
 fn short(v: f64, unit: &str) -> String {
@@ -321,7 +321,8 @@ fn short(v: f64, unit: &str) -> String {
             v if v >= 1e6 => format!("{:.2}s", v / 1e6),
             v if v >= 1e4 => format!("{:.0}ms", v / 1e3),
             v if v >= 1e3 => format!("{:.1}ms", v / 1e3),
-            v if v >= 10.0 => format!("{v:.0}µs"),
+            v if v >= 100.0 => format!("{v:.0}µs"),
+            v if v >= 10.0 => format!("{v:.1}µs"),
             v => format!("{v:.2}µs"),
         };
     }
@@ -344,10 +345,16 @@ fn groups(summaries: &[Summary], picks: &[(&str, &str, &str)]) -> Vec<Group> {
     for (scenario, key, unit) in picks {
         let Some(s) = summaries.iter().find(|s| s.scenario.key == *scenario) else { continue };
         let Some(base) = s.figure(Peer::Wirehub, key) else { continue };
+        // Heights are the median of the per-round ratios, like the tables;
+        // labels are the medians themselves.
         let bars: Vec<_> = s
             .outcomes
             .iter()
-            .filter_map(|(peer, _)| s.figure(*peer, key).map(|v| (*peer, v / base, short(v, unit))))
+            .filter_map(|(peer, _)| {
+                let v = s.figure(*peer, key)?;
+                let height = s.paired(*peer, Peer::Wirehub, key).unwrap_or(v / base);
+                Some((*peer, height, short(v, unit)))
+            })
             .collect();
         out.push((format!("{scenario} {key}"), bars));
     }

@@ -323,7 +323,21 @@ fn build_wirehub() -> Res<PathBuf> {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("building wirehub's bench_server example (release)...");
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    // Under `cargo run` this process has the variables cargo sets for a
+    // crate (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, ...). Build scripts
+    // that watch them (ring's does) would see them change between a run
+    // from cargo and one from a shell, and rebuild every time.
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let set_for_a_crate = key.starts_with("CARGO_PKG_")
+            || ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_MANIFEST_LINKS", "CARGO_CRATE_NAME"].contains(&key)
+            || ["CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "OUT_DIR"].contains(&key);
+        if set_for_a_crate {
+            command.env_remove(key);
+        }
+    }
+    let output = command
         .current_dir(workspace_root())
         .args(["build", "--release", "--example", "bench_server", "--message-format=json-render-diagnostics"])
         .stdin(Stdio::null())
