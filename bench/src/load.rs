@@ -5,7 +5,7 @@
 //! answering fails the run instead of hanging it.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -13,18 +13,18 @@ use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt, TryStreamExt};
 use hdrhistogram::Histogram;
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::procfs::{rss_kib, Watch};
 use crate::{fail, Res};
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Longest wait for any single network step.
-const IO_LIMIT: Duration = Duration::from_secs(10);
+pub(crate) const IO_LIMIT: Duration = Duration::from_secs(10);
 
 /// Whether a bigger figure is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,31 +46,31 @@ pub(crate) struct Figure {
     pub(crate) better: Better,
 }
 
-fn higher(key: &'static str, value: f64) -> Figure {
+pub(crate) fn higher(key: &'static str, value: f64) -> Figure {
     Figure { key, value, better: Better::Higher }
 }
 
-fn lower(key: &'static str, value: f64) -> Figure {
+pub(crate) fn lower(key: &'static str, value: f64) -> Figure {
     Figure { key, value, better: Better::Lower }
 }
 
 /// Nanoseconds since the first call (one clock for every task of the bench
 /// process, so a timestamp written by the publisher is read by subscribers).
-fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     static BASE: OnceLock<Instant> = OnceLock::new();
     BASE.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
-fn histogram() -> Histogram<u64> {
+pub(crate) fn histogram() -> Histogram<u64> {
     // 1 ns .. 100 s at 3 significant digits; the bounds are constants.
     Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("valid histogram bounds")
 }
 
-fn micros(h: &Histogram<u64>, quantile: f64) -> f64 {
+pub(crate) fn micros(h: &Histogram<u64>, quantile: f64) -> f64 {
     h.value_at_quantile(quantile) as f64 / 1000.0
 }
 
-async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> Res<T> {
+pub(crate) async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> Res<T> {
     match tokio::time::timeout(IO_LIMIT, fut).await {
         Ok(value) => Ok(value),
         Err(_) => fail(format!("{what}: no progress for {} s", IO_LIMIT.as_secs())),
@@ -93,12 +93,12 @@ pub(crate) async fn connect(port: u16, path: &str) -> Res<Ws> {
 }
 
 /// Opens `n` connections, `parallel` handshakes at a time.
-async fn connect_many(port: u16, path: &str, n: usize, parallel: usize) -> Res<Vec<Ws>> {
+pub(crate) async fn connect_many(port: u16, path: &str, n: usize, parallel: usize) -> Res<Vec<Ws>> {
     futures_util::stream::iter(0..n).map(|_| connect(port, path)).buffer_unordered(parallel).try_collect().await
 }
 
 /// The next data message, skipping control frames.
-async fn next_data(ws: &mut Ws) -> Res<Message> {
+pub(crate) async fn next_data(ws: &mut Ws) -> Res<Message> {
     loop {
         match bounded("read", ws.next()).await? {
             Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => return Ok(m),
@@ -111,7 +111,7 @@ async fn next_data(ws: &mut Ws) -> Res<Message> {
 }
 
 /// Closes with a close handshake, waiting (bounded) for the server's answer.
-async fn close(mut ws: Ws) {
+pub(crate) async fn close(mut ws: Ws) {
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         if ws.close(None).await.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
@@ -120,7 +120,7 @@ async fn close(mut ws: Ws) {
     .await;
 }
 
-async fn join_all<T>(tasks: Vec<JoinHandle<Res<T>>>) -> Res<Vec<T>> {
+pub(crate) async fn join_all<T>(tasks: Vec<JoinHandle<Res<T>>>) -> Res<Vec<T>> {
     let mut out = Vec::with_capacity(tasks.len());
     let mut first_error = None;
     for task in tasks {
@@ -152,7 +152,7 @@ fn stamped(seq: u64, size: usize) -> Bytes {
     Bytes::from(payload)
 }
 
-fn field(payload: &[u8], at: usize) -> u64 {
+pub(crate) fn field(payload: &[u8], at: usize) -> u64 {
     let mut word = [0u8; 8];
     word.copy_from_slice(&payload[at..at + 8]);
     u64::from_le_bytes(word)
@@ -167,12 +167,40 @@ pub(crate) struct Timing {
     pub(crate) measure: Duration,
 }
 
+/// Server CPU time per echoed message (echo: per round trip).
+pub(crate) const CPU_PER_MSG: &str = "server CPU µs/msg";
+/// Server CPU time per delivery (fan-out).
+pub(crate) const CPU_PER_DELIVERY: &str = "server CPU µs/delivery";
+/// Server CPU time per handshake (upgrade and close handshake).
+pub(crate) const CPU_PER_HANDSHAKE: &str = "server CPU µs/handshake";
+
+/// Reads the watched servers' CPU time at `start` and at `end`, from a
+/// task that waits for each instant: the CPU time (µs) of the measured
+/// window, `None` when no process is watched.
+fn cpu_window(watch: &Watch, start: Instant, end: Instant) -> JoinHandle<Res<Option<u64>>> {
+    let watch = watch.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep_until(start.into()).await;
+        let Some(begin) = watch.cpu_now()? else { return Ok(None) };
+        tokio::time::sleep_until(end.into()).await;
+        Ok(watch.cpu_now()?.map(|end| end.saturating_sub(begin)))
+    })
+}
+
+/// `key` = CPU µs ÷ `count`, appended when the CPU time was read.
+fn push_cpu(figures: &mut Vec<Figure>, key: &'static str, cpu: Option<u64>, count: u64) {
+    if let Some(micros) = cpu {
+        figures.push(lower(key, micros as f64 / count.max(1) as f64));
+    }
+}
+
 /// Echo request/response: `conns` connections each send a `size`-byte binary
 /// message and wait for its echo before sending the next.
-pub(crate) async fn echo(port: u16, conns: usize, size: usize, timing: Timing) -> Res<Vec<Figure>> {
+pub(crate) async fn echo(port: u16, conns: usize, size: usize, timing: Timing, watch: &Watch) -> Res<Vec<Figure>> {
     let sockets = connect_many(port, "/echo", conns, 64).await?;
     let start = Instant::now() + timing.warmup;
     let end = start + timing.measure;
+    let cpu = cpu_window(watch, start, end);
     let tasks = sockets.into_iter().map(|ws| tokio::spawn(echo_conn(ws, size, start, end))).collect();
     let mut count = 0;
     let mut hist = histogram();
@@ -181,12 +209,14 @@ pub(crate) async fn echo(port: u16, conns: usize, size: usize, timing: Timing) -
         hist.add(&h).map_err(|e| format!("histogram: {e}"))?;
     }
     let secs = timing.measure.as_secs_f64();
-    Ok(vec![
+    let mut figures = vec![
         higher("msgs/s", count as f64 / secs),
         lower("p50 µs", micros(&hist, 0.5)),
         lower("p99 µs", micros(&hist, 0.99)),
         lower("p99.9 µs", micros(&hist, 0.999)),
-    ])
+    ];
+    push_cpu(&mut figures, CPU_PER_MSG, cpu.await??, count);
+    Ok(figures)
 }
 
 async fn echo_conn(mut ws: Ws, size: usize, start: Instant, end: Instant) -> Res<(u64, Histogram<u64>)> {
@@ -214,7 +244,7 @@ async fn echo_conn(mut ws: Ws, size: usize, start: Instant, end: Instant) -> Res
     Ok((count, hist))
 }
 
-fn brief(m: &Message) -> String {
+pub(crate) fn brief(m: &Message) -> String {
     match m {
         Message::Text(t) => format!("text of {} bytes", t.len()),
         Message::Binary(b) => format!("binary of {} bytes", b.len()),
@@ -223,10 +253,16 @@ fn brief(m: &Message) -> String {
 }
 
 /// Pipelined echo: `conns` connections each keep `depth` messages in flight.
-pub(crate) async fn pipelined(port: u16, conns: usize, size: usize, depth: usize, timing: Timing) -> Res<Vec<Figure>> {
+pub(crate) async fn pipelined(
+    port: u16,
+    (conns, size, depth): (usize, usize, usize),
+    timing: Timing,
+    watch: &Watch,
+) -> Res<Vec<Figure>> {
     let sockets = connect_many(port, "/echo", conns, 64).await?;
     let start = Instant::now() + timing.warmup;
     let end = start + timing.measure;
+    let cpu = cpu_window(watch, start, end);
     let tasks = sockets.into_iter().map(|ws| tokio::spawn(pipelined_conn(ws, size, depth, start, end))).collect();
     let mut count = 0;
     let mut hist = histogram();
@@ -234,11 +270,13 @@ pub(crate) async fn pipelined(port: u16, conns: usize, size: usize, depth: usize
         count += n;
         hist.add(&h).map_err(|e| format!("histogram: {e}"))?;
     }
-    Ok(vec![
+    let mut figures = vec![
         higher("msgs/s", count as f64 / timing.measure.as_secs_f64()),
         lower("p50 µs", micros(&hist, 0.5)),
         lower("p99 µs", micros(&hist, 0.99)),
-    ])
+    ];
+    push_cpu(&mut figures, CPU_PER_MSG, cpu.await??, count);
+    Ok(figures)
 }
 
 /// What a pipelined connection checked and measured so far.
@@ -320,273 +358,10 @@ async fn pipelined_conn(
     Ok((state.count, state.hist))
 }
 
-// Broadcast payload kinds (first byte of a data message).
-const DATA: u8 = 1;
-/// Size of a broadcast data message.
-const FANOUT_SIZE: usize = 64;
-/// The publisher waits for every subscriber to finish a bucket of `window / 2`
-/// messages before it runs two buckets ahead of it.
-const RING: usize = 64;
-
-/// Shared state of a broadcast run.
-struct Fan {
-    subs: usize,
-    bucket: u64,
-    ready: AtomicUsize,
-    /// For bucket `b`, at `b % RING`: how many subscribers completed it.
-    completed: Vec<AtomicUsize>,
-    failed: AtomicBool,
-    /// The first subscriber's error, set before `failed`.
-    failure: std::sync::Mutex<Option<String>>,
-    wake: Notify,
-}
-
-impl Fan {
-    /// Records a subscriber's failure and wakes the publisher.
-    fn fail(&self, error: String) {
-        self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(error);
-        self.failed.store(true, Ordering::Release);
-        self.wake.notify_one();
-    }
-
-    /// The recorded failure as an error, when there is one.
-    fn check(&self) -> Res<()> {
-        if !self.failed.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        let failure = self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        fail(failure.unwrap_or_else(|| "a subscriber failed".to_owned()))
-    }
-}
-
-/// What one subscriber saw.
-struct SubOut {
-    latency: Histogram<u64>,
-    finished_ns: u64,
-}
-
-/// Broadcast fan-out: `subs` subscribers and one publisher on `/room`. The
-/// publisher sends 64-byte binary messages (sequence number, timestamp,
-/// pattern) and keeps at most about `window` messages ahead of the slowest
-/// subscriber. Every subscriber checks every delivery: in order, none
-/// missing, none duplicated, bytes and frame kind unchanged; and the
-/// publisher checks it never gets its own messages back.
-/// Fan-out: `subs` subscribers on `port`, one publisher on `publish_port`
-/// (another instance sharing a backplane, or `port` itself).
-pub(crate) async fn broadcast(
-    port: u16,
-    publish_port: u16,
-    room: &str,
-    subs: usize,
-    window: usize,
-    timing: Timing,
-) -> Res<Vec<Figure>> {
-    let subscribers = connect_many(port, room, subs, 64).await?;
-    let publisher = connect(publish_port, room).await?;
-    let fan = Arc::new(Fan {
-        subs,
-        bucket: (window as u64 / 2).max(1),
-        ready: AtomicUsize::new(0),
-        completed: (0..RING).map(|_| AtomicUsize::new(0)).collect(),
-        failed: AtomicBool::new(false),
-        failure: std::sync::Mutex::new(None),
-        wake: Notify::new(),
-    });
-    let tasks: Vec<_> = subscribers
-        .into_iter()
-        .enumerate()
-        .map(|(i, ws)| {
-            let fan = fan.clone();
-            tokio::spawn(async move {
-                let out = subscriber(ws, &fan, i).await;
-                if let Err(e) = &out {
-                    fan.fail(e.to_string());
-                }
-                out
-            })
-        })
-        .collect();
-
-    let (mut sink, mut stream) = publisher.split();
-    // The sender is excluded: anything but control frames coming back is a bug.
-    let echo_check = tokio::spawn(async move {
-        while let Some(frame) = stream.next().await {
-            match frame {
-                Ok(Message::Text(_) | Message::Binary(_)) => {
-                    return fail::<()>("the publisher received its own broadcast (exclude_sender broken)")
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-        Ok(())
-    });
-
-    let result = publish(&fan, &mut sink, timing).await;
-    let outs = match result {
-        Ok(_) => bounded("subscribers finishing", join_all(tasks)).await??,
-        Err(e) => {
-            for task in tasks {
-                task.abort();
-            }
-            echo_check.abort();
-            return Err(e);
-        }
-    };
-    let (t0, sent) = result?;
-    echo_check.abort();
-    if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_millis(1), echo_check).await {
-        return Err(e);
-    }
-    let _ = sink.close().await;
-
-    let mut latency = histogram();
-    let mut finished = t0;
-    for out in &outs {
-        latency.add(&out.latency).map_err(|e| format!("histogram: {e}"))?;
-        finished = finished.max(out.finished_ns);
-    }
-    let deliveries = sent as f64 * subs as f64;
-    let secs = (finished - t0) as f64 / 1e9;
-    Ok(vec![
-        higher("deliveries/s", deliveries / secs),
-        lower("p50 µs", micros(&latency, 0.5)),
-        lower("p99 µs", micros(&latency, 0.99)),
-    ])
-}
-
-/// A broadcast data message: kind byte, 7-byte sequence number, send
-/// timestamp, then a pattern derived from the sequence number (64 bytes).
-fn fanout_payload(seq: u64) -> Bytes {
-    let mut payload = [0u8; FANOUT_SIZE];
-    payload[0] = DATA;
-    payload[1..8].copy_from_slice(&seq.to_le_bytes()[..7]);
-    payload[8..16].copy_from_slice(&now_ns().to_le_bytes());
-    for (i, b) in payload[16..].iter_mut().enumerate() {
-        *b = (seq as u8).wrapping_add(i as u8);
-    }
-    Bytes::copy_from_slice(&payload)
-}
-
-type PubSink = futures_util::stream::SplitSink<Ws, Message>;
-
-/// Probes until every subscriber is in the room, then publishes for the
-/// warm-up and measured time; returns the start timestamp and messages sent.
-async fn publish(fan: &Fan, sink: &mut PubSink, timing: Timing) -> Res<(u64, u64)> {
-    // Membership is registered by the server after the handshake: probe until
-    // every subscriber got one, so that all of them receive sequence 0 on.
-    let deadline = Instant::now() + IO_LIMIT;
-    while fan.ready.load(Ordering::Acquire) < fan.subs {
-        fan.check()?;
-        if Instant::now() > deadline {
-            return fail(format!(
-                "only {} of {} subscribers got a probe within {} s",
-                fan.ready.load(Ordering::Acquire),
-                fan.subs,
-                IO_LIMIT.as_secs()
-            ));
-        }
-        bounded("send", sink.send(Message::text("probe"))).await??;
-        let _ = tokio::time::timeout(Duration::from_millis(20), fan.wake.notified()).await;
-    }
-
-    let t0 = now_ns();
-    let end = Instant::now() + timing.warmup + timing.measure;
-    let mut seq = 0u64;
-    while Instant::now() < end {
-        if seq % fan.bucket == 0 {
-            let bucket = seq / fan.bucket;
-            if bucket >= 2 {
-                wait_bucket(fan, bucket - 2).await?;
-            }
-            fan.completed[bucket as usize % RING].store(0, Ordering::Release);
-        }
-        bounded("send", sink.send(Message::Binary(fanout_payload(seq)))).await??;
-        seq += 1;
-    }
-    bounded("send", sink.send(Message::text(format!("end:{seq}")))).await??;
-    Ok((t0, seq))
-}
-
-async fn wait_bucket(fan: &Fan, bucket: u64) -> Res<()> {
-    let slot = &fan.completed[bucket as usize % RING];
-    loop {
-        let woken = fan.wake.notified();
-        if slot.load(Ordering::Acquire) >= fan.subs {
-            return Ok(());
-        }
-        fan.check()?;
-        if tokio::time::timeout(IO_LIMIT, woken).await.is_err() {
-            return fail(format!(
-                "broadcast stalled: {} of {} subscribers completed bucket {bucket} within {} s",
-                slot.load(Ordering::Acquire),
-                fan.subs,
-                IO_LIMIT.as_secs()
-            ));
-        }
-    }
-}
-
-async fn subscriber(mut ws: Ws, fan: &Fan, index: usize) -> Res<SubOut> {
-    let mut latency = histogram();
-    let mut probed = false;
-    let mut expected = 0u64;
-    loop {
-        let message = next_data(&mut ws).await.map_err(|e| format!("subscriber {index}: {e}"))?;
-        let payload = match message {
-            Message::Text(text) if text.as_str() == "probe" => {
-                if !probed {
-                    probed = true;
-                    if fan.ready.fetch_add(1, Ordering::AcqRel) + 1 == fan.subs {
-                        fan.wake.notify_one();
-                    }
-                }
-                continue;
-            }
-            Message::Text(text) => {
-                let Some(total) = text.as_str().strip_prefix("end:").and_then(|n| n.parse::<u64>().ok()) else {
-                    return fail(format!("subscriber {index}: unexpected text {:?}", text.as_str()));
-                };
-                if expected != total {
-                    return fail(format!(
-                        "subscriber {index}: MISSING deliveries: got {expected} of {total} messages before the end marker"
-                    ));
-                }
-                let finished_ns = now_ns();
-                close(ws).await;
-                return Ok(SubOut { latency, finished_ns });
-            }
-            Message::Binary(payload) => payload,
-            other => return fail(format!("subscriber {index}: unexpected {}", brief(&other))),
-        };
-        if payload.len() != FANOUT_SIZE || payload[0] != DATA {
-            return fail(format!("subscriber {index}: corrupted delivery of {} bytes", payload.len()));
-        }
-        let mut word = [0u8; 8];
-        word[..7].copy_from_slice(&payload[1..8]);
-        let seq = u64::from_le_bytes(word);
-        if seq != expected {
-            let what = if seq < expected { "DUPLICATE or reordered" } else { "MISSING" };
-            return fail(format!("subscriber {index}: {what} delivery: got seq {seq}, expected {expected}"));
-        }
-        let pattern_ok = payload[16..].iter().enumerate().all(|(i, b)| *b == (seq as u8).wrapping_add(i as u8));
-        if !pattern_ok {
-            return fail(format!("subscriber {index}: payload of seq {seq} altered"));
-        }
-        latency.saturating_record(now_ns().saturating_sub(field(&payload, 8)));
-        expected += 1;
-        if expected % fan.bucket == 0 {
-            let slot = &fan.completed[(expected / fan.bucket - 1) as usize % RING];
-            if slot.fetch_add(1, Ordering::AcqRel) + 1 == fan.subs {
-                fan.wake.notify_one();
-            }
-        }
-    }
-}
-
 /// Connection rate: `workers` loops each open a connection to `/echo`
 /// (complete upgrade), close it with a close handshake, and start over.
-pub(crate) async fn connrate(port: u16, workers: usize, measure: Duration) -> Res<Vec<Figure>> {
+pub(crate) async fn connrate(port: u16, workers: usize, measure: Duration, watch: &Watch) -> Res<Vec<Figure>> {
+    let cpu_before = watch.cpu_now()?;
     let started = Instant::now();
     let end = started + measure;
     let total = Arc::new(AtomicU64::new(0));
@@ -611,10 +386,14 @@ pub(crate) async fn connrate(port: u16, workers: usize, measure: Duration) -> Re
         hist.add(&h).map_err(|e| format!("histogram: {e}"))?;
     }
     let secs = started.elapsed().as_secs_f64();
-    Ok(vec![
-        higher("handshakes/s", total.load(Ordering::Relaxed) as f64 / secs),
-        lower("connect p99 µs", micros(&hist, 0.99)),
-    ])
+    let cpu = match (cpu_before, watch.cpu_now()?) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+        _ => None,
+    };
+    let total = total.load(Ordering::Relaxed);
+    let mut figures = vec![higher("handshakes/s", total as f64 / secs), lower("connect p99 µs", micros(&hist, 0.99))];
+    push_cpu(&mut figures, CPU_PER_HANDSHAKE, cpu, total);
+    Ok(figures)
 }
 
 /// Idle memory: the server's RSS growth over `conns` open, idle connections
@@ -637,60 +416,14 @@ pub(crate) async fn idle_memory(port: u16, pid: u32, conns: usize, pause: Durati
 
 /// RSS once two readings 50 ms apart differ by less than 0.5% (at most 3 s).
 async fn settled_rss(pid: u32) -> Res<u64> {
-    let mut last = crate::servers::rss_kib(pid)?;
+    let mut last = rss_kib(pid)?;
     for _ in 0..60 {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = crate::servers::rss_kib(pid)?;
+        let now = rss_kib(pid)?;
         if now.abs_diff(last) * 200 < last.max(1) {
             return Ok(now);
         }
         last = now;
     }
     Ok(last)
-}
-
-#[cfg(test)]
-mod tests {
-    //! The delivery checks must catch a broken room: run the broadcast
-    //! scenario against the baseline room with each injected bug.
-
-    use super::*;
-    use crate::peers::{serve_baseline_on, Fault};
-
-    async fn room_with(fault: Fault) -> Res<Vec<Figure>> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("local addr").port();
-        let server = tokio::spawn(serve_baseline_on(listener, None, fault));
-        let timing = Timing { warmup: Duration::ZERO, measure: Duration::from_millis(300) };
-        let result = tokio::time::timeout(Duration::from_secs(30), broadcast(port, port, "/room", 10, 16, timing))
-            .await
-            .expect("the broadcast scenario finishes");
-        server.abort();
-        result
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_correct_room_passes() {
-        let figures = room_with(Fault::None).await.expect("a correct room passes");
-        assert_eq!(figures[0].key, "deliveries/s");
-        assert!(figures[0].value > 0.0);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_missing_delivery_fails() {
-        let error = room_with(Fault::Drop).await.expect_err("a dropped delivery is caught").to_string();
-        assert!(error.contains("MISSING"), "{error}");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_duplicate_delivery_fails() {
-        let error = room_with(Fault::Duplicate).await.expect_err("a duplicate is caught").to_string();
-        assert!(error.contains("DUPLICATE"), "{error}");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_message_back_to_its_sender_fails() {
-        let error = room_with(Fault::EchoSender).await.expect_err("an echo to the sender is caught").to_string();
-        assert!(error.contains("own broadcast"), "{error}");
-    }
 }

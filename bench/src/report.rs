@@ -8,9 +8,10 @@ use std::time::Duration;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::load::{Better, Figure};
+use crate::load::{Better, Figure, CPU_PER_DELIVERY, CPU_PER_MSG};
 use crate::servers::Peer;
 use crate::suite::Scenario;
+use crate::targets::Target;
 use crate::Res;
 
 /// How a scenario went on one server.
@@ -38,7 +39,7 @@ impl Summary {
     /// The median over rounds of `a`'s figure ÷ `b`'s in the same round:
     /// steadier than a ratio of medians when the machine's speed drifts
     /// during a run.
-    fn paired(&self, a: Peer, b: Peer, key: &str) -> Option<f64> {
+    pub(crate) fn paired(&self, a: Peer, b: Peer, key: &str) -> Option<f64> {
         let rounds_of = |peer: Peer| self.rounds.iter().find(|(p, _)| *p == peer).map(|(_, r)| r);
         let value = |round: &Vec<Figure>| round.iter().find(|f| f.key == key).map(|f| f.value);
         let (ra, rb) = (rounds_of(a)?, rounds_of(b)?);
@@ -52,7 +53,8 @@ impl Summary {
         Some(if ratios.len() % 2 == 1 { ratios[mid] } else { (ratios[mid - 1] + ratios[mid]) / 2.0 })
     }
 
-    fn figure(&self, peer: Peer, key: &str) -> Option<f64> {
+    /// `peer`'s median `key` figure.
+    pub(crate) fn figure(&self, peer: Peer, key: &str) -> Option<f64> {
         self.outcomes.iter().find(|(p, _)| *p == peer).and_then(|(_, o)| match o {
             Outcome::Ok(figures) => figures.iter().find(|f| f.key == key).map(|f| f.value),
             Outcome::Failed(_) => None,
@@ -117,8 +119,8 @@ pub(crate) fn inline(figures: &[Figure]) -> String {
     figures.iter().map(|f| format!("{} {}", f.key, num(f.value))).collect::<Vec<_>>().join(" · ")
 }
 
-/// `wirehub ÷ peer` for each figure both have, and whether that is more
-/// than 5% in the peer's favour.
+/// `wirehub ÷ peer` for each figure both have (the median of the per-round
+/// ratios), and whether that is more than 5% in the peer's favour.
 fn ratios(summary: &Summary, peer: Peer) -> Vec<(&'static str, f64, bool)> {
     let Some((_, Outcome::Ok(figures))) = summary.outcomes.iter().find(|(p, _)| *p == peer) else {
         return Vec::new();
@@ -126,7 +128,7 @@ fn ratios(summary: &Summary, peer: Peer) -> Vec<(&'static str, f64, bool)> {
     figures
         .iter()
         .filter_map(|f| {
-            let ratio = summary.figure(Peer::Wirehub, f.key)? / f.value;
+            let ratio = summary.paired(Peer::Wirehub, peer, f.key)?;
             let worse = match f.better {
                 Better::Higher => ratio < 0.95,
                 Better::Lower => ratio > 1.05,
@@ -147,7 +149,7 @@ fn ratio_text(summary: &Summary, peer: Peer, flag: (&str, &str)) -> String {
 
 /// Prints a scenario's medians and its wirehub/peer ratios.
 pub(crate) fn print_ratios(summary: &Summary) {
-    println!("  -- medians, and ratios wirehub/peer:");
+    println!("  -- medians, and ratios wirehub/peer (median of the per-round ratios):");
     for (peer, outcome) in &summary.outcomes {
         match outcome {
             Outcome::Ok(figures) => {
@@ -159,136 +161,6 @@ pub(crate) fn print_ratios(summary: &Summary) {
             }
             Outcome::Failed(e) => println!("  {:<18} FAILED: {e}", peer.name()),
         }
-    }
-}
-
-/// One target of the brief, evaluated.
-#[derive(Debug)]
-pub(crate) struct Target {
-    what: String,
-    wirehub: Option<f64>,
-    baseline: Option<f64>,
-    value: Option<f64>,
-    goal: String,
-    met: Option<bool>,
-}
-
-/// The targets (wirehub vs plain tokio-tungstenite, same run).
-pub(crate) fn targets(summaries: &[Summary]) -> Vec<Target> {
-    let find = |key: &str| summaries.iter().find(|s| s.scenario.key == key);
-    let mut out = Vec::new();
-    let mut ratio_target = |scenario: &str, figure: &str, at_least: bool, bound: f64| {
-        let s = find(scenario);
-        let w = s.and_then(|s| s.figure(Peer::Wirehub, figure));
-        let b = s.and_then(|s| s.figure(Peer::Baseline, figure));
-        let value = w.zip(b).map(|(w, b)| w / b);
-        out.push(Target {
-            what: format!("{scenario} {figure}: wirehub / tokio-tungstenite"),
-            wirehub: w,
-            baseline: b,
-            value,
-            goal: format!("{} {bound:.2}", if at_least { ">=" } else { "<=" }),
-            met: value.map(|v| if at_least { v >= bound } else { v <= bound }),
-        });
-    };
-    ratio_target("echo", "msgs/s", true, 0.95);
-    ratio_target("echo", "p99 µs", false, 1.10);
-    ratio_target("broadcast-100", "deliveries/s", true, 1.0);
-    ratio_target("broadcast-100", "p99 µs", false, 1.0);
-    ratio_target("broadcast-1000", "deliveries/s", true, 1.0);
-    ratio_target("broadcast-1000", "p99 µs", false, 1.0);
-    ratio_target("idle", "KiB/conn", false, 0.5);
-    // Metrics cost: wirehub (metrics on) ÷ the same server with metrics off;
-    // and, where per-message cost shows (pipelined), without the histogram.
-    for (scenario, with, what, goal) in [
-        ("echo", Peer::Wirehub, "echo msgs/s: metrics on / metrics off (per-round median)", Some(0.97)),
-        ("pipelined", Peer::Wirehub, "pipelined msgs/s: metrics on / metrics off (per-round median)", None),
-        (
-            "pipelined",
-            Peer::WirehubNoTiming,
-            "pipelined msgs/s: handler_timing off / metrics off (per-round median)",
-            Some(0.97),
-        ),
-    ] {
-        let s = find(scenario);
-        let on = s.and_then(|s| s.figure(with, "msgs/s"));
-        let off = s.and_then(|s| s.figure(Peer::WirehubNoMetrics, "msgs/s"));
-        // A cost of a few percent is within run-to-run drift: compare the
-        // two servers round by round.
-        let value = s.and_then(|s| s.paired(with, Peer::WirehubNoMetrics, "msgs/s"));
-        out.push(Target {
-            what: what.to_owned(),
-            wirehub: on,
-            baseline: off,
-            value,
-            goal: goal.map_or_else(|| "reported".to_owned(), |g| format!(">= {g}")),
-            met: goal.and_then(|g| value.map(|v| v >= g)),
-        });
-    }
-    // Embedding cost (issue 15): mounted in axum ÷ standalone, round by round.
-    for (scenario, figure, at_least, bound) in
-        [("echo", "msgs/s", true, 0.95), ("connrate", "handshakes/s", true, 0.90), ("idle", "KiB/conn", false, 1.10)]
-    {
-        let s = find(scenario);
-        let value = s.and_then(|s| s.paired(Peer::WirehubAxum, Peer::Wirehub, figure));
-        out.push(Target {
-            what: format!("{scenario} {figure}: wirehub mounted in axum / standalone (per-round median)"),
-            wirehub: s.and_then(|s| s.figure(Peer::WirehubAxum, figure)),
-            baseline: s.and_then(|s| s.figure(Peer::Wirehub, figure)),
-            value,
-            goal: format!("{} {bound:.2}", if at_least { ">=" } else { "<=" }),
-            met: value.map(|v| if at_least { v >= bound } else { v <= bound }),
-        });
-    }
-    history_targets(summaries, &mut out);
-    let absolute = find("idle").and_then(|s| s.figure(Peer::Wirehub, "KiB/conn"));
-    out.push(Target {
-        what: "idle KiB/conn: wirehub absolute".to_owned(),
-        wirehub: absolute,
-        baseline: None,
-        value: absolute,
-        goal: "< 16 KiB".to_owned(),
-        met: absolute.map(|v| v < 16.0),
-    });
-    out
-}
-
-/// What room history costs a broadcast (issue 20): history on ÷ off,
-/// round by round, at most 15 % fewer deliveries/s.
-fn history_targets(summaries: &[Summary], out: &mut Vec<Target>) {
-    for scenario in ["broadcast-100", "broadcast-1000"] {
-        let s = summaries.iter().find(|s| s.scenario.key == scenario);
-        let value = s.and_then(|s| s.paired(Peer::WirehubHistory, Peer::Wirehub, "deliveries/s"));
-        out.push(Target {
-            what: format!("{scenario} deliveries/s: history on / off (per-round median)"),
-            wirehub: s.and_then(|s| s.figure(Peer::WirehubHistory, "deliveries/s")),
-            baseline: s.and_then(|s| s.figure(Peer::Wirehub, "deliveries/s")),
-            value,
-            goal: ">= 0.85".to_owned(),
-            met: value.map(|v| v >= 0.85),
-        });
-    }
-}
-
-fn met_text(t: &Target) -> &'static str {
-    match (t.met, t.value) {
-        (Some(true), _) => "met",
-        (Some(false), _) => "MISSED",
-        (None, Some(_)) => "",
-        (None, None) => "not measured",
-    }
-}
-
-fn opt(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".to_owned(), num)
-}
-
-/// Prints the targets table.
-pub(crate) fn print_targets(targets: &[Target]) {
-    println!("\n== targets");
-    for t in targets {
-        let value = t.value.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"));
-        println!("  {:<55} {:>8} (goal {:<8}) {}", t.what, value, t.goal, met_text(t));
     }
 }
 
@@ -339,30 +211,22 @@ fn markdown(summaries: &[Summary], targets: &[Target], meta: &Meta) -> String {
         "Each server runs as its own child process (fresh for every run) on 127.0.0.1; the load generator \
          (tokio + tokio-tungstenite, one process) shares the same cores, so absolute figures are modest and noisy: \
          **the ratios are what matter**. Within each scenario the servers alternate round by round; figures are \
-         medians over the rounds. Ratio = wirehub ÷ peer: above 1 means wirehub's figure is bigger, which is better \
-         for throughput (msgs/s, deliveries/s, handshakes/s) and worse for latency (µs) and memory (KiB/conn, MiB); \
-         ratios more than 5% in the peer's favour are in bold.\n"
+         medians over the rounds. Ratio = wirehub ÷ peer, the median of the ratios within each round (so that \
+         the machine's drift during a run cancels): above 1 means wirehub's figure is bigger, which is better \
+         for throughput (msgs/s, deliveries/s, handshakes/s) and worse for latency (µs), server CPU time (µs \
+         per message, delivery or handshake) and memory (KiB/conn, MiB); ratios more than 5% in the peer's \
+         favour are in bold.\n"
     );
     if let Some(why) = &meta.node_missing {
         let _ = writeln!(md, "node-ws was skipped: {why}.\n");
     }
 
-    let _ = writeln!(md, "## Targets (wirehub vs plain tokio-tungstenite, same run)\n");
-    let _ = writeln!(md, "| target | wirehub | tokio-tungstenite | value | goal | |");
-    let _ = writeln!(md, "|---|---:|---:|---:|---|---|");
-    for t in targets {
-        let value = t.value.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"));
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {value} | {} | {} |",
-            t.what,
-            opt(t.wirehub),
-            opt(t.baseline),
-            t.goal,
-            met_text(t)
-        );
-    }
-
+    let _ = writeln!(
+        md,
+        "## Targets\n\nRatios are a ÷ b, the median over the rounds of the ratio within each round (the two servers \
+         ran back to back); `a (median)` and `b (median)` are each server's median figure."
+    );
+    crate::targets::markdown(&mut md, targets);
     let _ = writeln!(md, "\n## Results\n");
     let _ = writeln!(md, "| scenario | server | figures (median) | ratio wirehub ÷ server |");
     let _ = writeln!(md, "|---|---|---|---|");
@@ -401,7 +265,16 @@ fn markdown(summaries: &[Summary], targets: &[Target], meta: &Meta) -> String {
          deliveries/s = messages × N ÷ (last delivery − first send); latency is publisher send → subscriber \
          receive. wirehub's `/room` has `queue = 65536` so that a subscriber briefly descheduled on 2 shared cores \
          is not closed as a slow consumer (1013) in the middle of a throughput run; the naive peers' queues are \
-         unbounded.\n\
+         unbounded. peak RSS MiB = `VmHWM` of the server process (fresh for every run) once the run is over.\n\
+         - **broadcast-paced**: the same room and checks, the publisher sending at a fixed rate (20 msg/s) instead \
+         of as fast as it can; the first second's messages are delivered and checked but not counted.\n\
+         - **broadcast-redis**: two `bench_server` instances sharing `/room` through a `redis-server` the bench \
+         starts (`--save \"\" --appendonly no`, fresh every run): the publisher on instance A, every subscriber on \
+         instance B, so that every delivery crosses Redis (a split would let part of them skip it); in-process \
+         wirehub (one instance) runs alongside, round by round. CPU is the sum of both instances.\n\
+         - **server CPU**: `utime + stime` of the server process(es) from `/proc/<pid>/stat`, read at the start and \
+         the end of the measured window (broadcasts: when the first counted message is sent and when the last \
+         subscriber gets the end marker), divided by the round trips, messages, deliveries or handshakes counted.\n\
          - The load generator's clients read in 8 KiB chunks (same client for every server).\n\
          - **connrate**: workers connect, complete the upgrade, close with a close handshake, and start over.\n\
          - **idle**: server RSS (`VmRSS` of `/proc/<pid>/status`) after one warm-up round trip, then after N idle \
@@ -410,11 +283,14 @@ fn markdown(summaries: &[Summary], targets: &[Target], meta: &Meta) -> String {
          production defaults (1 KiB read buffer, heartbeat on).\n\
          - Servers: **wirehub** = `examples/bench_server.rs`; **tokio-tungstenite** = `wirehub-bench serve-baseline` \
          (accept_hdr_async, default config, a task per connection, `/room` = shared `Vec` of unbounded mpsc \
-         senders, a writer task per connection); **tokio-tungstenite-2k** = the same server with \
-         `read_buffer_size = 2 KiB` like wirehub (tungstenite zero-fills its whole read chunk, 128 KiB by default, \
-         before every socket read: this variant shows what the buffer size alone changes); **axum** = `wirehub-bench serve-axum` (echo only); **node-ws** = \
-         `bench/node/server.js` (ws 8, one process); **wirehub-history** = `bench_server`'s `/hroom` \
-         (`history = 100`: each message gets a position and is kept) in the broadcast scenarios. All set TCP_NODELAY."
+         senders, a writer task per connection); **tokio-tungstenite-4k** (issue 19's \"tuned\") and \
+         **tokio-tungstenite-2k** = the same server with `read_buffer_size` 4 KiB and 2 KiB (tungstenite \
+         zero-fills its whole read chunk, 128 KiB by default, before every socket read); **fastwebsockets** = \
+         `wirehub-bench serve-fastws` (hyper 1 upgrade, `FragmentCollector` echo, the same naive room over split \
+         halves); **axum** = `wirehub-bench serve-axum` (echo only); **node-ws** = `bench/node/server.js` (ws 8, \
+         one process); **wirehub-history** = `bench_server`'s `/hroom` (`history = 100`: each message gets a \
+         position and is kept) in the broadcast scenarios; **wirehub-redis** = two instances on Redis (above). \
+         All set TCP_NODELAY."
     );
     md
 }
@@ -427,13 +303,16 @@ fn color(peer: Peer) -> RGBColor {
         Peer::WirehubNoTiming => RGBColor(0xe8, 0x74, 0x4a),
         Peer::WirehubHistory => RGBColor(0x9e, 0x2a, 0x0b),
         Peer::Baseline => RGBColor(0x31, 0x6b, 0xb5),
-        Peer::BaselineTuned => RGBColor(0x8f, 0xb8, 0xe6),
+        Peer::WirehubRedis => RGBColor(0x6e, 0x1d, 0x08),
+        Peer::Baseline4k => RGBColor(0x5a, 0x92, 0xd0),
+        Peer::Baseline2k => RGBColor(0x8f, 0xb8, 0xe6),
+        Peer::Fastws => RGBColor(0xe0, 0xa8, 0x1e),
         Peer::Axum => RGBColor(0x8a, 0x5c, 0xc2),
         Peer::Node => RGBColor(0x3b, 0x9a, 0x4a),
     }
 }
 
-/// A group of bars: a label and, per server, (value ÷ wirehub's, absolute label).
+/// A group of bars: a label and, per server, (value ÷ wirehub's, median label).
 type Group = (String, Vec<(Peer, f64, String)>);
 
 fn short(v: f64, unit: &str) -> String {
@@ -442,7 +321,9 @@ fn short(v: f64, unit: &str) -> String {
             v if v >= 1e6 => format!("{:.2}s", v / 1e6),
             v if v >= 1e4 => format!("{:.0}ms", v / 1e3),
             v if v >= 1e3 => format!("{:.1}ms", v / 1e3),
-            v => format!("{v:.0}µs"),
+            v if v >= 100.0 => format!("{v:.0}µs"),
+            v if v >= 10.0 => format!("{v:.1}µs"),
+            v => format!("{v:.2}µs"),
         };
     }
     let text = if v >= 1e6 {
@@ -464,15 +345,24 @@ fn groups(summaries: &[Summary], picks: &[(&str, &str, &str)]) -> Vec<Group> {
     for (scenario, key, unit) in picks {
         let Some(s) = summaries.iter().find(|s| s.scenario.key == *scenario) else { continue };
         let Some(base) = s.figure(Peer::Wirehub, key) else { continue };
+        // Heights are the median of the per-round ratios, like the tables;
+        // labels are the medians themselves.
         let bars: Vec<_> = s
             .outcomes
             .iter()
-            .filter_map(|(peer, _)| s.figure(*peer, key).map(|v| (*peer, v / base, short(v, unit))))
+            .filter_map(|(peer, _)| {
+                let v = s.figure(*peer, key)?;
+                let height = s.paired(*peer, Peer::Wirehub, key).unwrap_or(v / base);
+                Some((*peer, height, short(v, unit)))
+            })
             .collect();
         out.push((format!("{scenario} {key}"), bars));
     }
     out
 }
+
+/// Width of the chart, in pixels.
+const CHART_WIDTH: u32 = 1400;
 
 fn chart(path: &Path, summaries: &[Summary]) -> Res<()> {
     let top = groups(
@@ -482,32 +372,46 @@ fn chart(path: &Path, summaries: &[Summary]) -> Res<()> {
             ("pipelined", "msgs/s", "/s"),
             ("broadcast-100", "deliveries/s", "/s"),
             ("broadcast-1000", "deliveries/s", "/s"),
+            ("broadcast-redis", "deliveries/s", "/s"),
             ("connrate", "handshakes/s", "/s"),
         ],
     );
-    let bottom = groups(
+    let middle = groups(
         summaries,
         &[
             ("echo", "p99 µs", "µs"),
             ("pipelined", "p99 µs", "µs"),
             ("broadcast-100", "p99 µs", "µs"),
             ("broadcast-1000", "p99 µs", "µs"),
-            ("idle", "KiB/conn", "KiB"),
+            ("broadcast-paced", "p99 µs", "µs"),
         ],
     );
-    let root = SVGBackend::new(path, (1200, 930)).into_drawing_area();
+    let bottom = groups(
+        summaries,
+        &[
+            ("echo", CPU_PER_MSG, "µs"),
+            ("pipelined", CPU_PER_MSG, "µs"),
+            ("broadcast-1000", CPU_PER_DELIVERY, "µs"),
+            ("broadcast-paced", CPU_PER_DELIVERY, "µs"),
+            ("idle", "KiB/conn", "KiB"),
+            ("broadcast-1000", "peak RSS MiB", "MiB"),
+        ],
+    );
+    let root = SVGBackend::new(path, (CHART_WIDTH, 1380)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let (key, panels) = root.split_vertically(30);
+    let (key, panels) = root.split_vertically(50);
     legend(&key, summaries).map_err(|e| e.to_string())?;
-    let (upper, lower) = panels.split_vertically(450);
+    let (upper, rest) = panels.split_vertically(450);
+    let (mid, low) = rest.split_vertically(440);
     panel(&upper, "Throughput, relative to wirehub (higher is better)", &top).map_err(|e| e.to_string())?;
-    panel(&lower, "p99 latency and memory per idle connection, relative to wirehub (lower is better)", &bottom)
+    panel(&mid, "p99 latency, relative to wirehub (lower is better)", &middle).map_err(|e| e.to_string())?;
+    panel(&low, "Server CPU per message or delivery, and memory, relative to wirehub (lower is better)", &bottom)
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())?;
     Ok(())
 }
 
-/// One row naming the servers and their colours, above both panels (a
+/// Rows naming the servers and their colours, above both panels (a
 /// legend inside a panel would hide bars).
 fn legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
@@ -516,11 +420,15 @@ fn legend<DB: DrawingBackend>(
     let shown: Vec<Peer> =
         Peer::ALL.into_iter().filter(|p| summaries.iter().any(|s| s.outcomes.iter().any(|(q, _)| q == p))).collect();
     let style = TextStyle::from(("sans-serif", 13)).pos(Pos::new(HPos::Left, VPos::Center));
-    let mut x = 80;
+    let (mut x, mut y) = (80, 10);
     for peer in shown {
-        area.draw(&Rectangle::new([(x, 10), (x + 14, 24)], color(peer).filled()))?;
-        area.draw(&Text::new(peer.name(), (x + 20, 17), style.clone()))?;
-        x += 36 + 7 * peer.name().len() as i32;
+        let width = 36 + 7 * peer.name().len() as i32;
+        if x + width > CHART_WIDTH as i32 - 20 {
+            (x, y) = (80, y + 20);
+        }
+        area.draw(&Rectangle::new([(x, y), (x + 14, y + 14)], color(peer).filled()))?;
+        area.draw(&Text::new(peer.name(), (x + 20, y + 7), style.clone()))?;
+        x += width;
     }
     Ok(())
 }

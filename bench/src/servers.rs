@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::procfs::Watch;
 use crate::{fail, Res};
 
 /// A server implementation under test.
@@ -12,37 +13,52 @@ use crate::{fail, Res};
 pub(crate) enum Peer {
     /// wirehub's `bench_server` example.
     Wirehub,
-    /// The same with metrics off (`WIREHUB_METRICS=off`), for the metrics overhead.
-    WirehubNoMetrics,
+    /// wirehub's `bench_server` with room history on: the broadcast
+    /// scenarios use its `/hroom` (`history = 100`) instead of `/room`.
+    WirehubHistory,
+    /// Two `bench_server` instances sharing `/room` through a
+    /// `redis-server` the bench starts: subscribers on one, the publisher
+    /// on the other (`broadcast-redis`).
+    WirehubRedis,
     /// The same app mounted in an axum router on axum's listener
     /// (`WIREHUB_MOUNT=axum`): what embedding costs.
     WirehubAxum,
+    /// The same with metrics off (`WIREHUB_METRICS=off`), for the metrics overhead.
+    WirehubNoMetrics,
     /// Metrics on without the handler duration histogram
     /// (`WIREHUB_HANDLER_TIMING=off`): what the histogram costs.
     WirehubNoTiming,
     /// The naive plain tokio-tungstenite server (`serve-baseline`), default config.
     Baseline,
-    /// The same with a 2 KiB read buffer, like wirehub's (`serve-baseline --read-buffer 2048`).
-    BaselineTuned,
+    /// The same with a 4 KiB read buffer (`serve-baseline --read-buffer 4096`):
+    /// issue 19's "tuned" tokio-tungstenite.
+    Baseline4k,
+    /// The same with a 2 KiB read buffer (`serve-baseline --read-buffer 2048`).
+    Baseline2k,
+    /// fastwebsockets on hyper 1's upgrade (`serve-fastws`).
+    Fastws,
     /// axum's WebSocket echo (`serve-axum`).
     Axum,
     /// Node.js with the `ws` package (`bench/node/server.js`).
     Node,
-    /// wirehub's `bench_server` with room history on: the broadcast
-    /// scenarios use its `/hroom` (`history = 100`) instead of `/room`.
-    WirehubHistory,
 }
+
+/// The "tuned" tokio-tungstenite of issue 19, the peer most targets name.
+pub(crate) const TUNED: Peer = Peer::Baseline4k;
 
 impl Peer {
     /// Every server, in report order.
-    pub(crate) const ALL: [Peer; 9] = [
+    pub(crate) const ALL: [Peer; 12] = [
         Peer::Wirehub,
         Peer::WirehubHistory,
+        Peer::WirehubRedis,
         Peer::WirehubAxum,
         Peer::WirehubNoMetrics,
         Peer::WirehubNoTiming,
+        Peer::Fastws,
+        Peer::Baseline4k,
+        Peer::Baseline2k,
         Peer::Baseline,
-        Peer::BaselineTuned,
         Peer::Axum,
         Peer::Node,
     ];
@@ -51,15 +67,23 @@ impl Peer {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Peer::Wirehub => "wirehub",
+            Peer::WirehubHistory => "wirehub-history",
+            Peer::WirehubRedis => "wirehub-redis",
             Peer::WirehubAxum => "wirehub-axum",
             Peer::WirehubNoMetrics => "wirehub-nometrics",
             Peer::WirehubNoTiming => "wirehub-notiming",
             Peer::Baseline => "tokio-tungstenite",
-            Peer::BaselineTuned => "tokio-tungstenite-2k",
+            Peer::Baseline4k => "tokio-tungstenite-4k",
+            Peer::Baseline2k => "tokio-tungstenite-2k",
+            Peer::Fastws => "fastwebsockets",
             Peer::Axum => "axum",
             Peer::Node => "node-ws",
-            Peer::WirehubHistory => "wirehub-history",
         }
+    }
+
+    /// Every server's name, comma-separated (usage and error messages).
+    pub(crate) fn names() -> String {
+        Peer::ALL.map(Peer::name).join(", ")
     }
 
     /// The path of the room the broadcast scenarios use on it.
@@ -70,14 +94,20 @@ impl Peer {
         }
     }
 
+    /// The read buffer `serve-baseline` is started with, for its variants.
+    fn read_buffer(self) -> Option<&'static str> {
+        match self {
+            Peer::Baseline4k => Some("4096"),
+            Peer::Baseline2k => Some("2048"),
+            _ => None,
+        }
+    }
+
     /// Parses a server name (as printed by [`Peer::name`]).
     pub(crate) fn parse(name: &str) -> Res<Peer> {
         match Peer::ALL.into_iter().find(|p| p.name() == name || (name == "baseline" && *p == Peer::Baseline)) {
             Some(peer) => Ok(peer),
-            None => fail(format!(
-                "unknown server {name:?} (wirehub, wirehub-history, wirehub-axum, wirehub-nometrics, wirehub-notiming, tokio-tungstenite, \
-                 tokio-tungstenite-2k, axum, node-ws)"
-            )),
+            None => fail(format!("unknown server {name:?} ({})", Peer::names())),
         }
     }
 }
@@ -94,12 +124,13 @@ pub(crate) struct Launcher {
     wirehub: PathBuf,
     this: PathBuf,
     node: Option<PathBuf>,
+    redis: bool,
 }
 
 impl Launcher {
     /// Builds wirehub's `bench_server` example (release) and locates the Node
-    /// peer. `node` is `None` when Node or its `node_modules` is unavailable
-    /// (`install_node`: try `npm ci` first).
+    /// peer and `redis-server`. `node` is `None` when Node or its
+    /// `node_modules` is unavailable (`install_node`: try `npm ci` first).
     pub(crate) fn prepare(install_node: bool) -> Res<(Launcher, Option<String>)> {
         let wirehub = build_wirehub()?;
         let this = std::env::current_exe()?;
@@ -107,43 +138,91 @@ impl Launcher {
             Ok(script) => (Some(script), None),
             Err(e) => (None, Some(e.to_string())),
         };
-        Ok((Launcher { wirehub, this, node }, why_not))
+        Ok((Launcher { wirehub, this, node, redis: crate::redis::installed() }, why_not))
     }
 
     /// Whether `peer` can be started here.
     pub(crate) fn available(&self, peer: Peer) -> bool {
-        peer != Peer::Node || self.node.is_some()
+        match peer {
+            Peer::Node => self.node.is_some(),
+            Peer::WirehubRedis => self.redis,
+            _ => true,
+        }
     }
 
     /// Starts `peer` on a free port and waits until it accepts connections.
     pub(crate) async fn start(&self, peer: Peer) -> Res<ServerProc> {
+        if peer == Peer::WirehubRedis {
+            return self.start_redis_pair().await;
+        }
         let port = free_port()?;
+        let child = self.spawn(peer, port, None)?;
+        let mut server = ServerProc { peer, child, port, publish_port: port, publisher: None, redis: None };
+        wait_listening(&mut server.child, peer, port).await?;
+        Ok(server)
+    }
+
+    /// `redis-server`, then two `bench_server` instances on it: the
+    /// publisher's (A) and the subscribers' (B).
+    async fn start_redis_pair(&self) -> Res<ServerProc> {
+        let peer = Peer::WirehubRedis;
+        let redis = crate::redis::RedisProc::start(free_port()?).await?;
+        let url = redis.url();
+        let (port_a, port_b) = (free_port()?, free_port()?);
+        let mut a = self.spawn(peer, port_a, Some(&url))?;
+        let started = wait_listening(&mut a, peer, port_a).await;
+        let b = match started {
+            Ok(()) => self.spawn(peer, port_b, Some(&url)),
+            Err(e) => Err(e),
+        };
+        let b = match b {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = a.kill();
+                let _ = a.wait();
+                return Err(e);
+            }
+        };
+        let mut server =
+            ServerProc { peer, child: b, port: port_b, publish_port: port_a, publisher: Some(a), redis: Some(redis) };
+        wait_listening(&mut server.child, peer, port_b).await?;
+        Ok(server)
+    }
+
+    /// Spawns `peer`'s process on `port` (`redis`: the backplane's URL).
+    fn spawn(&self, peer: Peer, port: u16, redis: Option<&str>) -> Res<Child> {
         let mut command = match peer {
             Peer::Wirehub
             | Peer::WirehubHistory
+            | Peer::WirehubRedis
             | Peer::WirehubAxum
             | Peer::WirehubNoMetrics
             | Peer::WirehubNoTiming => {
                 let mut c = Command::new(&self.wirehub);
                 c.env("PORT", port.to_string()).env_remove("HOST");
                 c.env_remove("WIREHUB_METRICS").env_remove("WIREHUB_HANDLER_TIMING").env_remove("WIREHUB_MOUNT");
-                if peer == Peer::WirehubAxum {
-                    c.env("WIREHUB_MOUNT", "axum");
+                c.env_remove("WIREHUB_REDIS_URL").env_remove("WIREHUB_REDIS_PREFIX");
+                if let Some(url) = redis {
+                    c.env("WIREHUB_REDIS_URL", url);
                 }
-                if peer == Peer::WirehubNoMetrics {
-                    c.env("WIREHUB_METRICS", "off");
-                }
-                if peer == Peer::WirehubNoTiming {
-                    c.env("WIREHUB_HANDLER_TIMING", "off");
-                }
+                match peer {
+                    Peer::WirehubAxum => c.env("WIREHUB_MOUNT", "axum"),
+                    Peer::WirehubNoMetrics => c.env("WIREHUB_METRICS", "off"),
+                    Peer::WirehubNoTiming => c.env("WIREHUB_HANDLER_TIMING", "off"),
+                    _ => &mut c,
+                };
                 c
             }
-            Peer::Baseline | Peer::BaselineTuned | Peer::Axum => {
-                let sub = if peer == Peer::Axum { "serve-axum" } else { "serve-baseline" };
+            Peer::Baseline | Peer::Baseline4k | Peer::Baseline2k | Peer::Fastws | Peer::Axum => {
+                let sub = match peer {
+                    Peer::Axum => "serve-axum",
+                    Peer::Fastws => "serve-fastws",
+                    _ => "serve-baseline",
+                };
                 let mut c = Command::new(&self.this);
                 c.args([sub, "--port", &port.to_string()]);
-                if peer == Peer::BaselineTuned {
-                    c.args(["--read-buffer", "2048"]);
+                if let Some(bytes) = peer.read_buffer() {
+                    c.args(["--read-buffer", bytes]);
                 }
                 c
             }
@@ -156,48 +235,65 @@ impl Launcher {
         };
         // RUST_LOG unset: the servers log nothing per connection.
         command.env_remove("RUST_LOG").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit());
-        let child = command.spawn().map_err(|e| format!("cannot start {}: {e}", peer.name()))?;
-        let mut server = ServerProc { peer, child, port };
-        server.wait_ready().await?;
-        Ok(server)
+        Ok(command.spawn().map_err(|e| format!("cannot start {}: {e}", peer.name()))?)
     }
 }
 
-/// A running server process, killed when dropped.
+/// Waits until `child` (serving `peer`) accepts connections on `port`.
+async fn wait_listening(child: &mut Child, peer: Peer, port: u16) -> Res<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return fail(format!("{} exited at startup: {status}", peer.name()));
+        }
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return fail(format!("{} did not listen on port {port} within 30 s", peer.name()));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A running server (one process, or for `wirehub-redis` two instances and
+/// their `redis-server`), killed when dropped.
 #[derive(Debug)]
 pub(crate) struct ServerProc {
     peer: Peer,
     child: Child,
-    /// The port it listens on (127.0.0.1).
+    /// The port the load connects to (127.0.0.1).
     pub(crate) port: u16,
+    /// The port the broadcast publisher connects to: `port`, or the other
+    /// instance sharing the room through Redis.
+    pub(crate) publish_port: u16,
+    publisher: Option<Child>,
+    redis: Option<crate::redis::RedisProc>,
 }
 
 impl ServerProc {
-    /// The server's process id.
+    /// The process id of the server the load lands on.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    async fn wait_ready(&mut self) -> Res<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return fail(format!("{} exited at startup: {status}", self.peer.name()));
-            }
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return fail(format!("{} did not listen on port {} within 30 s", self.peer.name(), self.port));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    /// The processes to read: CPU time of every server process (not
+    /// `redis-server`), memory of the one the load lands on.
+    pub(crate) fn watch(&self) -> Watch {
+        let mut cpu = vec![self.child.id()];
+        cpu.extend(self.publisher.as_ref().map(Child::id));
+        Watch { cpu, rss: Some(self.child.id()) }
     }
 
     /// Checks the server is still running (it did not crash under load).
     pub(crate) fn check_alive(&mut self) -> Res<()> {
-        match self.child.try_wait()? {
-            Some(status) => fail(format!("{} died during the run: {status}", self.peer.name())),
+        for child in std::iter::once(&mut self.child).chain(self.publisher.as_mut()) {
+            if let Some(status) = child.try_wait()? {
+                return fail(format!("{} died during the run: {status}", self.peer.name()));
+            }
+        }
+        match &mut self.redis {
+            Some(redis) => redis.check_alive(),
             None => Ok(()),
         }
     }
@@ -205,17 +301,12 @@ impl ServerProc {
 
 impl Drop for ServerProc {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // The instances first, then the redis-server they use (its own Drop).
+        for child in std::iter::once(&mut self.child).chain(self.publisher.as_mut()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
-}
-
-/// Resident set size of process `pid`, in KiB (`VmRSS` of `/proc/<pid>/status`).
-pub(crate) fn rss_kib(pid: u32) -> Res<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).ok_or("no VmRSS line")?;
-    let kib = line.trim_start_matches("VmRSS:").trim().trim_end_matches("kB").trim();
-    Ok(kib.parse()?)
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
@@ -232,7 +323,21 @@ fn build_wirehub() -> Res<PathBuf> {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("building wirehub's bench_server example (release)...");
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    // Under `cargo run` this process has the variables cargo sets for a
+    // crate (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, ...). Build scripts
+    // that watch them (ring's does) would see them change between a run
+    // from cargo and one from a shell, and rebuild every time.
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let set_for_a_crate = key.starts_with("CARGO_PKG_")
+            || ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_MANIFEST_LINKS", "CARGO_CRATE_NAME"].contains(&key)
+            || ["CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "OUT_DIR"].contains(&key);
+        if set_for_a_crate {
+            command.env_remove(key);
+        }
+    }
+    let output = command
         .current_dir(workspace_root())
         .args(["build", "--release", "--example", "bench_server", "--message-format=json-render-diagnostics"])
         .stdin(Stdio::null())

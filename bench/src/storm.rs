@@ -22,7 +22,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::load::connect;
-use crate::servers::{rss_kib, Launcher, Peer};
+use crate::procfs::rss_kib;
+use crate::servers::{Launcher, Peer};
 use crate::{fail, flag, Res};
 
 /// What one route's storm measured.

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::fanout::{self, Fanout};
 use crate::load::{self, Figure, Timing};
+use crate::procfs::Watch;
 use crate::report::{self, Outcome, Summary};
 use crate::servers::{Launcher, Peer};
 use crate::{fail, flag, Res};
@@ -24,8 +26,8 @@ pub(crate) enum Kind {
     Echo { conns: usize, size: usize },
     /// Echo with `depth` messages in flight per connection.
     Pipelined { conns: usize, size: usize, depth: usize },
-    /// One publisher, `subs` subscribers on `/room`.
-    Broadcast { subs: usize, window: usize },
+    /// One publisher, subscribers on `/room` (burst or paced).
+    Broadcast(Fanout),
     /// Connect, upgrade, close, repeat.
     ConnRate { workers: usize },
     /// RSS growth over `conns` idle connections.
@@ -49,104 +51,179 @@ pub(crate) struct Scenario {
     pub(crate) rounds: usize,
 }
 
+/// Sizes and times of a plan.
+struct Sizes {
+    rounds: usize,
+    timing: Timing,
+    short: Timing,
+    paced: Timing,
+    paced_rounds: usize,
+    echo_conns: usize,
+    pipe: (usize, usize),
+    subs: (usize, usize),
+    paced_subs: usize,
+    workers: usize,
+    idle: usize,
+}
+
+impl Sizes {
+    fn of(mode: Mode) -> Sizes {
+        let ms = Duration::from_millis;
+        match mode {
+            Mode::Full => Sizes {
+                rounds: 5,
+                timing: Timing { warmup: ms(500), measure: Duration::from_secs(2) },
+                short: Timing { warmup: Duration::ZERO, measure: Duration::from_secs(2) },
+                // 300 messages to 1000 subscribers per round; three rounds
+                // (about a minute per server) keep the full run in bounds.
+                paced: Timing { warmup: Duration::from_secs(1), measure: Duration::from_secs(15) },
+                paced_rounds: 3,
+                echo_conns: 50,
+                pipe: (16, 32),
+                subs: (100, 1000),
+                paced_subs: 1000,
+                workers: 16,
+                idle: 10_000,
+            },
+            Mode::Smoke => Sizes {
+                rounds: 1,
+                timing: Timing { warmup: ms(50), measure: ms(150) },
+                short: Timing { warmup: Duration::ZERO, measure: ms(150) },
+                paced: Timing { warmup: ms(100), measure: Duration::from_secs(1) },
+                paced_rounds: 1,
+                echo_conns: 4,
+                pipe: (2, 8),
+                subs: (20, 50),
+                paced_subs: 50,
+                workers: 4,
+                idle: 100,
+            },
+        }
+    }
+}
+
+/// The paced broadcast's publishing rate (issue 19), messages a second.
+const PACED_RATE: u32 = 20;
+
 fn plan(mode: Mode) -> Vec<Scenario> {
+    use Peer::*;
     // The histogram-less variant only where per-message costs show: echo, pipelined.
-    // wirehub-history differs only in its room: it runs the broadcasts.
-    let all: Vec<Peer> = Peer::ALL.into_iter().filter(|p| *p != Peer::WirehubHistory).collect();
-    let most: Vec<Peer> = all.iter().copied().filter(|p| *p != Peer::WirehubNoTiming).collect();
-    let rooms = vec![Peer::Wirehub, Peer::WirehubHistory, Peer::Baseline, Peer::BaselineTuned, Peer::Node];
-    let (rounds, timing, short) = match mode {
-        Mode::Full => (
-            5,
-            Timing { warmup: Duration::from_millis(500), measure: Duration::from_secs(2) },
-            Timing { warmup: Duration::ZERO, measure: Duration::from_secs(2) },
-        ),
-        Mode::Smoke => (
-            1,
-            Timing { warmup: Duration::from_millis(50), measure: Duration::from_millis(150) },
-            Timing { warmup: Duration::ZERO, measure: Duration::from_millis(150) },
-        ),
-    };
-    let small = mode == Mode::Smoke;
-    let echo_conns = if small { 4 } else { 50 };
-    let (pipe_conns, depth) = if small { (2, 8) } else { (16, 32) };
-    let (subs_a, subs_b) = if small { (20, 50) } else { (100, 1000) };
-    let workers = if small { 4 } else { 16 };
-    let idle = if small { 100 } else { 10_000 };
+    // wirehub-history and wirehub-redis differ only in their room: they run broadcasts.
+    let all: Vec<Peer> = Peer::ALL.into_iter().filter(|p| !matches!(p, WirehubHistory | WirehubRedis)).collect();
+    let most: Vec<Peer> = all.iter().copied().filter(|p| *p != WirehubNoTiming).collect();
+    let rooms = vec![Wirehub, WirehubHistory, Fastws, Baseline4k, Baseline2k, Baseline, Node];
+    let paced = vec![Wirehub, Baseline4k, Baseline2k, Node];
+    // In-process wirehub alongside, so that the ratio is taken round by round.
+    let redis = vec![Wirehub, WirehubRedis];
+    let sizes = Sizes::of(mode);
+    let (subs_a, subs_b) = sizes.subs;
+    let (pipe_conns, depth) = sizes.pipe;
     let scenario = |key, title: String, kind, servers: &Vec<Peer>, timing| Scenario {
         key,
         title,
         kind,
         servers: servers.clone(),
         timing,
-        rounds,
+        rounds: sizes.rounds,
     };
+    let burst = |subs, window| Kind::Broadcast(Fanout { subs, window, rate: None });
     vec![
         scenario(
             "echo",
-            format!("echo request/response: {echo_conns} connections, 64 B binary"),
-            Kind::Echo { conns: echo_conns, size: 64 },
+            format!("echo request/response: {} connections, 64 B binary", sizes.echo_conns),
+            Kind::Echo { conns: sizes.echo_conns, size: 64 },
             &all,
-            timing,
+            sizes.timing,
         ),
         scenario(
             "pipelined",
             format!("pipelined echo: {pipe_conns} connections x {depth} in flight, 64 B"),
             Kind::Pipelined { conns: pipe_conns, size: 64, depth },
             &all,
-            timing,
+            sizes.timing,
         ),
         scenario(
             "broadcast-100",
             format!("broadcast fan-out: 1 publisher -> {subs_a} subscribers, 64 B"),
-            Kind::Broadcast { subs: subs_a, window: 64 },
+            burst(subs_a, 64),
             &rooms,
-            timing,
+            sizes.timing,
         ),
         scenario(
             "broadcast-1000",
             format!("issue 3: 1 publisher -> {subs_b} subscribers in one room, 64 B"),
-            Kind::Broadcast { subs: subs_b, window: 32 },
+            burst(subs_b, 32),
             &rooms,
-            timing,
+            sizes.timing,
+        ),
+        Scenario {
+            rounds: sizes.paced_rounds,
+            ..scenario(
+                "broadcast-paced",
+                format!(
+                    "issue 19: 1 publisher at {PACED_RATE} msg/s -> {} subscribers for {} s, 64 B",
+                    sizes.paced_subs,
+                    sizes.paced.measure.as_secs_f64()
+                ),
+                Kind::Broadcast(Fanout { subs: sizes.paced_subs, window: 32, rate: Some(PACED_RATE) }),
+                &paced,
+                sizes.paced,
+            )
+        },
+        scenario(
+            "broadcast-redis",
+            format!(
+                "issue 19: 1 publisher on instance A -> {subs_b} subscribers on instance B through redis-server, 64 B"
+            ),
+            burst(subs_b, 32),
+            &redis,
+            sizes.timing,
         ),
         scenario(
             "connrate",
-            format!("connection rate: {workers} workers, upgrade then close"),
-            Kind::ConnRate { workers },
+            format!("connection rate: {} workers, upgrade then close", sizes.workers),
+            Kind::ConnRate { workers: sizes.workers },
             &most,
-            short,
+            sizes.short,
         ),
         Scenario {
             rounds: 1,
             ..scenario(
                 "idle",
-                format!("idle memory: {idle} open connections"),
-                Kind::Idle { conns: idle },
+                format!("idle memory: {} open connections", sizes.idle),
+                Kind::Idle { conns: sizes.idle },
                 &most,
-                short,
+                sizes.short,
             )
         },
     ]
 }
 
-/// Runs `kind` against a server on `port` (process `pid`, for RSS);
-/// broadcasts use the room at `room`.
-async fn run_one(
-    kind: Kind,
-    timing: Timing,
+/// The scenarios' keys, in plan order (`--only`).
+pub(crate) fn scenario_keys() -> Vec<&'static str> {
+    plan(Mode::Full).iter().map(|s| s.key).collect()
+}
+
+/// Where a run's load goes: the port of the subscribers and echo clients,
+/// the publisher's port, the room's path.
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
     port: u16,
-    (publish_port, room): (Option<u16>, &str),
-    pid: Option<u32>,
-) -> Res<Vec<Figure>> {
+    publish_port: u16,
+    room: &'a str,
+}
+
+/// Runs `kind` against `target`, reading the processes in `watch`.
+async fn run_one(kind: Kind, timing: Timing, target: Target<'_>, watch: &Watch) -> Res<Vec<Figure>> {
+    let port = target.port;
     match kind {
-        Kind::Echo { conns, size } => load::echo(port, conns, size, timing).await,
-        Kind::Pipelined { conns, size, depth } => load::pipelined(port, conns, size, depth, timing).await,
-        Kind::Broadcast { subs, window } => {
-            load::broadcast(port, publish_port.unwrap_or(port), room, subs, window, timing).await
+        Kind::Echo { conns, size } => load::echo(port, conns, size, timing, watch).await,
+        Kind::Pipelined { conns, size, depth } => load::pipelined(port, (conns, size, depth), timing, watch).await,
+        Kind::Broadcast(shape) => {
+            fanout::broadcast((port, target.publish_port), target.room, shape, timing, watch).await
         }
-        Kind::ConnRate { workers } => load::connrate(port, workers, timing.warmup + timing.measure).await,
-        Kind::Idle { conns } => match pid {
+        Kind::ConnRate { workers } => load::connrate(port, workers, timing.warmup + timing.measure, watch).await,
+        Kind::Idle { conns } => match watch.rss {
             Some(pid) => load::idle_memory(port, pid, conns, timing.measure).await,
             None => fail("the idle scenario needs --pid"),
         },
@@ -189,6 +266,15 @@ pub(crate) async fn run(mode: Mode, args: &[String]) -> Res<()> {
         }
         eprintln!("skipping node-ws: {why}");
     }
+    // Without redis-server the cross-instance scenario is left out whole
+    // (its in-process half is broadcast-1000 again).
+    scenarios.retain(|s| {
+        let runs = !s.servers.contains(&Peer::WirehubRedis) || launcher.available(Peer::WirehubRedis);
+        if !runs {
+            println!("skipping {}: redis-server is not installed", s.key);
+        }
+        runs
+    });
     for s in &mut scenarios {
         s.servers.retain(|p| launcher.available(*p));
     }
@@ -249,8 +335,8 @@ pub(crate) async fn run(mode: Mode, args: &[String]) -> Res<()> {
     let elapsed = began.elapsed();
     match mode {
         Mode::Full => {
-            let targets = report::targets(&summaries);
-            report::print_targets(&targets);
+            let targets = crate::targets::targets(&summaries);
+            crate::targets::print(&targets);
             let out = match flag(args, "--out") {
                 Some(dir) => Some(std::path::PathBuf::from(dir)),
                 None if filtered => None,
@@ -280,8 +366,8 @@ pub(crate) async fn run(mode: Mode, args: &[String]) -> Res<()> {
 /// Starts a fresh `peer` process, runs the scenario once, stops it.
 async fn run_on(launcher: &Launcher, peer: Peer, scenario: &Scenario) -> Res<Vec<Figure>> {
     let mut server = launcher.start(peer).await?;
-    let room = (None, peer.room_path());
-    let figures = run_one(scenario.kind, scenario.timing, server.port, room, Some(server.pid())).await;
+    let target = Target { port: server.port, publish_port: server.publish_port, room: peer.room_path() };
+    let figures = run_one(scenario.kind, scenario.timing, target, &server.watch()).await;
     server.check_alive()?;
     figures
 }
@@ -293,22 +379,24 @@ pub(crate) async fn drive(args: &[String]) -> Res<()> {
     let conns: Option<usize> = flag(args, "--conns").map(str::parse).transpose()?;
     let pid: Option<u32> = flag(args, "--pid").map(str::parse).transpose()?;
     let timing = Timing { warmup: Duration::from_millis(200), measure: Duration::from_secs_f64(secs) };
+    let fanout = |rate| {
+        let subs = conns.unwrap_or(1000);
+        Kind::Broadcast(Fanout { subs, window: if subs >= 1000 { 32 } else { 64 }, rate })
+    };
     let kind = match flag(args, "--scenario").unwrap_or("echo") {
         "echo" => Kind::Echo { conns: conns.unwrap_or(50), size: 64 },
         "pipelined" => Kind::Pipelined { conns: conns.unwrap_or(16), size: 64, depth: 32 },
-        "broadcast" => {
-            let subs = conns.unwrap_or(1000);
-            Kind::Broadcast { subs, window: if subs >= 1000 { 32 } else { 64 } }
-        }
+        "broadcast" => fanout(None),
+        "broadcast-paced" => fanout(Some(flag(args, "--rate").map(str::parse).transpose()?.unwrap_or(PACED_RATE))),
         "connrate" => Kind::ConnRate { workers: conns.unwrap_or(16) },
         "idle" => Kind::Idle { conns: conns.unwrap_or(10_000) },
         other => return fail(format!("unknown scenario {other:?}")),
     };
     // --publish-port Q: the publisher on another instance (cross-instance fan-out).
-    let publish_port: Option<u16> = flag(args, "--publish-port").map(str::parse).transpose()?;
+    let publish_port: u16 = flag(args, "--publish-port").map(str::parse).transpose()?.unwrap_or(port);
     // --room /hroom: the room with history (bench_server).
     let room = flag(args, "--room").unwrap_or("/room");
-    let figures = run_one(kind, timing, port, (publish_port, room), pid).await?;
+    let figures = run_one(kind, timing, Target { port, publish_port, room }, &Watch::one(pid)).await?;
     println!("{}", report::inline(&figures));
     Ok(())
 }
