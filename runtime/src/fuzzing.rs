@@ -93,10 +93,14 @@ pub fn frame_reader(data: &[u8]) -> Result<(), String> {
 /// sealed frame opens only unchanged, under its key and channel.
 #[cfg(feature = "redis")]
 pub fn backplane_codec(data: &[u8]) -> Result<(), String> {
-    use crate::backplane::{decode, encode, open, seal};
+    use crate::backplane::{decode, encode, encode_presence, open, seal};
+    use tokio_tungstenite::tungstenite;
     let frame = bytes::Bytes::copy_from_slice(data);
     if let Some(envelope) = decode(frame.clone()) {
-        let again = encode(envelope.origin, envelope.except, &envelope.key, &envelope.message);
+        let again = match &envelope.message {
+            tungstenite::Message::Binary(payload) if envelope.presence => encode_presence(envelope.origin, payload),
+            message => encode(envelope.origin, envelope.except, &envelope.key, message),
+        };
         if again.as_ref() != Some(&frame) {
             return Err("a decoded envelope does not re-encode to its bytes".to_owned());
         }

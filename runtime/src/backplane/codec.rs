@@ -148,7 +148,9 @@ pub(crate) fn decode(frame: Bytes) -> Option<Envelope> {
     let (origin, except, kind, key, payload) = header(&frame)?;
     let message = match kind {
         1 => tungstenite::Message::Text(Utf8Bytes::try_from(payload).ok()?),
-        2 | PRESENCE => tungstenite::Message::Binary(payload),
+        2 => tungstenite::Message::Binary(payload),
+        // Only as `encode_presence` writes it: no member skipped, no key.
+        PRESENCE if except.is_none() && key.is_empty() => tungstenite::Message::Binary(payload),
         _ => return None,
     };
     Some(Envelope { origin, except, key, message, presence: kind == PRESENCE })
@@ -250,6 +252,12 @@ mod tests {
         });
         assert_eq!(bad_utf8.and_then(decode), None);
         assert!(encode(1, None, "", &tungstenite::Message::Ping(Bytes::new())).is_none());
+        // A presence frame only as `encode_presence` writes it (found by the
+        // fuzzer: one skipping a member decoded, then re-encoded as binary).
+        let fuzzed = [1, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0xff, 0xff, 3, 0, 5, 0, 0];
+        assert_eq!(decode(Bytes::copy_from_slice(&fuzzed)), None);
+        let keyed = frame(1, None, PRESENCE, "who", b"{}").expect("a frame");
+        assert_eq!(decode(keyed), None);
     }
 
     #[test]
