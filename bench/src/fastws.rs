@@ -53,15 +53,7 @@ pub(crate) async fn serve_fastws_on(listener: TcpListener) -> Res<()> {
     let room: Room = Arc::default();
     let ids = AtomicU64::new(0);
     loop {
-        let (tcp, _) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                eprintln!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        let _ = tcp.set_nodelay(true);
+        let tcp = crate::peers::accept(&listener).await;
         let room = room.clone();
         let id = ids.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {

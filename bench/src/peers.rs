@@ -65,21 +65,30 @@ impl Fault {
     }
 }
 
+/// The next connection on `listener`, with TCP_NODELAY (every peer sets
+/// it); a failed accept (out of file descriptors) is reported and retried.
+pub(crate) async fn accept(listener: &TcpListener) -> TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, _)) => {
+                let _ = tcp.set_nodelay(true);
+                return tcp;
+            }
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
 /// The baseline's accept loop on `listener`.
 pub(crate) async fn serve_baseline_on(listener: TcpListener, config: Option<WebSocketConfig>, fault: Fault) -> Res<()> {
     let room: Room = Arc::default();
     let binaries = Arc::new(AtomicU64::new(0));
     let ids = Arc::new(AtomicU64::new(0));
     loop {
-        let (tcp, _) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                eprintln!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        let _ = tcp.set_nodelay(true);
+        let tcp = accept(&listener).await;
         let (room, binaries) = (room.clone(), binaries.clone());
         let id = ids.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
