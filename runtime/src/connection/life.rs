@@ -58,7 +58,8 @@ pub(crate) struct Life {
     /// The connection's task (`register_task`): woken when a close is
     /// requested, and by the reader's own waker.
     wake: AtomicWaker,
-    /// Something the reader waits for happened: poll it (see `reader_waker`).
+    /// Something the reader waits for happened: poll it (see `impl Wake
+    /// for ConnInner`).
     reader_woken: AtomicBool,
     /// Milliseconds since the app started, when a frame last arrived.
     last_seen_ms: AtomicU64,
