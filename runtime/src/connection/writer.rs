@@ -39,9 +39,11 @@ pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outb
             () = replies.ready() => Wake::Write(None),
             () = &mut hb_timer, if heartbeat.is_some() => Wake::Heartbeat,
         };
-        let open = match (wake, heartbeat.as_mut()) {
-            (Wake::Write(first), _) => write_batch(conn, sink, outbound, replies, first).await,
-            (Wake::Heartbeat, Some(hb)) => {
+        let open = match wake {
+            Wake::Write(first) => write_batch(conn, sink, outbound, replies, first).await,
+            Wake::Heartbeat => {
+                // The timer's branch is enabled only with a heartbeat.
+                let Some(hb) = heartbeat.as_mut() else { continue };
                 let now = Instant::now();
                 let last_seen = conn.last_seen();
                 if now >= last_seen + hb.every + hb.timeout && !conn.is_paused() {
@@ -66,7 +68,6 @@ pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outb
                 hb_timer.as_mut().reset(if dead_at > now { hb.next_ping.min(dead_at) } else { hb.next_ping });
                 true
             }
-            (Wake::Heartbeat, None) => true,
         };
         if !open {
             return;
