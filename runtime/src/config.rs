@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `handshake_timeout` | 10 s | time to send a complete HTTP upgrade request (slowloris guard) |
 //! | `drain_timeout` | 10 s | time connections get to close on shutdown |
-//! | `read_buffer` | 1 KiB | read chunk per connection, allocated for its whole life (tungstenite's default, 128 KiB, costs about 131 KiB per idle connection); a larger message is still taken whole (the buffer grows to the frame's length, up to `max_message`), only read in more chunks |
+//! | `read_buffer` | 4 KiB | most bytes taken from the socket per read (256 B to 16 KiB); the chunk is on the stack of the read, so an idle connection holds no read buffer; a frame that is not complete yet is kept, with room reserved for its announced length (up to `max_message`), and a large message is read straight into its own buffer |
 //! | `backlog` | 1024 | listen backlog, so a burst of connects is not refused or stalled |
 //! | `max_handshake_headers` | 16 KiB | largest upgrade request head accepted |
 //! | `batch` | 64 frames | frames written before one flush |
@@ -21,8 +21,8 @@
 //! | `metrics_path` | `/metrics` | where the text exposition is served on the app's port (`None`: not served) |
 //! | `metrics_addr` | none | serve `/metrics` and `/healthz` on this address instead of the app's port |
 //! | `health_path` | `/healthz` | 200 while serving, 503 while draining (`None`: not served) |
-//! | `write_buffer` | 128 KiB | bytes tungstenite gathers before writing to the socket |
-//! | `max_write_buffer` | 1 MiB | most bytes a connection's write buffer holds, pongs tungstenite queues included (raised per route to fit one `max_message` message after a full `write_buffer`); a peer that floods pings and never reads cannot grow it |
+//! | `write_buffer` | 128 KiB | bytes a write batch gathers before writing to the socket |
+//! | `max_write_buffer` | 1 MiB | most bytes a connection's write buffer holds, pongs and the close answer included (raised per route to fit one `max_message` message after a full `write_buffer`); a peer that floods pings and never reads cannot grow it |
 //! | `fragment_timeout` | 30 s | a fragmented message must be complete this long after its first frame, or the connection closes with 1008 |
 //! | `max_sockets` | 100 000 | TCP connections held at once, upgraded or not (the metrics address apart); more are closed at accept |
 //! | `handshake_rate_per_ip` | 1000/s | requests per client IP (an IPv6 client: its /64); faster gets 429 |
@@ -83,7 +83,7 @@ macro_rules! config_struct {
             pub handshake_timeout: Duration,
             /// Longest time shutdown waits for connections to close.
             pub drain_timeout: Duration,
-            /// Read buffer size per connection, in bytes.
+            /// Most bytes read from a socket per read (256 B to 16 KiB).
             pub read_buffer: usize,
             /// Listen backlog.
             pub backlog: u32,
@@ -103,10 +103,10 @@ macro_rules! config_struct {
             pub health_path: Option<String>,
             /// A separate address for the metrics and health endpoints.
             pub metrics_addr: Option<String>,
-            /// Bytes tungstenite gathers before writing to the socket.
+            /// Bytes a write batch gathers before writing to the socket.
             pub write_buffer: usize,
-            /// Most bytes one connection's write buffer holds, the pongs
-            /// tungstenite queues included; each route raises it to fit one
+            /// Most bytes one connection's write buffer holds, pongs and
+            /// the close answer included; each route raises it to fit one
             /// `max_message` message after a full `write_buffer`. A message
             /// that does not fit even an empty buffer is dropped and counted.
             pub max_write_buffer: usize,
@@ -148,7 +148,7 @@ macro_rules! config_struct {
                     $($($key: { let default: $app_ty = $app_default; default },)?)*
                     handshake_timeout: Duration::from_secs(10),
                     drain_timeout: Duration::from_secs(10),
-                    read_buffer: 1024,
+                    read_buffer: 4096,
                     backlog: 1024,
                     max_handshake_headers: 16 * 1024,
                     batch: 64,

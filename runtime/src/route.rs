@@ -93,7 +93,7 @@ macro_rules! resolve_fn {
             pub(crate) fn resolve(&self, config: &Config) -> Resolved {
                 Resolved {
                     $($key: ($resolve)(self.$key, ($({ let app: $app_ty = config.$key.clone(); app })?)),)*
-                    read_buffer: config.read_buffer.max(256),
+                    read_buffer: config.read_buffer.clamp(256, crate::connection::MAX_READ_CHUNK),
                     write_buffer: config.write_buffer,
                     max_write_buffer: config
                         .max_write_buffer
@@ -112,5 +112,5 @@ macro_rules! resolve_fn {
 wirehub_options::route_options!(resolve: resolve_fn);
 
 /// Room for one frame header and a pong past the sizes the write buffer
-/// must hold (tungstenite wants its maximum above `write_buffer`).
+/// must hold.
 const WRITE_BUFFER_SLACK: usize = 256;

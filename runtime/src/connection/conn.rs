@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use http::HeaderMap;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::life::Life;
 use super::upgrade::{HandshakeCx, Needs};
@@ -177,7 +176,8 @@ pub(crate) struct RouteRt {
     /// The message kinds the handler takes.
     pub(crate) kinds: Kinds,
     pub(crate) opts: Resolved,
-    pub(crate) ws: WebSocketConfig,
+    /// What its sockets enforce and how they buffer.
+    pub(crate) socket: super::socket::Limits,
     pub(crate) metrics: Option<RouteMetrics>,
     /// Connections open on this route (for `max_connections`).
     pub(crate) open: Arc<AtomicUsize>,
@@ -199,16 +199,14 @@ impl RouteRt {
         needs: Needs,
         sessions: super::SessionPlan,
     ) -> Self {
-        // tungstenite's write buffer is unbounded by default: the pongs it
-        // queues for a peer that pings and never reads would pile up there.
-        let ws = WebSocketConfig::default()
-            .read_buffer_size(opts.read_buffer)
-            .write_buffer_size(opts.write_buffer)
-            .max_write_buffer_size(opts.max_write_buffer)
-            .max_message_size(Some(opts.max_message))
-            .max_frame_size(Some(opts.max_message));
+        let socket = super::socket::Limits {
+            max_message: opts.max_message,
+            read_chunk: opts.read_buffer,
+            write_buffer: opts.write_buffer,
+            max_write_buffer: opts.max_write_buffer,
+        };
         let per_ip = opts.max_connections_per_ip.map(|_| Arc::default());
-        RouteRt { path, params, kinds, opts, ws, metrics, open: Arc::default(), per_ip, needs, sessions }
+        RouteRt { path, params, kinds, opts, socket, metrics, open: Arc::default(), per_ip, needs, sessions }
     }
 
     /// What the frame guard enforces on this route's connections.

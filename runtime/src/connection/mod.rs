@@ -4,7 +4,7 @@
 //! One tokio task runs each connection. In it, a reader (frames in, handler
 //! calls) and a writer (outbound queue to socket, heartbeat pings) are two
 //! futures polled together, so a connection costs one task, one bounded
-//! queue and tungstenite's buffers. See `ARCHITECTURE.md`.
+//! queue, and buffers only while bytes are in flight (`socket.rs`). See `ARCHITECTURE.md`.
 //!
 //! Invariants:
 //! - the outbound queue is bounded (`queue = N`); a full queue is handled by
@@ -21,6 +21,7 @@ mod deliver;
 mod env;
 #[cfg(test)]
 mod footprint;
+mod frame;
 pub(crate) mod guard;
 mod handle;
 mod life;
@@ -46,3 +47,4 @@ pub(crate) use outbox::channel as outbox;
 pub(crate) use replies::Replies;
 pub(crate) use sessions::{SessionPlan, Sessions};
 pub(crate) use setup::Setup;
+pub(crate) use socket::MAX_READ_CHUNK;

@@ -16,18 +16,16 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use futures_util::future::{CatchUnwind, FutureExt, OptionFuture};
-use futures_util::StreamExt;
 use hyper_util::rt::TokioIo;
 use tokio::time::{sleep_until, Instant, Sleep};
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite;
 use tracing::Instrument;
 
 use super::call::{CallCx, Rejection};
 use super::deliver::{deliver, deliver_acked, deliver_now, rejected, Later};
+use super::frame::Refusal;
 use super::guard::{Guarded, Violation};
-use super::socket::Stream;
+use super::socket::{self, ReadError, Shared, Socket, WsSocket};
 use super::upgrade::HandshakeCx;
 use super::writer::{close_phase, linger, write_loop};
 use super::{CloseCode, CloseReason, Conn, ConnState, Setup};
@@ -84,13 +82,14 @@ where
     async move {
         // The opening steps run in their own future, so the socket they hold
         // before it is split takes no room in the serving state (issue 19).
-        let Some((registered, ws)) = open(&conn, upgrade).await else { return };
-        let (mut sink, mut stream) = ws.split();
+        let Some((registered, socket)) = open(&conn, upgrade).await else { return };
+        // Inline in the task: the reader and the writer take turns with it.
+        let socket = std::sync::Mutex::new(socket);
         // Closing already (on_open panicked or closed it, or the server is
         // draining): no message reaches the handler.
         if !conn.is_closing() {
-            let mut reader = pin!(read_loop(&conn, &mut stream, &mut handler));
-            let mut writer = pin!(write_loop(&conn, &mut sink, &mut outbound));
+            let mut reader = pin!(read_loop(&conn, &socket, &mut handler));
+            let mut writer = pin!(write_loop(&conn, &socket, &mut outbound));
             let reader_waker = Waker::from(Arc::clone(&conn.0));
             // Reader first: when a pong and the heartbeat deadline are ready
             // in the same poll (an overloaded process), the pong must count,
@@ -113,14 +112,13 @@ where
         conn.0.requests.end();
         let (reason, frame) = conn.close_request().unwrap_or((CloseReason::Io, None));
         let ending = async {
-            close_phase(&conn, &reason, frame, &mut sink, &mut stream, &mut outbound).await;
+            close_phase(&conn, &reason, frame, &socket, &mut outbound).await;
             if matches!(reason, CloseReason::ProtocolError { .. }) {
                 // The peer may still be sending the message we refused (1009):
                 // closing with its bytes unread would make the kernel reset the
                 // connection, and the peer could lose our close frame.
-                if let Ok(ws) = sink.reunite(stream) {
-                    linger(ws, conn.0.route.opts.close_timeout).await;
-                }
+                let socket = socket.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+                linger(socket, conn.0.route.opts.close_timeout).await;
             }
         };
         // Both are cut short when the server's drain time is up; the socket
@@ -149,14 +147,14 @@ where
     }
 }
 
-/// From the upgrade to an open connection: the WebSocket stream, the
+/// From the upgrade to an open connection: the WebSocket socket, the
 /// registration in the hub, the route's room, the `on_open` hook. `None`
 /// when the upgrade failed.
-async fn open(conn: &Conn, upgrade: hyper::upgrade::OnUpgrade) -> Option<(Registered<'_>, super::socket::WsStream)> {
-    let ws = match upgrade.await {
+async fn open(conn: &Conn, upgrade: hyper::upgrade::OnUpgrade) -> Option<(Registered<'_>, WsSocket)> {
+    let socket = match upgrade.await {
         Ok(upgraded) => {
             let guarded = Guarded::new(TokioIo::new(upgraded), conn.0.route.guard_limits());
-            WebSocketStream::from_raw_socket(guarded, Role::Server, Some(conn.0.route.ws)).await
+            Socket::new(guarded, conn.0.route.socket)
         }
         Err(e) => {
             tracing::debug!(error = %e, "upgrade failed");
@@ -194,7 +192,7 @@ async fn open(conn: &Conn, upgrade: hyper::upgrade::OnUpgrade) -> Option<(Regist
         conn.set_state(ConnState::Open);
     }
     tracing::debug!("connection open");
-    Some((registered, ws))
+    Some((registered, socket))
 }
 
 type InFlight<Fut> = OptionFuture<CatchUnwind<AssertUnwindSafe<Fut>>>;
@@ -202,7 +200,7 @@ type InFlight<Fut> = OptionFuture<CatchUnwind<AssertUnwindSafe<Fut>>>;
 /// Reads frames, answers what the runtime answers itself, and runs the
 /// handler on each message it takes, one at a time. While a handler runs, it
 /// keeps reading control frames and holds at most one data message back.
-pub(super) async fn read_loop<F, Fut>(conn: &Conn, stream: &mut Stream, handler: &mut F)
+pub(super) async fn read_loop<F, Fut>(conn: &Conn, socket: &Shared, handler: &mut F)
 where
     F: FnMut(&CallCx<'_>) -> Result<Fut, Rejection>,
     Fut: Future,
@@ -285,7 +283,7 @@ where
                     }
                 }
             }
-            frame = stream.next(), if pending.is_none() => {
+            frame = socket::next(socket), if pending.is_none() => {
                 let message = match on_frame(conn, frame, &mut last_data, bucket.as_mut(), &mut counted) {
                     Frame::Dispatch(message) => message,
                     Frame::Skip => continue,
@@ -386,7 +384,7 @@ enum Frame {
 /// pongs (RTT), `app_ping`, the message rate, and the handler's kinds (1003).
 fn on_frame(
     conn: &Conn,
-    frame: Option<Result<tungstenite::Message, WsError>>,
+    frame: Option<Result<tungstenite::Message, ReadError>>,
     last_data: &mut Instant,
     bucket: Option<&mut Bucket>,
     counted: &mut Received<'_>,
@@ -429,7 +427,8 @@ fn on_frame(
                 *last_data = Instant::now();
             }
         }
-        // tungstenite queued the Pong that answers it; it goes out with the next write.
+        // The socket holds the Pong that answers it; the writer sends it
+        // in this same poll of the task.
         Message::Ping(payload) => {
             if let Some(m) = conn.metrics() {
                 m.sent(MessageKind::Pong, payload.len());
@@ -522,43 +521,31 @@ fn correlate(conn: &Conn, message: &Message) -> Option<Correlated> {
     }
 }
 
-/// The close reason and the frame to answer with for a read error.
-/// Why a peer's close frame ended the connection. tungstenite has already
-/// answered a forbidden close code (0-999, 1004-1006, 1015, unassigned
-/// 1xxx, 5000+) with 1002 and hands us the frame rewritten to that answer:
-/// that is the peer's protocol error, not a normal close.
+/// Why a peer's close frame ended the connection (a forbidden code or an
+/// invalid reason never gets here: the socket refuses it as a protocol error).
 fn peer_close_reason(frame: Option<&CloseFrame>) -> CloseReason {
-    match frame {
-        Some(f) if f.code == CloseCode::Protocol && f.reason.as_str() == REWRITTEN_CLOSE_REASON => {
-            tracing::debug!("peer sent a forbidden close code");
-            CloseReason::ProtocolError { code: CloseCode::Protocol }
-        }
-        frame => CloseReason::Peer { code: frame.map(|f| f.code) },
-    }
+    CloseReason::Peer { code: frame.map(|f| f.code) }
 }
 
-/// The reason tungstenite puts in the 1002 it answers a forbidden close code with.
-const REWRITTEN_CLOSE_REASON: &str = "Protocol violation";
-
-fn classify(error: WsError) -> (CloseReason, Option<CloseFrame>) {
-    if let Some(violation) = match &error {
-        WsError::Io(e) => Violation::of(e),
-        _ => None,
-    } {
-        tracing::debug!(%violation, "frame guard closed the connection");
-        let reason = match violation {
-            Violation::ControlRate => CloseReason::RateLimited,
-            Violation::FragmentTimeout => CloseReason::FragmentTimeout,
-        };
-        return (reason, Some(CloseFrame::new(CloseCode::Policy, &violation.to_string())));
-    }
-    let (code, text) = match &error {
-        WsError::Capacity(e) => (CloseCode::Size, e.to_string()),
-        // A text message's payload or a close frame's reason.
-        WsError::Utf8(_) => (CloseCode::Invalid, "invalid UTF-8".to_owned()),
-        WsError::Protocol(e) => (CloseCode::Protocol, e.to_string()),
-        _ => return (CloseReason::Io, None),
+/// The close reason and the frame to answer with for a read error.
+fn classify(error: ReadError) -> (CloseReason, Option<CloseFrame>) {
+    let refusal = match error {
+        ReadError::Refused(refusal) => refusal,
+        ReadError::Io(e) => {
+            let Some(violation) = Violation::of(&e) else { return (CloseReason::Io, None) };
+            tracing::debug!(%violation, "frame guard closed the connection");
+            let reason = match violation {
+                Violation::ControlRate => CloseReason::RateLimited,
+                Violation::FragmentTimeout => CloseReason::FragmentTimeout,
+            };
+            return (reason, Some(CloseFrame::new(CloseCode::Policy, &violation.to_string())));
+        }
     };
-    tracing::debug!(code = %code, error = %text, "protocol error");
-    (CloseReason::ProtocolError { code }, Some(CloseFrame::new(code, &text)))
+    let code = match refusal {
+        Refusal::Protocol(_) => CloseCode::Protocol,
+        Refusal::TooLong => CloseCode::Size,
+        Refusal::NotUtf8 => CloseCode::Invalid,
+    };
+    tracing::debug!(code = %code, error = %refusal, "protocol error");
+    (CloseReason::ProtocolError { code }, Some(CloseFrame::new(code, &refusal.to_string())))
 }

@@ -3,21 +3,21 @@
 //! pings and dead-peer detection, write timeouts, and the close phase.
 
 use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
-use std::task::{Context, Poll};
+use std::pin::pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use futures_util::{FutureExt, Sink as _, SinkExt, StreamExt};
+use futures_util::FutureExt;
 use tokio::time::{sleep_until, Instant};
-use tokio_tungstenite::tungstenite::{self, error::Error as WsError};
+use tokio_tungstenite::tungstenite;
 
-use super::socket::{Outbound, Sink, Stream, WsStream};
+use super::socket::{self, lock, Buffered, Outbound, Shared, WsSocket};
 use super::{CloseReason, Conn, Replies};
 use crate::message::{CloseFrame, MessageKind};
 use crate::metrics::{RouteMetrics, Tally};
 
 /// Writes queued messages in batches and sends heartbeat pings.
-pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outbound) {
+pub(super) async fn write_loop(conn: &Conn, socket: &Shared, outbound: &mut Outbound) {
     let replies = &conn.0.replies;
     let opts = &conn.0.route.opts;
     let mut heartbeat = opts.heartbeat.map(|every| Heartbeat::new(every, opts.heartbeat_timeout));
@@ -37,10 +37,11 @@ pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outb
                 None => return,
             },
             () = replies.ready() => Wake::Write(None),
+            () = socket::has_answers(socket) => Wake::Write(None),
             () = &mut hb_timer, if heartbeat.is_some() => Wake::Heartbeat,
         };
         let open = match wake {
-            Wake::Write(first) => write_batch(conn, sink, outbound, replies, first).await,
+            Wake::Write(first) => write_batch(conn, socket, outbound, replies, first).await,
             Wake::Heartbeat => {
                 // The timer's branch is enabled only with a heartbeat.
                 let Some(hb) = heartbeat.as_mut() else { continue };
@@ -57,7 +58,7 @@ pub(super) async fn write_loop(conn: &Conn, sink: &mut Sink, outbound: &mut Outb
                     if let Some(m) = conn.metrics() {
                         m.sent(crate::MessageKind::Ping, 8);
                     }
-                    if !finish_write(conn, opts.write_timeout, sink.send(ping)).await {
+                    if !finish_write(conn, opts.write_timeout, write_one(socket, ping)).await {
                         return;
                     }
                 }
@@ -88,7 +89,7 @@ enum Wake {
 /// returned reply), at most `batch` frames, then one flush.
 async fn write_batch(
     conn: &Conn,
-    sink: &mut Sink,
+    socket: &Shared,
     outbound: &mut Outbound,
     replies: &Replies,
     first: Option<tungstenite::Message>,
@@ -100,95 +101,75 @@ async fn write_batch(
     if let (Some(m), true) = (metrics, first.is_some()) {
         m.queue_depth.observe((outbound.len() + 1) as f64);
     }
+    let mut tally = Tally::default();
     let mut batch = Batch {
-        sink,
-        outbound,
-        replies,
+        socket,
+        outbound: Some(outbound),
+        replies: Some(replies),
         left: opts.batch.saturating_sub(usize::from(first.is_some())),
         held: first,
-        again: None,
-        retried: false,
-        tally: Tally::default(),
+        tally: Some(&mut tally),
     };
     let written = finish_write(conn, opts.write_timeout, poll_fn(|cx| batch.poll(cx))).await;
     if let Some(m) = metrics {
-        batch.tally.flush_sent(m);
+        tally.flush_sent(m);
     }
     written
 }
 
 /// One write batch in progress, polled by hand: across a `Pending` it keeps
-/// only the frame it could not feed yet, not a chain of nested futures
+/// only the frame it could not buffer yet, not a chain of nested futures
 /// (the writer's share of every idle connection's task, issue 19).
 struct Batch<'a> {
-    sink: &'a mut Sink,
-    outbound: &'a mut Outbound,
-    replies: &'a Replies,
+    socket: &'a Shared,
+    /// Where the batch takes more frames from (none: only `held`).
+    outbound: Option<&'a mut Outbound>,
+    replies: Option<&'a Replies>,
     /// How many more frames this batch takes from the queues.
     left: usize,
-    /// The next frame to feed.
+    /// The next frame to buffer.
     held: Option<tungstenite::Message>,
-    /// An earlier frame the write buffer refused: flush, then feed it again.
-    again: Option<tungstenite::Message>,
-    /// `again` was fed once already: if refused again, it is dropped.
-    retried: bool,
-    tally: Tally,
+    /// Where the frames buffered are counted (none: the caller counts).
+    tally: Option<&'a mut Tally>,
 }
 
 impl Batch<'_> {
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let mut socket = lock(self.socket);
         loop {
-            if let Some(frame) = self.again.take() {
-                match Pin::new(&mut *self.sink).poll_flush(cx) {
-                    Poll::Pending => {
-                        self.again = Some(frame);
-                        return Poll::Pending;
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    // The sink's slot is empty after a flush: this cannot fail.
-                    Poll::Ready(Ok(())) => Pin::new(&mut *self.sink).start_send(frame)?,
-                }
-                self.retried = true;
-            }
             if self.held.is_none() && self.left > 0 {
-                self.held = self.outbound.try_recv().or_else(|| self.replies.take_one());
+                self.held = self.outbound.as_mut().and_then(|q| q.try_recv());
+                if self.held.is_none() {
+                    self.held = self.replies.and_then(Replies::take_one);
+                }
                 self.left -= usize::from(self.held.is_some());
             }
-            let refused = match self.held.take() {
-                Some(frame) => match Pin::new(&mut *self.sink).poll_ready(cx) {
-                    Poll::Pending => {
-                        self.held = Some(frame);
-                        return Poll::Pending;
+            let Some(frame) = self.held.take() else { return socket.poll_flush(cx) };
+            let (kind, len) = kind_and_len(&frame);
+            match socket.buffer(frame) {
+                Buffered::Queued => {
+                    if let Some(tally) = self.tally.as_deref_mut() {
+                        tally.add(kind, len);
                     }
-                    Poll::Ready(Ok(())) => {
-                        self.retried = false;
-                        let (kind, len) = kind_and_len(&frame);
-                        self.tally.add(kind, len);
-                        Pin::new(&mut *self.sink).start_send(frame)?;
-                        continue;
+                    if socket.over_write_buffer() {
+                        ready!(socket.poll_flush(cx))?;
                     }
-                    Poll::Ready(Err(e)) => {
-                        self.held = Some(frame);
-                        e
-                    }
-                },
-                None => match Pin::new(&mut *self.sink).poll_flush(cx) {
-                    Poll::Ready(Err(e)) => e,
-                    done => return done,
-                },
-            };
-            // The write buffer holds pongs tungstenite queued, or earlier
-            // frames: write them out, then try once more.
-            match refused {
-                WsError::WriteBufferFull(frame) if !self.retried => self.again = Some(*frame),
-                WsError::WriteBufferFull(frame) => {
-                    tracing::warn!(bytes = kind_and_len(&frame).1, "message larger than max_write_buffer dropped");
-                    self.retried = false;
                 }
-                e => return Poll::Ready(Err(e)),
+                // Write out what the buffer holds, then offer it again.
+                Buffered::Full(frame) => {
+                    self.held = Some(frame);
+                    ready!(socket.poll_flush(cx))?;
+                }
+                Buffered::Dropped => {}
             }
         }
     }
+}
+
+/// Buffers one frame and writes it out (counted by the caller).
+fn write_one(socket: &Shared, frame: tungstenite::Message) -> impl Future<Output = std::io::Result<()>> + '_ {
+    let mut batch = Batch { socket, outbound: None, replies: None, left: 0, held: Some(frame), tally: None };
+    poll_fn(move |cx| batch.poll(cx))
 }
 
 fn kind_and_len(frame: &tungstenite::Message) -> (MessageKind, usize) {
@@ -216,25 +197,17 @@ impl Drop for SentOnDrop<'_> {
     }
 }
 
-/// Queues one frame into the socket's write buffer, counting it in `tally`.
-async fn feed(sink: &mut Sink, tally: &mut Tally, frame: tungstenite::Message) -> Result<(), WsError> {
-    let (kind, len) = kind_and_len(&frame);
-    tally.add(kind, len);
-    match sink.feed(frame).await {
-        // The buffer holds pongs tungstenite queued, or earlier frames:
-        // write them out, then try once more.
-        Err(WsError::WriteBufferFull(frame)) => {
-            sink.flush().await?;
-            match sink.feed(*frame).await {
-                Err(WsError::WriteBufferFull(_)) => {
-                    tracing::warn!(bytes = len, "message larger than max_write_buffer dropped");
-                    Ok(())
-                }
-                other => other,
-            }
-        }
-        other => other,
-    }
+/// Buffers frames (`held`, then what the queues hold when given) and
+/// writes them out, counting them in `tally` however far it gets.
+async fn drain(
+    socket: &Shared,
+    tally: &mut Tally,
+    outbound: Option<&mut Outbound>,
+    replies: Option<&Replies>,
+    held: Option<tungstenite::Message>,
+) -> std::io::Result<()> {
+    let mut batch = Batch { socket, outbound, replies, left: usize::MAX, held, tally: Some(tally) };
+    poll_fn(|cx| batch.poll(cx)).await
 }
 
 struct Heartbeat {
@@ -255,7 +228,7 @@ fn far_future() -> Instant {
 
 /// Runs a write; when it cannot finish at once, bounds it by `limit`. False
 /// (and a close request) when it failed or timed out.
-async fn finish_write(conn: &Conn, limit: Duration, write: impl Future<Output = Result<(), WsError>>) -> bool {
+async fn finish_write(conn: &Conn, limit: Duration, write: impl Future<Output = std::io::Result<()>>) -> bool {
     let mut write = pin!(write);
     let result = match write.as_mut().now_or_never() {
         Some(done) => done,
@@ -286,17 +259,16 @@ pub(super) async fn close_phase(
     conn: &Conn,
     reason: &CloseReason,
     frame: Option<CloseFrame>,
-    sink: &mut Sink,
-    stream: &mut Stream,
+    socket: &Shared,
     outbound: &mut Outbound,
 ) {
     let limit = conn.0.route.opts.close_timeout;
     let replies = &conn.0.replies;
     let metrics = conn.metrics();
     outbound.close();
-    // A peer's Close (even one with a forbidden code) was answered by
-    // tungstenite when it was read: that answer only needs flushing.
-    let answered = frame.is_none() && matches!(reason, CloseReason::Peer { .. } | CloseReason::ProtocolError { .. });
+    // A peer's Close was answered by the socket when it was read: that
+    // answer only needs writing out.
+    let answered = frame.is_none() && matches!(reason, CloseReason::Peer { .. });
     let close = tungstenite::Message::Close(frame.map(CloseFrame::into_wire));
     // Counted even when the exchange is cut short: the frames were fed.
     let mut sent = SentOnDrop { tally: Tally::default(), metrics };
@@ -314,29 +286,19 @@ pub(super) async fn close_phase(
             if let Some(m) = metrics {
                 m.sent(MessageKind::Close, 0);
             }
-            let _ = tokio::time::timeout(limit, sink.flush()).await;
+            let _ = tokio::time::timeout(limit, socket::flush(socket)).await;
         }
         CloseReason::ProtocolError { .. } => {
-            let answer = async {
-                feed(sink, tally, close).await?;
-                sink.flush().await
-            };
-            let _ = tokio::time::timeout(limit, answer).await;
+            let _ = tokio::time::timeout(limit, drain(socket, tally, None, None, Some(close))).await;
         }
         _ => {
             let graceful = async {
-                while let Some(queued) = outbound.try_recv() {
-                    feed(sink, tally, queued).await?;
-                }
-                for reply in replies.take(usize::MAX) {
-                    feed(sink, tally, reply).await?;
-                }
-                feed(sink, tally, close).await?;
-                sink.flush().await
+                drain(socket, tally, Some(outbound), Some(replies), None).await?;
+                drain(socket, tally, None, None, Some(close)).await
             };
             if let Ok(Ok(())) = tokio::time::timeout(limit, graceful).await {
                 let answer = async {
-                    while let Some(Ok(frame)) = stream.next().await {
+                    while let Some(Ok(frame)) = socket::next(socket).await {
                         if frame.is_close() {
                             break;
                         }
@@ -352,10 +314,10 @@ pub(super) async fn close_phase(
 /// what the peer still sends, until it closes or `limit` (at most 2 s) or
 /// [`LINGER_MAX_BYTES`] is reached, so our close frame is not lost to a
 /// reset. The buffer is allocated only here.
-pub(super) async fn linger(ws: WsStream, limit: Duration) {
+pub(super) async fn linger(socket: WsSocket, limit: Duration) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // Past the guard: what the peer sends now is discarded unread.
-    let mut io = ws.into_inner().into_inner();
+    let mut io = socket.into_inner().into_inner();
     let discard = async {
         io.shutdown().await.ok()?;
         let mut buf = vec![0u8; 16 * 1024];
