@@ -10,7 +10,6 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::auth::handshake::{kept_query, offered_protocols};
 use crate::auth::{origin_allowed, AllowedHosts, Handshake, Origins};
-use crate::connection::guard::FrameScan;
 
 /// A request head as a peer sends it: `GET <target> HTTP/1.1`, then
 /// `name: value` lines. Checks the key, origin and subprotocol handling and
@@ -72,20 +71,17 @@ pub fn upgrade_request(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The frame guard's header reader: the headers found in `data` are the
-/// same whatever the cuts (`data[0]` picks the cut size).
+/// The connection's frame reader (`connection/socket.rs`: framing rules,
+/// unmasking, fragments, UTF-8, close frames, the guard): the messages read
+/// from `data` and how the reading ends are the same whatever the cuts the
+/// bytes arrive in (`data[0]` picks the cut size).
 pub fn frame_reader(data: &[u8]) -> Result<(), String> {
     let Some((&cut, stream)) = data.split_first() else { return Ok(()) };
-    let mut whole = Vec::new();
-    FrameScan::default().feed(stream, |h| whole.push(h));
-    let mut pieces = Vec::new();
-    let mut scan = FrameScan::default();
-    for chunk in stream.chunks(usize::from(cut).max(1)) {
-        scan.feed(chunk, |h| pieces.push(h));
-    }
+    let whole = crate::connection::read_all(stream, stream.len().max(1));
+    let pieces = crate::connection::read_all(stream, usize::from(cut).max(1));
     match whole == pieces {
         true => Ok(()),
-        false => Err(format!("cut {cut}: {} headers whole, {} in pieces", whole.len(), pieces.len())),
+        false => Err(format!("cut {cut}: {whole:?} whole, {pieces:?} in pieces")),
     }
 }
 

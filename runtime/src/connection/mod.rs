@@ -47,4 +47,5 @@ pub(crate) use outbox::channel as outbox;
 pub(crate) use replies::Replies;
 pub(crate) use sessions::{SessionPlan, Sessions};
 pub(crate) use setup::Setup;
+pub(crate) use socket::read_all;
 pub(crate) use socket::MAX_READ_CHUNK;

@@ -31,11 +31,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::frame::{self, op, Header, Refusal};
-use super::guard::Guarded;
+use super::guard::{self, Guard, Violation};
 
-/// An upgraded HTTP/1.1 connection speaking WebSocket, its reading side
-/// through the frame guard (`guard.rs`).
-pub(crate) type WsSocket = Socket<Guarded<TokioIo<hyper::upgrade::Upgraded>>>;
+/// An upgraded HTTP/1.1 connection speaking WebSocket.
+pub(crate) type WsSocket = Socket<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// The socket as the reader and the writer share it.
 pub(super) type Shared = Mutex<WsSocket>;
@@ -69,10 +68,24 @@ pub(crate) struct Limits {
 /// Why reading failed.
 #[derive(Debug)]
 pub(crate) enum ReadError {
-    /// The connection failed, or the frame guard ended it (see [`super::guard::Violation::of`]).
+    /// The connection failed.
     Io(io::Error),
     /// The peer broke the protocol, or sent more than the route takes.
     Refused(Refusal),
+    /// The frame guard ended it (`guard.rs`).
+    Violated(Violation),
+}
+
+impl From<Refusal> for ReadError {
+    fn from(refusal: Refusal) -> Self {
+        ReadError::Refused(refusal)
+    }
+}
+
+impl From<Violation> for ReadError {
+    fn from(violation: Violation) -> Self {
+        ReadError::Violated(violation)
+    }
 }
 
 /// What [`Socket::buffer`] did with a message.
@@ -91,6 +104,9 @@ pub(crate) enum Buffered {
 pub(crate) struct Socket<S> {
     io: S,
     limits: Limits,
+    guard: Guard,
+    /// The header at the start of `inbuf` went through the guard.
+    inspected: bool,
     /// Received bytes not taken yet: empty, with no allocation, unless a
     /// frame is incomplete or frames came together.
     inbuf: BytesMut,
@@ -139,10 +155,12 @@ pub(super) fn has_answers(shared: &Shared) -> impl Future<Output = ()> + '_ {
 }
 
 impl<S> Socket<S> {
-    pub(crate) fn new(io: S, limits: Limits) -> Self {
+    pub(crate) fn new(io: S, limits: Limits, guard: guard::Limits) -> Self {
         Socket {
             io,
             limits,
+            guard: Guard::new(guard),
+            inspected: false,
             inbuf: BytesMut::new(),
             partial: None,
             ended: false,
@@ -262,11 +280,15 @@ impl<S> Socket<S> {
 
     /// The first complete frame in `inbuf`, split off it; when the frame
     /// is incomplete, room is reserved for the rest of it.
-    fn buffered_frame(&mut self) -> Result<Option<(Header, Bytes)>, Refusal> {
+    fn buffered_frame(&mut self) -> Result<Option<(Header, Bytes)>, ReadError> {
         let Some(header) = frame::parse(&self.inbuf, self.limits.max_message)? else {
             self.inbuf.reserve(frame::MAX_HEADER);
             return Ok(None);
         };
+        if !self.inspected {
+            self.guard.on_header(header.fin, header.opcode, header.len)?;
+            self.inspected = true;
+        }
         let total = header.total();
         if self.inbuf.len() < total {
             // Not all at once: a peer announcing a large frame and sending
@@ -276,6 +298,7 @@ impl<S> Socket<S> {
         }
         let _ = self.inbuf.split_to(header.size);
         let mut payload = self.inbuf.split_to(header.len);
+        self.inspected = false;
         frame::unmask(&mut payload, header.mask, 0);
         if self.inbuf.is_empty() {
             // Nothing pending: the connection holds no read buffer.
@@ -294,7 +317,7 @@ fn complete(text: bool, payload: Bytes) -> Result<Message, Refusal> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
+impl<S: AsyncRead + Unpin> Socket<S> {
     /// The next message (pings and pongs included; a close frame is the
     /// last); `None` once the stream ended.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, ReadError>>> {
@@ -302,15 +325,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             if self.ended {
                 return Poll::Ready(None);
             }
+            if let Err(violation) = self.guard.poll_deadline(cx) {
+                break Err(violation.into());
+            }
             if !self.inbuf.is_empty() {
                 match self.buffered_frame() {
                     Ok(Some((header, payload))) => match self.take_frame(header, payload) {
                         Ok(Some(message)) => break Ok(message),
                         Ok(None) => continue,
-                        Err(refusal) => break Err(ReadError::Refused(refusal)),
+                        Err(refusal) => break Err(refusal.into()),
                     },
                     Ok(None) => {}
-                    Err(refusal) => break Err(ReadError::Refused(refusal)),
+                    Err(e) => break Err(e),
                 }
                 // Part of a frame: read the rest into the room reserved for it.
                 match ready!(pin!(self.io.read_buf(&mut self.inbuf)).poll(cx)) {
@@ -347,18 +373,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
         }
         loop {
             let header = match frame::parse(bytes, self.limits.max_message) {
-                Ok(Some(header)) if header.total() <= bytes.len() => header,
-                Ok(Some(header)) => {
-                    self.inbuf.reserve(header.total().min(MAX_RESERVE));
-                    self.inbuf.extend_from_slice(bytes);
-                    return Poll::Ready(Ok(None));
-                }
+                Ok(Some(header)) => header,
                 Ok(None) => {
                     self.inbuf.extend_from_slice(bytes);
                     return Poll::Ready(Ok(None));
                 }
-                Err(refusal) => return Poll::Ready(Err(ReadError::Refused(refusal))),
+                Err(refusal) => return Poll::Ready(Err(refusal.into())),
             };
+            self.guard.on_header(header.fin, header.opcode, header.len)?;
+            if header.total() > bytes.len() {
+                self.inbuf.reserve(header.total().min(MAX_RESERVE));
+                self.inbuf.extend_from_slice(bytes);
+                self.inspected = true;
+                return Poll::Ready(Ok(None));
+            }
             let (payload, rest) = bytes[header.size..].split_at(header.len);
             bytes = rest;
             let payload = if payload.is_empty() {
@@ -377,11 +405,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                 }
                 Ok(None) if bytes.is_empty() => return Poll::Ready(Ok(None)),
                 Ok(None) => {}
-                Err(refusal) => return Poll::Ready(Err(ReadError::Refused(refusal))),
+                Err(refusal) => return Poll::Ready(Err(refusal.into())),
             }
         }
     }
+}
 
+impl<S: AsyncWrite + Unpin> Socket<S> {
     /// Writes out the write buffer, then flushes the I/O. Keeps its place
     /// across `Pending`.
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -402,6 +432,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
     }
 }
 
+/// Reads `bytes`, arriving `cut` bytes at a time, to the end: what each
+/// read gave (a message, or how the reading failed). For the fuzz target
+/// `frame_reader` (`crate::fuzzing`); its own runtime, for the guard's timer.
+pub(crate) fn read_all(bytes: &[u8], cut: usize) -> Vec<Result<Message, String>> {
+    use std::sync::OnceLock;
+    /// Gives at most `cut` bytes per read.
+    struct Cuts<'a>(&'a [u8], usize);
+    impl AsyncRead for Cuts<'_> {
+        fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+            let n = self.1.min(buf.remaining()).min(self.0.len());
+            let (now, later) = self.0.split_at(n);
+            buf.put_slice(now);
+            self.0 = later;
+            Poll::Ready(Ok(()))
+        }
+    }
+    static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_time().build().ok());
+    let _entered = runtime.as_ref().map(tokio::runtime::Runtime::enter);
+    let limits = Limits { max_message: 1 << 16, read_chunk: 4096, write_buffer: 1 << 17, max_write_buffer: 1 << 20 };
+    let guard = guard::Limits {
+        control_rate: crate::limits::Rate { count: 1000, per: std::time::Duration::from_secs(1) },
+        fragment_timeout: std::time::Duration::from_secs(3600),
+    };
+    let mut socket = Socket::new(Cuts(bytes, cut), limits, guard);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let mut read = Vec::new();
+    while let Poll::Ready(Some(result)) = socket.poll_next(&mut cx) {
+        read.push(result.map_err(|e| format!("{e:?}")));
+    }
+    read
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -415,11 +478,15 @@ mod tests {
 
     const LIMITS: Limits =
         Limits { max_message: 1 << 20, read_chunk: 4096, write_buffer: 1 << 17, max_write_buffer: 1 << 20 };
+    const GUARD: guard::Limits = guard::Limits {
+        control_rate: crate::limits::Rate { count: 100, per: Duration::from_secs(1) },
+        fragment_timeout: Duration::from_secs(30),
+    };
 
     async fn pair() -> (Socket<DuplexStream>, WebSocketStream<DuplexStream>) {
         // Room for the largest message each way: the test sends before it reads.
         let (a, b) = tokio::io::duplex(1 << 21);
-        (Socket::new(a, LIMITS), WebSocketStream::from_raw_socket(b, Role::Client, None).await)
+        (Socket::new(a, LIMITS, GUARD), WebSocketStream::from_raw_socket(b, Role::Client, None).await)
     }
 
     async fn next(socket: &mut Socket<DuplexStream>) -> Option<Message> {
@@ -469,7 +536,7 @@ mod tests {
     async fn a_full_write_buffer_asks_for_a_write_first() {
         let (a, _b) = tokio::io::duplex(64);
         let limits = Limits { max_write_buffer: 300, ..LIMITS };
-        let mut server = Socket::new(a, limits);
+        let mut server = Socket::new(a, limits, GUARD);
         assert!(matches!(server.buffer(Message::binary(vec![0; 200])), Buffered::Queued));
         assert!(matches!(server.buffer(Message::binary(vec![0; 200])), Buffered::Full(_)));
         server.written = server.out.len();

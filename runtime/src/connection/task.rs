@@ -24,7 +24,7 @@ use tracing::Instrument;
 use super::call::{CallCx, Rejection};
 use super::deliver::{deliver, deliver_acked, deliver_now, rejected, Later};
 use super::frame::Refusal;
-use super::guard::{Guarded, Violation};
+use super::guard::Violation;
 use super::socket::{self, ReadError, Shared, Socket, WsSocket};
 use super::upgrade::HandshakeCx;
 use super::writer::{close_phase, linger, write_loop};
@@ -153,8 +153,8 @@ where
 async fn open(conn: &Conn, upgrade: hyper::upgrade::OnUpgrade) -> Option<(Registered<'_>, WsSocket)> {
     let socket = match upgrade.await {
         Ok(upgraded) => {
-            let guarded = Guarded::new(TokioIo::new(upgraded), conn.0.route.guard_limits());
-            Socket::new(guarded, conn.0.route.socket)
+            let route = &conn.0.route;
+            Socket::new(TokioIo::new(upgraded), route.socket, route.guard_limits())
         }
         Err(e) => {
             tracing::debug!(error = %e, "upgrade failed");
@@ -532,7 +532,10 @@ fn classify(error: ReadError) -> (CloseReason, Option<CloseFrame>) {
     let refusal = match error {
         ReadError::Refused(refusal) => refusal,
         ReadError::Io(e) => {
-            let Some(violation) = Violation::of(&e) else { return (CloseReason::Io, None) };
+            tracing::debug!(error = %e, "read failed");
+            return (CloseReason::Io, None);
+        }
+        ReadError::Violated(violation) => {
             tracing::debug!(%violation, "frame guard closed the connection");
             let reason = match violation {
                 Violation::ControlRate => CloseReason::RateLimited,

@@ -317,7 +317,7 @@ pub(super) async fn close_phase(
 pub(super) async fn linger(socket: WsSocket, limit: Duration) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // Past the guard: what the peer sends now is discarded unread.
-    let mut io = socket.into_inner().into_inner();
+    let mut io = socket.into_inner();
     let discard = async {
         io.shutdown().await.ok()?;
         let mut buf = vec![0u8; 16 * 1024];
