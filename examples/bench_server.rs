@@ -1,6 +1,6 @@
 //! Benchmark target: `cargo run --release --example bench_server` serves on
 //! 127.0.0.1:8000 (env `HOST` and `PORT` override), with the runtime's production
-//! defaults (heartbeat, timeouts, `on_full = "close"`, 1 KiB read buffer):
+//! defaults (heartbeat, timeouts, `on_full = "close"`, 4 KiB read chunk):
 //!
 //! - `/echo`: every text and binary message echoed back unchanged (up to 16 MiB);
 //! - `/room`: one room; every text or binary message reaches every *other*

@@ -280,7 +280,7 @@ fn markdown(summaries: &[Summary], targets: &[Target], meta: &Meta) -> String {
          - **idle**: server RSS (`VmRSS` of `/proc/<pid>/status`) after one warm-up round trip, then after N idle \
          connections are open (each reading settled to 0.5%); KiB/conn = delta ÷ N, RSS MiB = the total with N \
          open. The baseline uses tungstenite's default `WebSocketConfig` (128 KiB read buffer); wirehub uses its \
-         production defaults (1 KiB read buffer, heartbeat on).\n\
+         production defaults (4 KiB read chunk on the stack, heartbeat on).\n\
          - Servers: **wirehub** = `examples/bench_server.rs`; **tokio-tungstenite** = `wirehub-bench serve-baseline` \
          (accept_hdr_async, default config, a task per connection, `/room` = shared `Vec` of unbounded mpsc \
          senders, a writer task per connection); **tokio-tungstenite-4k** (issue 19's \"tuned\") and \
