@@ -123,7 +123,13 @@ async fn baseline_connection(
         while let Some(message) = ws.next().await {
             match message? {
                 m @ (Message::Text(_) | Message::Binary(_)) => ws.send(m).await?,
-                Message::Close(_) => break,
+                // tungstenite queued the answer to the close: send it, as
+                // any correct server does (and wirehub and fastwebsockets
+                // do), so connrate compares like with like.
+                Message::Close(_) => {
+                    let _ = ws.flush().await;
+                    break;
+                }
                 _ => {}
             }
         }
