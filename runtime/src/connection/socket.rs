@@ -196,6 +196,11 @@ impl<S> Socket<S> {
             Message::Close(frame) => frame.as_ref().map_or(0, |f| 2 + f.reason.len()),
             Message::Frame(_) => return Buffered::Dropped,
         };
+        if len > 125 && matches!(message, Message::Ping(_) | Message::Pong(_) | Message::Close(_)) {
+            // A control frame carries at most 125 bytes (RFC 6455 section 5.5).
+            tracing::warn!(bytes = len, "control frame longer than 125 bytes dropped");
+            return Buffered::Dropped;
+        }
         let size = frame::encoded_len(len);
         if self.out.len() - self.written + size > self.limits.max_write_buffer {
             if self.written < self.out.len() {
@@ -541,5 +546,9 @@ mod tests {
         assert!(matches!(server.buffer(Message::binary(vec![0; 200])), Buffered::Full(_)));
         server.written = server.out.len();
         assert!(matches!(server.buffer(Message::binary(vec![0; 400])), Buffered::Dropped), "never fits");
+        assert!(
+            matches!(server.buffer(Message::Ping(vec![0; 126].into())), Buffered::Dropped),
+            "control frames: <= 125 B"
+        );
     }
 }
