@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::load::{
     bounded, brief, close, connect, connect_many, field, higher, histogram, join_all, lower, micros, next_data, now_ns,
-    Figure, Timing, Ws, CPU_PER_DELIVERY, IO_LIMIT,
+    Figure, Timing, Ws, CPU_PER_DELIVERY, IO_LIMIT, USER_CPU_PER_DELIVERY,
 };
 use crate::procfs::{peak_rss_kib, Watch};
 use crate::{fail, Res};
@@ -63,6 +63,8 @@ struct Fan {
     /// The servers' CPU time (µs, plus one) when the last subscriber got the
     /// end marker; 0 until then or when not watched.
     cpu_end: AtomicU64,
+    /// The same for user CPU time alone.
+    user_end: AtomicU64,
     watch: Watch,
 }
 
@@ -90,6 +92,9 @@ impl Fan {
             if let Some(cpu) = self.watch.cpu_now()? {
                 self.cpu_end.store(cpu + 1, Ordering::Release);
             }
+            if let Some(user) = self.watch.user_cpu_now()? {
+                self.user_end.store(user + 1, Ordering::Release);
+            }
         }
         Ok(())
     }
@@ -107,6 +112,8 @@ struct Start {
     at_ns: u64,
     /// The servers' CPU time then, in µs.
     cpu: Option<u64>,
+    /// Their user CPU time then, in µs.
+    user: Option<u64>,
 }
 
 /// Broadcast fan-out: `shape.subs` subscribers on `port`, one publisher on
@@ -138,6 +145,7 @@ pub(crate) async fn broadcast(
         wake: Notify::new(),
         finished: AtomicUsize::new(0),
         cpu_end: AtomicU64::new(0),
+        user_end: AtomicU64::new(0),
         watch: watch.clone(),
     });
     let tasks: Vec<_> = subscribers
@@ -213,6 +221,10 @@ fn figures(fan: &Fan, outs: &[SubOut], start: Start, sent: u64) -> Res<Vec<Figur
     if let (Some(begin), Some(end)) = (start.cpu, cpu_end) {
         figures.push(lower(CPU_PER_DELIVERY, end.saturating_sub(begin) as f64 / deliveries));
     }
+    let user_end = fan.user_end.load(Ordering::Acquire).checked_sub(1);
+    if let (Some(begin), Some(end)) = (start.user, user_end) {
+        figures.push(lower(USER_CPU_PER_DELIVERY, end.saturating_sub(begin) as f64 / deliveries));
+    }
     if let Some(pid) = fan.watch.rss {
         figures.push(lower("peak RSS MiB", peak_rss_kib(pid)? as f64 / 1024.0));
     }
@@ -260,7 +272,7 @@ async fn publish(fan: &Fan, sink: &mut PubSink, rate: Option<u32>, timing: Timin
     // the count matches the rate.
     let mut pace = rate.map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(r.max(1)))));
     let end = Instant::now() + timing.warmup + timing.measure;
-    let mut start = Start { at_ns: now_ns(), cpu: None };
+    let mut start = Start { at_ns: now_ns(), cpu: None, user: None };
     let mut seq = 0u64;
     while Instant::now() < end {
         if let Some(pace) = &mut pace {
@@ -274,7 +286,7 @@ async fn publish(fan: &Fan, sink: &mut PubSink, rate: Option<u32>, timing: Timin
             fan.completed[bucket as usize % RING].store(0, Ordering::Release);
         }
         if seq == fan.measure_from {
-            start = Start { cpu: fan.watch.cpu_now()?, at_ns: now_ns() };
+            start = Start { cpu: fan.watch.cpu_now()?, user: fan.watch.user_cpu_now()?, at_ns: now_ns() };
         }
         bounded("send", sink.send(Message::Binary(fanout_payload(seq)))).await??;
         seq += 1;

@@ -171,6 +171,8 @@ pub(crate) struct Timing {
 pub(crate) const CPU_PER_MSG: &str = "server CPU µs/msg";
 /// Server CPU time per delivery (fan-out).
 pub(crate) const CPU_PER_DELIVERY: &str = "server CPU µs/delivery";
+/// The user-space part of it (the rest is the kernel's, loopback's receiving side included).
+pub(crate) const USER_CPU_PER_DELIVERY: &str = "server user CPU µs/delivery";
 /// Server CPU time per handshake (upgrade and close handshake).
 pub(crate) const CPU_PER_HANDSHAKE: &str = "server CPU µs/handshake";
 

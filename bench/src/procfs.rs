@@ -29,6 +29,15 @@ fn status_kib(pid: u32, field: &str) -> Res<u64> {
 /// count clock ticks (10 ms at the usual 100 Hz, so measured windows are
 /// seconds long).
 pub(crate) fn cpu_micros(pid: u32) -> Res<u64> {
+    let (user, system) = cpu_split_micros(pid)?;
+    Ok(user + system)
+}
+
+/// CPU time process `pid` has used so far, in µs: user (`utime`) and
+/// system (`stime`) apart. On loopback the system share includes the
+/// receiving side's TCP work and the wake-up of the reading client, done in
+/// the sender's system call.
+pub(crate) fn cpu_split_micros(pid: u32) -> Res<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name (field 2) is in parentheses and may hold spaces:
     // fields are counted from after its closing one, where field 3 starts.
@@ -36,8 +45,8 @@ pub(crate) fn cpu_micros(pid: u32) -> Res<u64> {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let ticks =
         |field: usize| -> Res<u64> { Ok(fields.get(field - 3).ok_or("short /proc/<pid>/stat")?.parse::<u64>()?) };
-    let total = ticks(14)? + ticks(15)?;
-    Ok(total * 1_000_000 / clock_ticks_per_second())
+    let micros = |t: u64| t * 1_000_000 / clock_ticks_per_second();
+    Ok((micros(ticks(14)?), micros(ticks(15)?)))
 }
 
 /// `getconf CLK_TCK` (100 on every mainstream Linux; asked once).
@@ -80,6 +89,18 @@ impl Watch {
         let mut total = 0;
         for pid in &self.cpu {
             total += cpu_micros(*pid)?;
+        }
+        Ok(Some(total))
+    }
+
+    /// User CPU time used so far by the watched processes, in µs.
+    pub(crate) fn user_cpu_now(&self) -> Res<Option<u64>> {
+        if self.cpu.is_empty() {
+            return Ok(None);
+        }
+        let mut total = 0;
+        for pid in &self.cpu {
+            total += cpu_split_micros(*pid)?.0;
         }
         Ok(Some(total))
     }

@@ -274,7 +274,9 @@ fn markdown(summaries: &[Summary], targets: &[Target], meta: &Meta) -> String {
          wirehub (one instance) runs alongside, round by round. CPU is the sum of both instances.\n\
          - **server CPU**: `utime + stime` of the server process(es) from `/proc/<pid>/stat`, read at the start and \
          the end of the measured window (broadcasts: when the first counted message is sent and when the last \
-         subscriber gets the end marker), divided by the round trips, messages, deliveries or handshakes counted.\n\
+         subscriber gets the end marker), divided by the round trips, messages, deliveries or handshakes counted. \
+         **server user CPU** (broadcasts) is `utime` alone: on loopback the system share includes the receiving \
+         side's TCP work and the wake-up of the reading client, which the sender's system call does.\n\
          - The load generator's clients read in 8 KiB chunks (same client for every server).\n\
          - **connrate**: workers connect, complete the upgrade, close with a close handshake, and start over.\n\
          - **idle**: server RSS (`VmRSS` of `/proc/<pid>/status`) after one warm-up round trip, then after N idle \
