@@ -72,10 +72,10 @@ impl Guard {
         use super::frame::op;
         let counts = matches!(opcode, op::PING | op::PONG) || (opcode == op::CONTINUATION && len == 0);
         let opens = matches!(opcode, op::TEXT | op::BINARY) && !fin;
+        if opcode == op::CONTINUATION && fin {
+            self.open = false;
+        }
         if !counts && !opens {
-            if opcode == op::CONTINUATION && fin {
-                self.open = false;
-            }
             return Ok(());
         }
         let now = Instant::now();
@@ -89,8 +89,6 @@ impl Guard {
                 Some(sleep) => sleep.as_mut().reset(until),
                 None => self.deadline = Some(Box::pin(tokio::time::sleep_until(until))),
             }
-        } else if opcode == op::CONTINUATION && fin {
-            self.open = false;
         }
         Ok(())
     }

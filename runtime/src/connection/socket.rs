@@ -28,6 +28,7 @@ use std::task::{ready, Context, Poll};
 use bytes::{Bytes, BytesMut};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::frame::{self, op, Header, Refusal};
@@ -180,6 +181,11 @@ impl<S> Socket<S> {
         self.written < self.out.len()
     }
 
+    /// Whether a frame of `len` payload bytes fits the write buffer now.
+    fn fits(&self, len: usize) -> bool {
+        self.out.len() - self.written + frame::encoded_len(len) <= self.limits.max_write_buffer
+    }
+
     /// Whether the write buffer passed `write_buffer` (write before buffering more).
     pub(crate) fn over_write_buffer(&self) -> bool {
         self.out.len() - self.written >= self.limits.write_buffer
@@ -201,8 +207,7 @@ impl<S> Socket<S> {
             tracing::warn!(bytes = len, "control frame longer than 125 bytes dropped");
             return Buffered::Dropped;
         }
-        let size = frame::encoded_len(len);
-        if self.out.len() - self.written + size > self.limits.max_write_buffer {
+        if !self.fits(len) {
             if self.written < self.out.len() {
                 return Buffered::Full(message);
             }
@@ -214,16 +219,19 @@ impl<S> Socket<S> {
             Message::Binary(b) => frame::encode(&mut self.out, op::BINARY, &[b]),
             Message::Ping(b) => frame::encode(&mut self.out, op::PING, &[b]),
             Message::Pong(b) => frame::encode(&mut self.out, op::PONG, &[b]),
-            Message::Close(frame) => self.queue_close(frame.as_ref().map(|f| (u16::from(f.code), f.reason.as_bytes()))),
+            Message::Close(frame) => self.queue_close(frame.as_ref()),
             Message::Frame(_) => {}
         }
         Buffered::Queued
     }
 
     /// Buffers our close frame (or our answer to the peer's); nothing is sent after it.
-    fn queue_close(&mut self, frame: Option<(u16, &[u8])>) {
+    fn queue_close(&mut self, frame: Option<&CloseFrame>) {
         match frame {
-            Some((code, reason)) => frame::encode(&mut self.out, op::CLOSE, &[&code.to_be_bytes(), reason]),
+            Some(f) => {
+                let code = u16::from(f.code).to_be_bytes();
+                frame::encode(&mut self.out, op::CLOSE, &[&code, f.reason.as_bytes()]);
+            }
             None => frame::encode(&mut self.out, op::CLOSE, &[]),
         }
         self.closed = true;
@@ -265,7 +273,7 @@ impl<S> Socket<S> {
                 // Answered in order with the next write. A peer that pings
                 // and never reads cannot grow the buffer past its bound
                 // (nor faster than the guard's control budget).
-                if !self.closed && self.out.len() - self.written + 2 + payload.len() <= self.limits.max_write_buffer {
+                if !self.closed && self.fits(payload.len()) {
                     frame::encode(&mut self.out, op::PONG, &[&payload]);
                 }
                 Ok(Some(Message::Ping(payload)))
@@ -276,7 +284,7 @@ impl<S> Socket<S> {
                 self.ended = true;
                 if !self.closed {
                     // Echo the peer's close (RFC 6455 section 5.5.1).
-                    self.queue_close(frame.as_ref().map(|f| (u16::from(f.code), f.reason.as_bytes())));
+                    self.queue_close(frame.as_ref());
                 }
                 Ok(Some(Message::Close(frame)))
             }
@@ -476,7 +484,7 @@ mod tests {
 
     use futures_util::{SinkExt, StreamExt};
     use tokio::io::DuplexStream;
-    use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame, Role};
+    use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, Role};
     use tokio_tungstenite::WebSocketStream;
 
     use super::*;
