@@ -89,10 +89,8 @@ impl Fan {
     /// time, so that the closes that follow are not counted.
     fn finish(&self) -> Res<()> {
         if self.finished.fetch_add(1, Ordering::AcqRel) + 1 == self.subs {
-            if let Some(cpu) = self.watch.cpu_now()? {
-                self.cpu_end.store(cpu + 1, Ordering::Release);
-            }
-            if let Some(user) = self.watch.user_cpu_now()? {
+            if let Some((user, system)) = self.watch.cpu_split_now()? {
+                self.cpu_end.store(user + system + 1, Ordering::Release);
                 self.user_end.store(user + 1, Ordering::Release);
             }
         }
@@ -286,7 +284,8 @@ async fn publish(fan: &Fan, sink: &mut PubSink, rate: Option<u32>, timing: Timin
             fan.completed[bucket as usize % RING].store(0, Ordering::Release);
         }
         if seq == fan.measure_from {
-            start = Start { cpu: fan.watch.cpu_now()?, user: fan.watch.user_cpu_now()?, at_ns: now_ns() };
+            let cpu = fan.watch.cpu_split_now()?;
+            start = Start { cpu: cpu.map(|(u, s)| u + s), user: cpu.map(|(u, _)| u), at_ns: now_ns() };
         }
         bounded("send", sink.send(Message::Binary(fanout_payload(seq)))).await??;
         seq += 1;

@@ -25,16 +25,9 @@ fn status_kib(pid: u32, field: &str) -> Res<u64> {
 }
 
 /// CPU time process `pid` (every thread, live or ended) has used so far,
-/// user and system, in µs: `utime` + `stime` of `/proc/<pid>/stat`, which
+/// in µs: user (`utime`) and system (`stime`) of `/proc/<pid>/stat`, which
 /// count clock ticks (10 ms at the usual 100 Hz, so measured windows are
-/// seconds long).
-pub(crate) fn cpu_micros(pid: u32) -> Res<u64> {
-    let (user, system) = cpu_split_micros(pid)?;
-    Ok(user + system)
-}
-
-/// CPU time process `pid` has used so far, in µs: user (`utime`) and
-/// system (`stime`) apart. On loopback the system share includes the
+/// seconds long). On loopback the system share includes the
 /// receiving side's TCP work and the wake-up of the reading client, done in
 /// the sender's system call.
 pub(crate) fn cpu_split_micros(pid: u32) -> Res<(u64, u64)> {
@@ -83,26 +76,21 @@ impl Watch {
 
     /// CPU time used so far by the watched processes, in µs (`None`: none watched).
     pub(crate) fn cpu_now(&self) -> Res<Option<u64>> {
-        if self.cpu.is_empty() {
-            return Ok(None);
-        }
-        let mut total = 0;
-        for pid in &self.cpu {
-            total += cpu_micros(*pid)?;
-        }
-        Ok(Some(total))
+        Ok(self.cpu_split_now()?.map(|(user, system)| user + system))
     }
 
-    /// User CPU time used so far by the watched processes, in µs.
-    pub(crate) fn user_cpu_now(&self) -> Res<Option<u64>> {
+    /// The same, user and system apart, from one read of each process's stat.
+    pub(crate) fn cpu_split_now(&self) -> Res<Option<(u64, u64)>> {
         if self.cpu.is_empty() {
             return Ok(None);
         }
-        let mut total = 0;
+        let (mut user, mut system) = (0, 0);
         for pid in &self.cpu {
-            total += cpu_split_micros(*pid)?.0;
+            let (u, s) = cpu_split_micros(*pid)?;
+            user += u;
+            system += s;
         }
-        Ok(Some(total))
+        Ok(Some((user, system)))
     }
 }
 
@@ -119,7 +107,8 @@ mod tests {
         while began.elapsed() < std::time::Duration::from_millis(50) {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
         }
-        assert!(cpu_micros(pid).expect("stat") > 0);
+        let (user, system) = cpu_split_micros(pid).expect("stat");
+        assert!(user + system > 0);
         let (now, peak) = (rss_kib(pid).expect("rss"), peak_rss_kib(pid).expect("hwm"));
         assert!(now > 0 && peak >= now, "rss {now} KiB, peak {peak} KiB");
     }
