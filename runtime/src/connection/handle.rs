@@ -410,11 +410,6 @@ impl Conn {
         self.0.life.is_paused()
     }
 
-    /// Resolves when a close is requested.
-    pub(super) async fn close_requested(&self) {
-        self.0.life.close_requested().await;
-    }
-
     /// Records the connection's task, to tell its own sends from others'.
     pub(super) fn set_task(&self, id: tokio::task::Id) {
         let _ = self.0.task.set(id);

@@ -61,6 +61,10 @@ pub(crate) struct Life {
     /// Something the reader waits for happened: poll it (see `impl Wake
     /// for ConnInner`).
     reader_woken: AtomicBool,
+    /// The same waker was used since the writer last looked: its heartbeat
+    /// timer (registered with that waker) may have fired. The writer polls
+    /// the timer only then, not on every message it writes (issue 19).
+    timer_due: AtomicBool,
     /// Milliseconds since the app started, when a frame last arrived.
     last_seen_ms: AtomicU64,
     /// The reader holds an unhandled message: the peer is alive.
@@ -83,6 +87,7 @@ impl Life {
             close_requested: AtomicBool::new(false),
             wake: AtomicWaker::new(),
             reader_woken: AtomicBool::new(true),
+            timer_due: AtomicBool::new(true),
             last_seen_ms: AtomicU64::new(now_ms),
             paused: AtomicBool::new(false),
             rtt_micros: AtomicU64::new(u64::MAX),
@@ -119,23 +124,6 @@ impl Life {
         crate::sync::lock(&self.close).clone()
     }
 
-    /// Resolves when a close is requested (at once if one already was).
-    /// Only the connection's writer waits for it: one waker, registered
-    /// with a few atomics on each poll (a `Notify` took a lock to enter and
-    /// leave its waiter list on every writer wake-up, issue 19).
-    pub(crate) async fn close_requested(&self) {
-        std::future::poll_fn(|cx| {
-            if !self.close_requested.load(Ordering::Acquire) {
-                self.wake.register(cx.waker());
-                if !self.close_requested.load(Ordering::Acquire) {
-                    return std::task::Poll::Pending;
-                }
-            }
-            std::task::Poll::Ready(())
-        })
-        .await;
-    }
-
     /// The task's waker, registered at the start of each of its polls
     /// while it serves: a wake taken here is always followed by a poll that
     /// registers it again, so no wake-up is lost.
@@ -149,9 +137,25 @@ impl Life {
         self.wake.wake();
     }
 
-    /// Whether the reader was woken since the last call (and clears it).
+    /// Whether the reader was woken since the last call (and clears it);
+    /// if so, the writer's timer is due for a look too.
     pub(crate) fn take_reader_wake(&self) -> bool {
-        self.reader_woken.swap(false, Ordering::AcqRel)
+        let woken = self.reader_woken.swap(false, Ordering::AcqRel);
+        if woken {
+            self.timer_due.store(true, Ordering::Relaxed);
+        }
+        woken
+    }
+
+    /// The writer's timer was reset: it must be polled to register.
+    pub(crate) fn set_timer_due(&self) {
+        self.timer_due.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the writer's timer may have fired since the last call (and
+    /// clears it).
+    pub(crate) fn take_timer_due(&self) -> bool {
+        self.timer_due.swap(false, Ordering::Relaxed)
     }
 
     /// A frame arrived at `now_ms`.

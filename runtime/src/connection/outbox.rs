@@ -12,8 +12,10 @@
 //! never across an await); the writer's waker lives in an [`AtomicWaker`].
 
 use std::collections::VecDeque;
+#[cfg(test)]
 use std::future::poll_fn;
 use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -28,8 +30,12 @@ struct Shared {
     queue: Mutex<Queue>,
     /// The writer, woken by each push.
     reader: AtomicWaker,
-    /// Senders waiting for room (`send`), woken by each pop.
+    /// Senders waiting for room (`send`), woken by a pop while `waiting`
+    /// is not zero.
     room: Notify,
+    /// How many senders are in `send`: a pop with none skips the `Notify`
+    /// (an atomic read-modify-write per message, issue 19).
+    waiting: AtomicUsize,
     cap: usize,
     max_bytes: usize,
 }
@@ -65,6 +71,7 @@ pub(crate) fn channel(cap: usize, max_bytes: usize) -> (Sender, Receiver) {
         queue: Mutex::new(Queue { items: VecDeque::new(), bytes: 0, closed: false }),
         reader: AtomicWaker::new(),
         room: Notify::new(),
+        waiting: AtomicUsize::new(0),
         cap: cap.max(1),
         max_bytes,
     });
@@ -112,16 +119,31 @@ impl Shared {
         Ok(())
     }
 
-    fn pop(&self) -> Option<Message> {
+    /// The first message and how many stay queued behind it.
+    fn pop(&self) -> Option<(Message, usize)> {
         let mut queue = self.lock();
+        let popped = Self::pop_locked(&mut queue);
+        drop(queue);
+        self.popped(popped)
+    }
+
+    fn pop_locked(queue: &mut Queue) -> Option<(Message, usize)> {
         let message = queue.items.pop_front()?;
         queue.bytes -= payload_len(&message);
         if queue.items.is_empty() && queue.items.capacity() > KEEP {
             queue.items = VecDeque::new();
         }
-        drop(queue);
-        self.room.notify_one();
-        Some(message)
+        Some((message, queue.items.len()))
+    }
+
+    /// After a pop, outside the lock: wakes a sender waiting for room.
+    fn popped(&self, popped: Option<(Message, usize)>) -> Option<(Message, usize)> {
+        // A sender counts itself before it tries to push (under the lock),
+        // so a pop that follows its failed attempt sees it here.
+        if popped.is_some() && self.waiting.load(Ordering::SeqCst) > 0 {
+            self.room.notify_one();
+        }
+        popped
     }
 
     fn close(&self) {
@@ -145,6 +167,7 @@ impl Sender {
     /// Queues `message`, waiting while the queue is full; `Err` once it is
     /// closed.
     pub(crate) async fn send(&self, mut message: Message) -> Result<(), TrySendError> {
+        let _counted = Waiting::new(&self.0.waiting);
         loop {
             // Registered before the attempt, so a pop in between is not missed.
             let mut room = pin!(self.0.room.notified());
@@ -159,27 +182,49 @@ impl Sender {
     }
 }
 
+/// Counts a sender in [`Sender::send`] for as long as it is there
+/// (dropped with the future too).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Receiver {
-    /// The next message; `None` once the queue is closed and empty.
-    pub(crate) async fn recv(&mut self) -> Option<Message> {
+    /// The next message and how many stay queued behind it; `None` once
+    /// the queue is closed and empty.
+    #[cfg(test)]
+    pub(crate) async fn recv(&mut self) -> Option<(Message, usize)> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        if let Some(message) = self.0.pop() {
-            return Poll::Ready(Some(message));
+    /// [`recv`](Self::recv) by hand. One lock whatever the outcome: the
+    /// waker is registered under it, so a push after the unlock wakes us
+    /// and one before it is seen.
+    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<(Message, usize)>> {
+        let mut queue = self.0.lock();
+        if let Some(popped) = Shared::pop_locked(&mut queue) {
+            drop(queue);
+            return Poll::Ready(self.0.popped(Some(popped)));
         }
-        // Register, then look again: a push in between wakes us or is seen.
+        if queue.closed {
+            return Poll::Ready(None);
+        }
         self.0.reader.register(cx.waker());
-        match self.0.pop() {
-            Some(message) => Poll::Ready(Some(message)),
-            None if self.0.lock().closed => Poll::Ready(None),
-            None => Poll::Pending,
-        }
+        Poll::Pending
     }
 
-    /// The next message if one is queued.
-    pub(crate) fn try_recv(&mut self) -> Option<Message> {
+    /// The next message if one is queued, and how many stay behind it.
+    pub(crate) fn try_recv(&mut self) -> Option<(Message, usize)> {
         self.0.pop()
     }
 
@@ -222,6 +267,8 @@ pub(crate) fn payload_len(message: &Message) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use super::*;
 
     fn text(n: usize) -> Message {
@@ -235,12 +282,12 @@ mod tests {
         assert_eq!(tx.try_send(text(2)), Ok(()));
         assert_eq!(tx.try_send(text(3)), Err(TrySendError::Full));
         assert_eq!(rx.len(), 2);
-        assert_eq!(rx.try_recv(), Some(text(1)));
+        assert_eq!(rx.try_recv(), Some((text(1), 1)), "and one behind it");
         assert_eq!(tx.try_send(text(3)), Ok(()));
         rx.close();
         assert_eq!(tx.try_send(text(4)), Err(TrySendError::Closed));
-        assert_eq!(rx.try_recv(), Some(text(2)));
-        assert_eq!(rx.try_recv(), Some(text(3)));
+        assert_eq!(rx.try_recv(), Some((text(2), 1)));
+        assert_eq!(rx.try_recv(), Some((text(3), 0)));
         assert_eq!(rx.try_recv(), None);
         drop(rx);
         assert_eq!(tx.try_send(text(5)), Err(TrySendError::Closed));
@@ -252,7 +299,7 @@ mod tests {
         let big = || Message::binary(vec![0u8; 30]);
         assert_eq!(tx.try_send(big()), Ok(()), "an empty queue takes any message");
         assert_eq!(tx.try_send(text(1)), Err(TrySendError::Full), "30 + 1 bytes > 10");
-        assert_eq!(rx.try_recv(), Some(big()));
+        assert_eq!(rx.try_recv(), Some((big(), 0)));
         for n in 1..=9 {
             assert_eq!(tx.try_send(text(n)), Ok(()));
         }
@@ -268,6 +315,23 @@ mod tests {
         }
         while rx.try_recv().is_some() {}
         assert_eq!(rx.0.lock().items.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_sender_is_counted_while_it_waits_and_not_after() {
+        let (tx, mut rx) = channel(1, usize::MAX);
+        assert_eq!(tx.try_send(text(1)), Ok(()));
+        let mut waiting = Box::pin(tx.send(text(2)));
+        let waker = futures_util::task::noop_waker();
+        let polled = waiting.as_mut().poll(&mut Context::from_waker(&waker));
+        assert!(polled.is_pending(), "the queue is full");
+        assert_eq!(tx.0.waiting.load(Ordering::SeqCst), 1, "a pop now wakes it");
+        drop(waiting);
+        assert_eq!(tx.0.waiting.load(Ordering::SeqCst), 0, "a cancelled send is not counted");
+        assert_eq!(rx.try_recv(), Some((text(1), 0)));
+        let sent = tokio::time::timeout(std::time::Duration::from_secs(5), tx.send(text(3))).await;
+        assert_eq!(sent, Ok(Ok(())));
+        assert_eq!(tx.0.waiting.load(Ordering::SeqCst), 0, "nor a finished one");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,7 +352,7 @@ mod tests {
         for _ in 0..4 * PER {
             let got =
                 tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await.expect("no lost wakeup");
-            let n: usize = got.and_then(|m| m.into_text().ok()).and_then(|t| t.parse().ok()).expect("a number");
+            let n: usize = got.and_then(|(m, _)| m.into_text().ok()).and_then(|t| t.parse().ok()).expect("a number");
             let (s, i) = (n / PER, n % PER);
             assert_eq!(i, next[s], "sender {s}: in order, nothing lost");
             next[s] += 1;

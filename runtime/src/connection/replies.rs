@@ -18,6 +18,7 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::task::{Poll, Waker};
 
@@ -32,6 +33,13 @@ pub(crate) struct Replies {
     cap: usize,
     max_bytes: usize,
     reader: Mutex<Option<Waker>>,
+    /// How many replies `queue` holds and whether `reader` holds a waker,
+    /// updated under the lock: the writer's checks of an empty buffer, on
+    /// every one of its wake-ups, take no lock (issue 19). Only the
+    /// connection's own task uses the buffer, so relaxed loads see its
+    /// own stores.
+    queued: AtomicU32,
+    reader_waits: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -50,7 +58,30 @@ impl Buffered {
 
 impl Replies {
     pub(crate) fn new(cap: usize, max_bytes: usize) -> Self {
-        Replies { queue: Mutex::default(), cap: cap.max(1), max_bytes, reader: Mutex::new(None) }
+        Replies {
+            queue: Mutex::default(),
+            cap: cap.max(1),
+            max_bytes,
+            reader: Mutex::new(None),
+            queued: AtomicU32::new(0),
+            reader_waits: AtomicBool::new(false),
+        }
+    }
+
+    /// Records how many replies `queue` holds (called under its lock).
+    fn counted(&self, queue: &Buffered) {
+        // Only zero or not matters: a count past u32::MAX reads as full.
+        self.queued.store(u32::try_from(queue.items.len()).unwrap_or(u32::MAX), Ordering::Relaxed);
+    }
+
+    /// Wakes the reader if it waits for room.
+    fn wake_reader(&self) {
+        if self.reader_waits.load(Ordering::Relaxed) {
+            self.reader_waits.store(false, Ordering::Relaxed);
+            if let Some(reader) = lock(&self.reader).take() {
+                reader.wake();
+            }
+        }
     }
 
     /// Whether `reply` fits now.
@@ -67,12 +98,14 @@ impl Replies {
             match reply.take() {
                 Some(r) if self.fits(&queue, &r) => {
                     queue.push(r);
+                    self.counted(&queue);
                     Poll::Ready(())
                 }
                 None => Poll::Ready(()),
                 back => {
                     reply = back;
                     *lock(&self.reader) = Some(cx.waker().clone());
+                    self.reader_waits.store(true, Ordering::Relaxed);
                     Poll::Pending
                 }
             }
@@ -85,27 +118,31 @@ impl Replies {
         let mut queue = lock(&self.queue);
         if self.fits(&queue, &reply) {
             queue.push(reply);
+            self.counted(&queue);
             Ok(())
         } else {
             Err(reply)
         }
     }
 
-    /// Resolves when a reply is buffered. Registers no waker: the reader
-    /// pushes during the same task poll, before the writer is polled.
-    pub(crate) async fn ready(&self) {
-        poll_fn(|_| if lock(&self.queue).items.is_empty() { Poll::Pending } else { Poll::Ready(()) }).await;
+    /// Whether a reply is buffered (no lock). The writer looks without
+    /// registering a waker: the reader pushes during the same task poll,
+    /// before the writer is polled.
+    pub(crate) fn has_any(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) > 0
     }
 
     /// Takes the first buffered reply, waking the reader if it waited.
     pub(crate) fn take_one(&self) -> Option<tungstenite::Message> {
+        if self.queued.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
         let mut queue = lock(&self.queue);
         let reply = queue.items.pop_front()?;
         queue.bytes -= payload_len(&reply);
+        self.counted(&queue);
         drop(queue);
-        if let Some(reader) = lock(&self.reader).take() {
-            reader.wake();
-        }
+        self.wake_reader();
         Some(reply)
     }
 
@@ -115,11 +152,10 @@ impl Replies {
         let n = queue.items.len().min(max);
         let taken: Vec<_> = queue.items.drain(..n).collect();
         queue.bytes -= taken.iter().map(payload_len).sum::<usize>();
+        self.counted(&queue);
         drop(queue);
         if n > 0 {
-            if let Some(reader) = lock(&self.reader).take() {
-                reader.wake();
-            }
+            self.wake_reader();
         }
         taken
     }

@@ -147,14 +147,6 @@ pub(super) fn flush(shared: &Shared) -> impl Future<Output = io::Result<()>> + '
     std::future::poll_fn(move |cx| lock(shared).poll_flush(cx))
 }
 
-/// Ready while frames the reader produced (a pong, the answer to a close)
-/// wait to be written. It registers no waker: the reader runs before the
-/// writer in every poll of the connection's task (`task::run`), so the
-/// writer sees at once what the reader just buffered.
-pub(super) fn has_answers(shared: &Shared) -> impl Future<Output = ()> + '_ {
-    std::future::poll_fn(move |_| if lock(shared).wants_flush() { Poll::Ready(()) } else { Poll::Pending })
-}
-
 impl<S> Socket<S> {
     pub(crate) fn new(io: S, limits: Limits, guard: guard::Limits) -> Self {
         Socket {
@@ -176,7 +168,10 @@ impl<S> Socket<S> {
         self.io
     }
 
-    /// Whether frames wait to be written: pongs, or the answer to the peer's close.
+    /// Whether frames wait to be written: pongs, or the answer to the
+    /// peer's close. The writer looks at each wake-up without a waker: the
+    /// reader runs before it in every poll of the connection's task
+    /// (`task::run`), so it sees at once what the reader just buffered.
     pub(crate) fn wants_flush(&self) -> bool {
         self.written < self.out.len()
     }

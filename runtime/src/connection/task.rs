@@ -89,8 +89,8 @@ where
         // draining): no message reaches the handler.
         if !conn.is_closing() {
             let mut reader = pin!(read_loop(&conn, &socket, &mut handler));
-            let mut writer = pin!(write_loop(&conn, &socket, &mut outbound));
             let reader_waker = Waker::from(Arc::clone(&conn.0));
+            let mut writer = pin!(write_loop(&conn, &socket, &mut outbound, &reader_waker));
             // Reader first: when a pong and the heartbeat deadline are ready
             // in the same poll (an overloaded process), the pong must count,
             // and the replies it buffers go out in the writer's poll that
